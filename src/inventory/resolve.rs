@@ -1,0 +1,404 @@
+//! Resolution: tags of machines, members of roles, and what each machine gets. Linear in the size
+//! of the input: tag membership is computed once, never per machine.
+
+use std::collections::HashMap;
+
+use super::model::{Input, Instance, Module};
+use super::path::Path;
+
+/// The result of one evaluation, referring to the input's names and lazy values.
+#[derive(Debug)]
+pub struct Output<'a, V> {
+    /// One per machine of the input, in the same (sorted) order.
+    pub machines: Vec<MachineOutput<'a, V>>,
+    /// One per instance of every service, services then instances sorted.
+    pub instances: Vec<InstanceOutput<'a>>,
+    pub warnings: Vec<String>,
+    /// Messages of the failed constraints of every enabled instance.
+    pub assertions: Vec<String>,
+}
+
+/// The roles of one instance and their members.
+#[derive(Debug)]
+pub struct InstanceOutput<'a> {
+    pub service: &'a str,
+    pub instance: &'a str,
+    pub enabled: bool,
+    /// Every role the module defines, sorted, with its members as indices into `Input::machines`.
+    pub roles: Vec<(&'a str, Vec<usize>)>,
+    /// Failed constraints, as assertion messages (empty for disabled instances).
+    pub failures: Vec<String>,
+}
+
+/// Roles of a machine in one instance: the index into `Output::instances` and the role names, sorted.
+pub type ServiceRoles<'a> = (usize, Vec<&'a str>);
+
+#[derive(Debug)]
+pub struct MachineOutput<'a, V> {
+    pub name: &'a str,
+    pub tags: Vec<&'a str>,
+    /// The enabled instances the machine is a member of, in instance order.
+    pub services: Vec<ServiceRoles<'a>>,
+    pub modules: Vec<ModuleItem<'a, V>>,
+}
+
+/// One element of a machine's module list.
+#[derive(Debug)]
+pub enum ModuleItem<'a, V> {
+    /// A role module, as the user wrote it.
+    Role(&'a V),
+    /// An `extraModules` entry: a string becomes `directory + "/" + entry` when forced. `origin` is the
+    /// path of the entry, given only when there is no directory (for the error it then throws).
+    Extra {
+        value: &'a V,
+        origin: Option<String>,
+    },
+    /// The generated module of instance `instance` (index into `Output::instances`): its role
+    /// members, and `clan.<service>` merged from `layers` when there are any.
+    Generated { instance: usize, layers: Vec<&'a V> },
+    /// The failed constraints of instance `instance`, as NixOS assertions.
+    Constraints { instance: usize },
+    /// `clan.core.networking` from the machine's `deploy`.
+    Deploy {
+        target_host: Option<&'a V>,
+        build_host: Option<&'a V>,
+    },
+}
+
+/// Resolves a validated input.
+pub fn resolve<'a, V>(input: &'a Input<V>) -> Output<'a, V> {
+    let n = input.machines.len();
+    let tags = machine_tags(input);
+    let by_tag = machines_by_tag(&tags);
+    let mut seen = Seen::new(n);
+
+    let mut instances = Vec::new();
+    let mut assertions = Vec::new();
+    // For each machine: (instance index, role index in the module, index of the instance's Role).
+    let mut memberships: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
+    let mut instance_refs: Vec<(&Instance<V>, &Module<V>)> = Vec::new();
+    for service in &input.services {
+        let Ok(mi) = input
+            .modules
+            .binary_search_by(|m| m.name.as_str().cmp(&service.name))
+        else {
+            continue;
+        };
+        let module = &input.modules[mi];
+        for inst in &service.instances {
+            let index = instances.len();
+            let mut roles = Vec::with_capacity(module.roles.len());
+            for (ri, (role_name, _)) in module.roles.iter().enumerate() {
+                let members = match find_role(inst, role_name) {
+                    Some(role) => {
+                        seen.next();
+                        let mut members = Vec::new();
+                        for m in &role.machines {
+                            if let Ok(i) =
+                                input.machines.binary_search_by(|x| x.name.as_str().cmp(m))
+                            {
+                                if seen.insert(i) {
+                                    members.push(i);
+                                }
+                            }
+                        }
+                        for t in &role.tags {
+                            for &i in by_tag.get(t.as_str()).map_or(&[][..], Vec::as_slice) {
+                                if seen.insert(i) {
+                                    members.push(i);
+                                }
+                            }
+                        }
+                        members
+                    }
+                    None => Vec::new(),
+                };
+                if inst.enabled {
+                    for &m in &members {
+                        memberships[m].push((index, ri));
+                    }
+                }
+                roles.push((role_name.as_str(), members));
+            }
+            let failures = if inst.enabled {
+                check_constraints(input, &service.name, inst, module, &roles)
+            } else {
+                Vec::new()
+            };
+            assertions.extend(failures.iter().cloned());
+            instances.push(InstanceOutput {
+                service: &service.name,
+                instance: &inst.name,
+                enabled: inst.enabled,
+                roles,
+                failures,
+            });
+            instance_refs.push((inst, module));
+        }
+    }
+
+    let mut machines = Vec::with_capacity(n);
+    for ((machine, tags), member_of) in input.machines.iter().zip(tags).zip(memberships) {
+        let mut modules = Vec::new();
+        let mut services: Vec<ServiceRoles<'_>> = Vec::new();
+        // memberships are grouped by instance (instances are visited in order, roles inside).
+        let mut k = 0;
+        while k < member_of.len() {
+            let index = member_of[k].0;
+            let mut end = k;
+            while end < member_of.len() && member_of[end].0 == index {
+                end += 1;
+            }
+            let role_indices: Vec<usize> = member_of[k..end].iter().map(|&(_, ri)| ri).collect();
+            k = end;
+            let (inst, module) = instance_refs[index];
+            let out = &instances[index];
+            let role_names: Vec<&str> = role_indices
+                .iter()
+                .map(|&ri| module.roles[ri].0.as_str())
+                .collect();
+            modules.extend(
+                role_indices
+                    .iter()
+                    .map(|&ri| ModuleItem::Role(&module.roles[ri].1)),
+            );
+
+            let inst_path = || {
+                let services = Path::Root("inventory");
+                let services = services.attr("services");
+                let svc = services.attr(out.service);
+                svc.attr(out.instance).render()
+            };
+            let no_dir = input.directory.is_none();
+            let mut extras = |list: &'a [V], path: &dyn Fn() -> String| {
+                for (i, value) in list.iter().enumerate() {
+                    let origin = no_dir.then(|| format!("{}[{i}]", path()));
+                    modules.push(ModuleItem::Extra { value, origin });
+                }
+            };
+            extras(&inst.extra_modules, &|| {
+                format!("{}.extraModules", inst_path())
+            });
+            let machine_entry = inst
+                .machines
+                .binary_search_by(|x| x.name.as_str().cmp(&machine.name))
+                .ok()
+                .map(|i| &inst.machines[i]);
+            if let Some(entry) = machine_entry {
+                extras(&entry.extra_modules, &|| {
+                    format!(
+                        "{}.machines.{}.extraModules",
+                        inst_path(),
+                        super::quote_attr(&entry.name)
+                    )
+                });
+            }
+            let member_roles: Vec<_> = role_names
+                .iter()
+                .filter_map(|r| find_role(inst, r))
+                .collect();
+            for role in &member_roles {
+                extras(&role.extra_modules, &|| {
+                    format!(
+                        "{}.roles.{}.extraModules",
+                        inst_path(),
+                        super::quote_attr(&role.name)
+                    )
+                });
+            }
+
+            let mut layers = Vec::new();
+            layers.extend(inst.config.as_ref());
+            layers.extend(machine_entry.and_then(|e| e.config.as_ref()));
+            layers.extend(member_roles.iter().filter_map(|r| r.config.as_ref()));
+            modules.push(ModuleItem::Generated {
+                instance: index,
+                layers,
+            });
+            if !out.failures.is_empty() {
+                modules.push(ModuleItem::Constraints { instance: index });
+            }
+            services.push((index, role_names));
+        }
+        if machine.target_host.is_some() || machine.build_host.is_some() {
+            modules.push(ModuleItem::Deploy {
+                target_host: machine.target_host.as_ref(),
+                build_host: machine.build_host.as_ref(),
+            });
+        }
+        machines.push(MachineOutput {
+            name: &machine.name,
+            tags,
+            services,
+            modules,
+        });
+    }
+
+    Output {
+        machines,
+        instances,
+        warnings: warnings_with(input, &by_tag),
+        assertions,
+    }
+}
+
+/// The warnings of a validated input (tags that match no machine), without resolving it.
+pub fn warnings<V>(input: &Input<V>) -> Vec<String> {
+    let tags = machine_tags(input);
+    warnings_with(input, &machines_by_tag(&tags))
+}
+
+fn warnings_with<V>(input: &Input<V>, by_tag: &HashMap<&str, Vec<usize>>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut known: Option<Vec<&str>> = None;
+    let root = Path::Root("inventory");
+    let services = root.attr("services");
+    for service in &input.services {
+        let sp = services.attr(&service.name);
+        for inst in &service.instances {
+            let ip = sp.attr(&inst.name);
+            let rp = ip.attr("roles");
+            for role in &inst.roles {
+                for (k, tag) in role.tags.iter().enumerate() {
+                    if by_tag.contains_key(tag.as_str()) || role.tags[..k].contains(tag) {
+                        continue;
+                    }
+                    let known = known.get_or_insert_with(|| {
+                        let mut all: Vec<&str> = by_tag.keys().copied().collect();
+                        all.sort_unstable();
+                        all
+                    });
+                    let hint = super::did_you_mean(tag, known.iter().copied())
+                        .map(|s| format!("; did you mean '{s}'?"))
+                        .unwrap_or_default();
+                    let p = rp.attr(&role.name);
+                    out.push(format!(
+                        "{}: tag '{tag}' matches no machine{hint}",
+                        p.attr("tags")
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn find_role<'a, V>(inst: &'a Instance<V>, name: &str) -> Option<&'a super::model::Role<V>> {
+    inst.roles
+        .binary_search_by(|r| r.name.as_str().cmp(name))
+        .ok()
+        .map(|i| &inst.roles[i])
+}
+
+/// Tags of each machine: its own, then the global tags naming it (sorted), then `all` and its class.
+fn machine_tags<V>(input: &Input<V>) -> Vec<Vec<&str>> {
+    let mut global: Vec<Vec<&str>> = vec![Vec::new(); input.machines.len()];
+    for (tag, members) in &input.tags {
+        for m in members {
+            if let Ok(i) = input.machines.binary_search_by(|x| x.name.as_str().cmp(m)) {
+                global[i].push(tag);
+            }
+        }
+    }
+    input
+        .machines
+        .iter()
+        .zip(global)
+        .map(|(m, global)| {
+            let mut tags: Vec<&str> = Vec::with_capacity(m.tags.len() + global.len() + 2);
+            let all = m
+                .tags
+                .iter()
+                .map(String::as_str)
+                .chain(global)
+                .chain(["all", m.class.as_str()]);
+            for t in all {
+                // Tag lists are short; a linear check keeps the first occurrence without hashing.
+                if !tags.contains(&t) {
+                    tags.push(t);
+                }
+            }
+            tags
+        })
+        .collect()
+}
+
+/// For each tag, the machines carrying it, sorted by name (machines are visited in name order).
+fn machines_by_tag<'a>(tags: &[Vec<&'a str>]) -> HashMap<&'a str, Vec<usize>> {
+    let mut by_tag: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, tags) in tags.iter().enumerate() {
+        for t in tags {
+            by_tag.entry(t).or_default().push(i);
+        }
+    }
+    by_tag
+}
+
+fn check_constraints<V>(
+    input: &Input<V>,
+    service: &str,
+    inst: &Instance<V>,
+    module: &Module<V>,
+    roles: &[(&str, Vec<usize>)],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (role, c) in &module.constraints {
+        let Some((_, members)) = roles.iter().find(|(r, _)| r == role) else {
+            continue;
+        };
+        let n = members.len();
+        let names = || {
+            if members.is_empty() {
+                "none".to_owned()
+            } else {
+                members
+                    .iter()
+                    .map(|&i| input.machines[i].name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        let inst_name = &inst.name;
+        if (n as u64) < c.min.unsigned_abs() {
+            out.push(format!(
+                "{service}.{inst_name}: role '{role}' needs at least {} machines, has {n}: {}",
+                c.min,
+                names()
+            ));
+        }
+        if let Some(max) = c.max {
+            if n as u64 > max.unsigned_abs() {
+                out.push(format!("{service}.{inst_name}: role '{role}' allows at most {max} machines, has {n}: {}", names()));
+            }
+        }
+    }
+    out
+}
+
+/// A set of machine indices that empties in O(1): each role's members are deduplicated with it.
+struct Seen {
+    stamp: Vec<u32>,
+    generation: u32,
+}
+
+impl Seen {
+    fn new(n: usize) -> Self {
+        Seen {
+            stamp: vec![0; n],
+            generation: 0,
+        }
+    }
+
+    fn next(&mut self) {
+        self.generation += 1;
+    }
+
+    fn insert(&mut self, i: usize) -> bool {
+        if self.stamp[i] == self.generation {
+            false
+        } else {
+            self.stamp[i] = self.generation;
+            true
+        }
+    }
+}

@@ -1,0 +1,514 @@
+//! Table-driven tests of the core through its JSON tree: every rule of spec § 3, every row of § 5
+//! and the clan-core defects of § 6 that we do not copy.
+
+use serde_json::{json, Value};
+
+use super::json::{output_json, JsonTree};
+use super::{load, resolve, Errors, ModuleItem};
+
+/// Resolves `args` (the builtin's argument, in JSON) into the JSON output plus, per machine, a
+/// readable module list: role modules and extras as their JSON value, generated modules as
+/// `gen <svc>.<inst> [layers]`, `constraints <svc>.<inst>`, `deploy <target> <build>`.
+fn run(args: &Value) -> Result<(Value, Value), Vec<String>> {
+    let mut tree = JsonTree::new();
+    let input = match load(&mut tree, &args) {
+        Ok(i) => i,
+        Err(Errors::Invalid(errors)) => {
+            return Err(errors.iter().map(ToString::to_string).collect())
+        }
+        Err(Errors::Source { .. }) => unreachable!("JSON cannot fail to evaluate"),
+    };
+    let output = resolve(&input);
+    let mut modules = serde_json::Map::new();
+    for m in &output.machines {
+        let items: Vec<Value> = m
+            .modules
+            .iter()
+            .map(|item| match item {
+                ModuleItem::Role(v) => (**v).clone(),
+                ModuleItem::Extra { value, origin } => json!({ "extra": value, "origin": origin }),
+                ModuleItem::Generated { instance, layers } => {
+                    let i = &output.instances[*instance];
+                    json!(format!(
+                        "gen {}.{} {}",
+                        i.service,
+                        i.instance,
+                        serde_json::to_string(layers).unwrap()
+                    ))
+                }
+                ModuleItem::Constraints { instance } => {
+                    let i = &output.instances[*instance];
+                    json!(format!("constraints {}.{}", i.service, i.instance))
+                }
+                ModuleItem::Deploy {
+                    target_host,
+                    build_host,
+                } => json!(format!("deploy {target_host:?} {build_host:?}")),
+            })
+            .collect();
+        modules.insert(m.name.to_owned(), Value::Array(items));
+    }
+    Ok((output_json(&input, &output), Value::Object(modules)))
+}
+
+fn borg_modules() -> Value {
+    json!({ "borgbackup": { "roles": { "client": "borg/client.nix", "server": "borg/server.nix" } } })
+}
+
+fn first_error(args: Value) -> String {
+    match run(&args) {
+        Ok(_) => panic!("expected an error for {args}"),
+        Err(errors) => errors[0].clone(),
+    }
+}
+
+#[test]
+fn seed_example_explicit_machines() {
+    let args = json!({
+        "inventory": {
+            "machines": { "jon": {}, "backup_server": {} },
+            "services": { "borgbackup": { "instance_1": {
+                "roles": { "client": { "machines": ["jon"] }, "server": { "machines": ["backup_server"] } }
+            } } }
+        },
+        "modules": borg_modules()
+    });
+    let (out, modules) = run(&args).unwrap();
+    assert_eq!(
+        out["services"]["borgbackup"]["instance_1"],
+        json!({
+            "enabled": true,
+            "roles": { "client": { "machines": ["jon"] }, "server": { "machines": ["backup_server"] } }
+        })
+    );
+    assert_eq!(
+        out["machines"]["jon"],
+        json!({
+            "services": { "borgbackup": { "instance_1": { "roles": ["client"] } } },
+            "tags": ["all", "nixos"]
+        })
+    );
+    assert_eq!(
+        modules["jon"],
+        json!(["borg/client.nix", "gen borgbackup.instance_1 []"])
+    );
+    assert_eq!(
+        modules["backup_server"],
+        json!(["borg/server.nix", "gen borgbackup.instance_1 []"])
+    );
+    assert_eq!(out["warnings"], json!([]));
+    assert_eq!(out["assertions"], json!([]));
+}
+
+#[test]
+fn seed_example_tags_and_two_instances() {
+    let args = json!({
+        "inventory": {
+            "machines": { "jon": { "tags": ["backup"] }, "sara": { "tags": ["backup"] }, "backup_server": {}, "backup_backup_server": {} },
+            "services": { "borgbackup": {
+                "instance_1": { "roles": { "client": { "tags": ["backup"] }, "server": { "machines": ["backup_server"] } } },
+                "instance_2": { "roles": { "client": { "machines": ["backup_server"] }, "server": { "machines": ["backup_backup_server"] } } }
+            } }
+        },
+        "modules": borg_modules()
+    });
+    let (out, modules) = run(&args).unwrap();
+    assert_eq!(
+        out["services"]["borgbackup"]["instance_1"]["roles"]["client"]["machines"],
+        json!(["jon", "sara"])
+    );
+    assert_eq!(
+        out["machines"]["backup_server"]["services"]["borgbackup"],
+        json!({
+            "instance_1": { "roles": ["server"] },
+            "instance_2": { "roles": ["client"] }
+        })
+    );
+    assert_eq!(
+        modules["backup_server"],
+        json!([
+            "borg/server.nix",
+            "gen borgbackup.instance_1 []",
+            "borg/client.nix",
+            "gen borgbackup.instance_2 []"
+        ])
+    );
+    assert_eq!(
+        out["machines"]["jon"]["tags"],
+        json!(["backup", "all", "nixos"])
+    );
+}
+
+#[test]
+fn machine_tags_order_and_dedup() {
+    let args = json!({ "inventory": {
+        "machines": { "a": { "tags": ["z", "x", "z", "all"], "machineClass": "darwin" }, "b": {} },
+        "tags": { "y": ["a"], "w": ["a", "b"], "x": ["a"] }
+    } });
+    let (out, _) = run(&args).unwrap();
+    assert_eq!(
+        out["machines"]["a"]["tags"],
+        json!(["z", "x", "all", "w", "y", "darwin"])
+    );
+    assert_eq!(out["machines"]["b"]["tags"], json!(["w", "all", "nixos"]));
+}
+
+#[test]
+fn role_members_explicit_then_tags_sorted_and_deduplicated() {
+    let args = json!({
+        "inventory": {
+            "machines": { "d": { "tags": ["t"] }, "c": { "tags": ["t", "u"] }, "b": { "tags": ["u"] }, "a": {} },
+            "services": { "borgbackup": { "i": { "roles": { "client": { "machines": ["d", "a", "d"], "tags": ["u", "t"] } } } } }
+        },
+        "modules": borg_modules()
+    });
+    let (out, _) = run(&args).unwrap();
+    // Explicit in given order, then tag u (b, c sorted), then tag t (c already, d already).
+    assert_eq!(
+        out["services"]["borgbackup"]["i"]["roles"]["client"]["machines"],
+        json!(["d", "a", "b", "c"])
+    );
+    // Every role of the module is present, empty or not.
+    assert_eq!(
+        out["services"]["borgbackup"]["i"]["roles"]["server"]["machines"],
+        json!([])
+    );
+}
+
+#[test]
+fn computed_all_tag_and_class_tag() {
+    let args = json!({
+        "inventory": {
+            "machines": { "mac": { "machineClass": "darwin" }, "pc": {} },
+            "services": { "borgbackup": { "i": { "roles": { "client": { "tags": ["all"] }, "server": { "tags": ["darwin"] } } } } }
+        },
+        "modules": borg_modules()
+    });
+    let (out, _) = run(&args).unwrap();
+    let roles = &out["services"]["borgbackup"]["i"]["roles"];
+    assert_eq!(roles["client"]["machines"], json!(["mac", "pc"]));
+    assert_eq!(roles["server"]["machines"], json!(["mac"]));
+}
+
+#[test]
+fn membership_and_config_layers() {
+    let args = json!({
+        "inventory": {
+            "machines": { "jon": {}, "sara": {}, "lonely": {} },
+            "services": { "borgbackup": { "i": {
+                "config": "I",
+                "machines": { "jon": { "config": "MJ" }, "lonely": { "config": "ML", "extraModules": ["x"] } },
+                "roles": {
+                    "server": { "machines": ["jon"], "config": "RS" },
+                    "client": { "machines": ["jon", "sara"], "config": "RC" }
+                }
+            } } }
+        },
+        "modules": borg_modules()
+    });
+    let (out, modules) = run(&args).unwrap();
+    // machines.<m>.config alone does not make a member.
+    assert_eq!(out["machines"]["lonely"]["services"], json!({}));
+    assert_eq!(modules["lonely"], json!([]));
+    // Roles sorted; layers: instance, machine, roles sorted; a role's config only for its members.
+    assert_eq!(
+        out["machines"]["jon"]["services"]["borgbackup"]["i"]["roles"],
+        json!(["client", "server"])
+    );
+    assert_eq!(
+        modules["jon"],
+        json!([
+            "borg/client.nix",
+            "borg/server.nix",
+            r#"gen borgbackup.i ["I","MJ","RC","RS"]"#
+        ])
+    );
+    assert_eq!(
+        modules["sara"],
+        json!(["borg/client.nix", r#"gen borgbackup.i ["I","RC"]"#])
+    );
+}
+
+#[test]
+fn disabled_instances_contribute_nothing_but_are_validated() {
+    let mut args = json!({
+        "inventory": {
+            "machines": { "jon": {} },
+            "services": { "borgbackup": { "off": { "enabled": false, "roles": { "client": { "machines": ["jon"], "tags": ["nope"] } } } } }
+        },
+        "modules": { "borgbackup": { "roles": { "client": "c", "server": "s" }, "constraints": { "roles": { "server": { "min": 1 } } } } }
+    });
+    let (out, modules) = run(&args).unwrap();
+    assert_eq!(modules["jon"], json!([]));
+    assert_eq!(out["machines"]["jon"]["services"], json!({}));
+    assert_eq!(
+        out["services"]["borgbackup"]["off"]["enabled"],
+        json!(false)
+    );
+    assert_eq!(
+        out["services"]["borgbackup"]["off"]["roles"]["client"]["machines"],
+        json!(["jon"])
+    );
+    // Warnings still apply, constraints do not.
+    assert_eq!(out["warnings"].as_array().unwrap().len(), 1);
+    assert_eq!(out["assertions"], json!([]));
+    // Errors still apply.
+    args["inventory"]["services"]["borgbackup"]["off"]["roles"]["client"]["machines"] =
+        json!(["jonn"]);
+    assert!(first_error(args).contains("machine 'jonn' is not defined"));
+}
+
+#[test]
+fn extra_modules_order() {
+    let args = json!({
+        "inventory": {
+            "machines": { "jon": {} },
+            "services": { "borgbackup": { "i": {
+                "extraModules": ["inst.nix"],
+                "machines": { "jon": { "extraModules": ["m.nix"] } },
+                "roles": {
+                    "server": { "machines": ["jon"], "extraModules": ["s.nix"] },
+                    "client": { "machines": ["jon"], "extraModules": [{ "k": 1 }] }
+                }
+            } } }
+        },
+        "modules": borg_modules(),
+        "directory": "/clan"
+    });
+    let (_, modules) = run(&args).unwrap();
+    let extras: Vec<&Value> = modules["jon"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m.get("extra"))
+        .collect();
+    assert_eq!(
+        extras,
+        [
+            &json!("inst.nix"),
+            &json!("m.nix"),
+            &json!({ "k": 1 }),
+            &json!("s.nix")
+        ]
+    );
+    // Role modules first, generated module last.
+    assert_eq!(modules["jon"][0], json!("borg/client.nix"));
+    assert_eq!(modules["jon"][6], json!("gen borgbackup.i []"));
+    // With a directory, no origin is needed (nothing can throw).
+    assert_eq!(modules["jon"][2]["origin"], Value::Null);
+}
+
+#[test]
+fn extra_modules_without_directory_know_their_origin() {
+    let args = json!({
+        "inventory": {
+            "machines": { "jon": {} },
+            "services": { "borgbackup": { "i": { "roles": { "client": { "machines": ["jon"], "extraModules": ["a", "b"] } } } } }
+        },
+        "modules": borg_modules()
+    });
+    let (_, modules) = run(&args).unwrap();
+    assert_eq!(
+        modules["jon"][2]["origin"],
+        json!("inventory.services.borgbackup.i.roles.client.extraModules[1]")
+    );
+}
+
+#[test]
+fn deploy_hosts() {
+    let args = json!({ "inventory": { "machines": {
+        "jon": { "deploy": { "targetHost": "root@jon" } },
+        "sara": { "deploy": { "targetHost": null, "buildHost": null } }
+    } } });
+    let (_, modules) = run(&args).unwrap();
+    assert_eq!(
+        modules["jon"],
+        json!([r#"deploy Some(String("root@jon")) None"#])
+    );
+    assert_eq!(modules["sara"], json!([]));
+}
+
+#[test]
+fn constraints_min_and_max() {
+    let args = json!({
+        "inventory": {
+            "machines": { "a": { "tags": ["t"] }, "b": { "tags": ["t"] }, "c": {} },
+            "services": { "zerotier": {
+                "ok": { "roles": { "controller": { "machines": ["c"] } } },
+                "bad": { "roles": { "controller": { "machines": ["a"], "tags": ["t"] }, "peer": { "machines": ["c"] } } },
+                "off": { "enabled": false, "roles": { "controller": { "tags": ["t"] } } }
+            } }
+        },
+        "modules": { "zerotier": {
+            "roles": { "controller": "zc", "peer": "zp", "moon": "zm" },
+            "constraints": { "roles": { "controller": { "max": 1, "min": 1 }, "moon": { "min": 1 } } }
+        } }
+    });
+    let (out, modules) = run(&args).unwrap();
+    // Counted on deduplicated members: a, b (a appears twice).
+    assert_eq!(
+        out["assertions"],
+        json!([
+            { "assertion": false, "message": "zerotier.bad: role 'controller' allows at most 1 machines, has 2: a, b" },
+            { "assertion": false, "message": "zerotier.bad: role 'moon' needs at least 1 machines, has 0: none" },
+            { "assertion": false, "message": "zerotier.ok: role 'moon' needs at least 1 machines, has 0: none" },
+        ])
+    );
+    assert_eq!(
+        modules["a"],
+        json!(["zc", "gen zerotier.bad []", "constraints zerotier.bad"])
+    );
+}
+
+#[test]
+fn tag_matching_nothing_warns_and_discards_nothing() {
+    let args = json!({
+        "inventory": {
+            "machines": { "jon": { "tags": ["backup"] }, "sara": { "tags": ["backup"] } },
+            "services": { "borgbackup": { "i": { "roles": {
+                "client": { "tags": ["backup", "bakup", "bakup"] },
+                "server": { "tags": ["fantasy"], "machines": ["jon"] }
+            } } } }
+        },
+        "modules": borg_modules()
+    });
+    let (out, _) = run(&args).unwrap();
+    assert_eq!(out["warnings"], json!([
+        "inventory.services.borgbackup.i.roles.client.tags: tag 'bakup' matches no machine; did you mean 'backup'?",
+        "inventory.services.borgbackup.i.roles.server.tags: tag 'fantasy' matches no machine",
+    ]));
+    assert_eq!(
+        out["services"]["borgbackup"]["i"]["roles"]["client"]["machines"],
+        json!(["jon", "sara"])
+    );
+    assert_eq!(
+        out["services"]["borgbackup"]["i"]["roles"]["server"]["machines"],
+        json!(["jon"])
+    );
+}
+
+#[test]
+fn spec_error_examples() {
+    let base = || {
+        json!({
+            "inventory": { "machines": { "jon": {}, "sara": {} }, "services": { "borgbackup": { "instance_1": { "roles": { "client": { "machines": ["jon"] } } } } } },
+            "modules": { "borgbackup": { "roles": { "client": 1, "server": 2 } }, "zerotier": { "roles": { "peer": 3 } } }
+        })
+    };
+    let mut a = base();
+    a["inventory"]["services"]["borgbackup"]["instance_1"]["roles"]["client"]["machines"] =
+        json!(["jonn"]);
+    assert_eq!(first_error(a), "inventory.services.borgbackup.instance_1.roles.client.machines: machine 'jonn' is not defined in inventory.machines; did you mean 'jon'?");
+    let mut a = base();
+    a["inventory"]["services"]["borgbackup"]["instance_1"]["roles"] = json!({ "clinet": {} });
+    assert_eq!(first_error(a), "inventory.services.borgbackup.instance_1.roles: role 'clinet' is not defined by module 'borgbackup' (roles: client, server); did you mean 'client'?");
+    let mut a = base();
+    a["inventory"]["services"]["fantasy"] = json!({});
+    assert_eq!(
+        first_error(a),
+        "inventory.services.fantasy: no module named 'fantasy' (modules: borgbackup, zerotier)"
+    );
+    let mut a = base();
+    a["inventory"]["machines"]["jon"]["tags"] = json!(3);
+    assert_eq!(
+        first_error(a),
+        "inventory.machines.jon.tags: expected a list of strings, found an integer"
+    );
+    let mut a = base();
+    a["inventory"]["services"]["borgbackup"]["instance_1"]["machines"] = json!({ "sarah": {} });
+    assert_eq!(first_error(a), "inventory.services.borgbackup.instance_1.machines: machine 'sarah' is not defined in inventory.machines; did you mean 'sara'?");
+    let mut a = base();
+    a["inventory"]["tags"] = json!({ "backup": ["jon", "jn"] });
+    assert_eq!(first_error(a), "inventory.tags.backup: machine 'jn' is not defined in inventory.machines; did you mean 'jon'?");
+}
+
+#[test]
+fn structural_errors() {
+    for (args, message) in [
+        (json!(1), "clanInventory: expected an attribute set, found an integer"),
+        (json!({ "inventry": {} }), "clanInventory: unknown attribute 'inventry' (attributes: directory, inventory, modules); did you mean 'inventory'?"),
+        (json!({ "directory": 1 }), "directory: expected a path or a string, found an integer"),
+        (json!({ "modules": [] }), "modules: expected an attribute set, found a list"),
+        (json!({ "modules": { "m": { "roles": [] } } }), "modules.m.roles: expected an attribute set, found a list"),
+        (json!({ "modules": { "m": { "rolez": {} } } }), "modules.m: unknown attribute 'rolez' (attributes: constraints, roles); did you mean 'roles'?"),
+        (json!({ "modules": { "m": { "roles": { "r": 1 }, "constraints": { "roles": { "r": { "min": -1 } } } } } }), "modules.m.constraints.roles.r.min: expected a non-negative integer, found -1"),
+        (json!({ "modules": { "m": { "roles": { "r": 1 }, "constraints": { "roles": { "r": { "max": "1" } } } } } }), "modules.m.constraints.roles.r.max: expected a non-negative integer or null, found a string"),
+        (json!({ "modules": { "m": { "roles": { "r": 1 }, "constraints": { "roles": { "r": { "min": 1.5 } } } } } }), "modules.m.constraints.roles.r.min: expected a non-negative integer, found a float"),
+        (json!({ "inventory": { "machines": { "a": { "tags": ["x", 2] } } } }), "inventory.machines.a.tags[1]: expected a string, found an integer"),
+        (json!({ "inventory": { "machines": { "a": { "machineClass": "windows" } } } }), "inventory.machines.a.machineClass: expected \"nixos\" or \"darwin\", found \"windows\""),
+        (json!({ "inventory": { "machines": { "a": { "deploy": { "targetHost": 1 } } } } }), "inventory.machines.a.deploy.targetHost: expected a string or null, found an integer"),
+        (json!({ "inventory": { "machines": { "a": { "deploy": { "target": "x" } } } } }), "inventory.machines.a.deploy: unknown attribute 'target' (attributes: buildHost, targetHost)"),
+        (json!({ "inventory": { "machines": { "a b": null } } }), "inventory.machines.\"a b\": expected an attribute set, found null"),
+        (json!({ "inventory": { "tags": { "t": "a" } } }), "inventory.tags.t: expected a list of strings, found a string"),
+        (json!({ "inventory": { "services": { "s": { "i": { "enabled": "yes" } } } } }), "inventory.services.s.i.enabled: expected a Boolean, found a string"),
+        (json!({ "inventory": { "services": { "s": { "i": { "extraModules": {} } } } } }), "inventory.services.s.i.extraModules: expected a list, found an attribute set"),
+        (json!({ "inventory": { "services": { "s": { "i": { "roles": { "r": { "machine": [] } } } } } } }), "inventory.services.s.i.roles.r: unknown attribute 'machine' (attributes: config, extraModules, machines, tags); did you mean 'machines'?"),
+        (json!({ "inventory": { "services": { "s": { "i": { "machines": { "m": { "confg": 1 } } } } } } }), "inventory.services.s.i.machines.m: unknown attribute 'confg' (attributes: config, extraModules); did you mean 'config'?"),
+    ] {
+        assert_eq!(first_error(args.clone()), message, "{args}");
+    }
+}
+
+#[test]
+fn phase_one_before_phase_two_and_walk_order() {
+    // A reference error early in the walk loses against a type error late in it.
+    let args = json!({
+        "inventory": {
+            "machines": { "jon": {}, "zed": { "tags": 1 } },
+            "services": { "borgbackup": { "i": { "roles": { "client": { "machines": ["nobody"] } } } } }
+        },
+        "modules": borg_modules()
+    });
+    let errors = run(&args).unwrap_err();
+    assert_eq!(
+        errors,
+        ["inventory.machines.zed.tags: expected a list of strings, found an integer"]
+    );
+    // Within phase 1, sorted attribute order and name before value; every error is collected.
+    let args = json!({ "inventory": { "machines": { "b": { "zz": 1, "tags": 2 }, "a": { "tags": [1] } } } });
+    assert_eq!(run(&args).unwrap_err(), [
+        "inventory.machines.a.tags[0]: expected a string, found an integer",
+        "inventory.machines.b.tags: expected a list of strings, found an integer",
+        "inventory.machines.b: unknown attribute 'zz' (attributes: deploy, description, icon, machineClass, name, tags)",
+    ]);
+}
+
+#[test]
+fn phase_two_errors() {
+    let args = json!({
+        "inventory": { "machines": { "a": {} }, "services": { "inventory": {} } },
+        "modules": {
+            "inventory": { "roles": {} },
+            "m": { "roles": { "r": 1 }, "constraints": { "roles": { "q": {}, "r": { "min": 3, "max": 1 } } } }
+        }
+    });
+    assert_eq!(run(&args).unwrap_err(), [
+        "inventory.services.inventory: the service name 'inventory' is reserved (it would clash with clan.inventory)",
+        "modules.m.constraints.roles: role 'q' is not defined by module 'm' (roles: r); did you mean 'r'?",
+        "modules.m.constraints.roles.r: min (3) is greater than max (1)",
+    ]);
+    let args = json!({ "inventory": { "services": { "s": {} } } });
+    assert_eq!(
+        first_error(args),
+        "inventory.services.s: no module named 's' (modules: none)"
+    );
+}
+
+#[test]
+fn every_machine_has_an_entry() {
+    let args = json!({ "inventory": { "machines": { "idle": {} } } });
+    let (out, modules) = run(&args).unwrap();
+    assert_eq!(
+        out["machines"]["idle"],
+        json!({ "services": {}, "tags": ["all", "nixos"] })
+    );
+    assert_eq!(modules["idle"], json!([]));
+}
+
+#[test]
+fn names_needing_quotes() {
+    let args = json!({ "inventory": { "machines": { "web.1": {} }, "services": { "borgbackup": { "i\"x": {
+        "roles": { "client": { "machines": ["web.2"] } }
+    } } } }, "modules": borg_modules() });
+    assert_eq!(first_error(args), "inventory.services.borgbackup.\"i\\\"x\".roles.client.machines: machine 'web.2' is not defined in inventory.machines; did you mean 'web.1'?");
+}

@@ -1,0 +1,60 @@
+//! The view of a value tree the decoder needs: Nix values in the plugin, JSON in the CLI.
+
+/// What a value is, once forced to weak head normal form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Int,
+    Float,
+    Bool,
+    String,
+    Path,
+    Null,
+    Attrs,
+    List,
+    Function,
+    External,
+}
+
+impl Kind {
+    /// The name used in messages: "found an integer".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::Int => "an integer",
+            Kind::Float => "a float",
+            Kind::Bool => "a Boolean",
+            Kind::String => "a string",
+            Kind::Path => "a path",
+            Kind::Null => "null",
+            Kind::Attrs => "an attribute set",
+            Kind::List => "a list",
+            Kind::Function => "a function",
+            Kind::External => "an external value",
+        }
+    }
+}
+
+/// A name or string as the source has it: UTF-8 text, or the raw bytes when it is not UTF-8.
+pub type Text = Result<String, Vec<u8>>;
+
+/// A source of values. Handles (`Value`) are cheap references into the source; getting one never
+/// evaluates anything, only [`Tree::kind`] does.
+pub trait Tree {
+    /// A handle to a value, possibly not yet evaluated.
+    type Value;
+    /// An evaluation failure of the source (a `throw` met while forcing a structural value).
+    type Error;
+
+    /// Forces `v` to weak head normal form and tells what it is.
+    fn kind(&mut self, v: &Self::Value) -> Result<Kind, Self::Error>;
+    /// The attributes of a set already known to be [`Kind::Attrs`], sorted by name (bytes), values
+    /// not forced. A name that is not UTF-8 comes back as `Err(bytes)` in the name slot.
+    fn attrs(&mut self, v: &Self::Value) -> Result<Vec<(Text, Self::Value)>, Self::Error>;
+    /// The elements of a list already known to be [`Kind::List`], not forced.
+    fn list(&mut self, v: &Self::Value) -> Result<Vec<Self::Value>, Self::Error>;
+    /// The contents of a value known to be [`Kind::String`]; `Err(bytes)` when not UTF-8.
+    fn string(&mut self, v: &Self::Value) -> Result<Text, Self::Error>;
+    /// A value known to be [`Kind::Int`].
+    fn int(&mut self, v: &Self::Value) -> Result<i64, Self::Error>;
+    /// A value known to be [`Kind::Bool`].
+    fn bool(&mut self, v: &Self::Value) -> Result<bool, Self::Error>;
+}

@@ -1,0 +1,171 @@
+//! Registering primops, and the one `extern "C"` trampoline every call goes through: it lends the
+//! call's state to safe code, and turns an error or a panic into an evaluation error, so that
+//! nothing unwinds into Nix and nothing aborts it.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::panic::{self, AssertUnwindSafe};
+use std::ptr::NonNull;
+use std::sync::Once;
+
+use super::ffi;
+use super::state::State;
+use super::value::Value;
+
+/// The body of a primop: its arguments and the return slot, which it must fill (with a value that
+/// is not a thunk) or leave alone and return an error.
+pub(crate) type PrimopFn = for<'s> fn(&State<'s>, &[Value<'s>], &Value<'s>) -> Result<(), String>;
+
+struct Primop {
+    arity: usize,
+    body: PrimopFn,
+}
+
+thread_local! {
+    /// The message and place of the last panic on this thread, kept by our panic hook so that the
+    /// trampoline can report it instead of letting Rust print it.
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+fn install_panic_hook() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            // Only panics inside our primop are ours to silence; the flag is set by the trampoline.
+            if IN_PRIMOP.with(Cell::get) > 0 {
+                let place = info
+                    .location()
+                    .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                    .unwrap_or_default();
+                LAST_PANIC.with(|p| {
+                    *p.borrow_mut() = Some(format!("{}{place}", payload_text(info.payload())))
+                });
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
+thread_local! {
+    /// How many of our primop calls are running on this thread (they nest when a lazy value
+    /// calls the builtin again).
+    static IN_PRIMOP: Cell<u32> = const { Cell::new(0) };
+}
+
+fn payload_text(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".to_owned()
+    }
+}
+
+/// Registers `body` as the builtin `name` (use a `__` prefix to get `builtins.<name>` without a new
+/// global). Must run in `nix_plugin_entry`, before Nix creates its evaluator.
+pub(crate) fn register(
+    name: &'static CStr,
+    args: &'static [&'static CStr],
+    doc: &'static CStr,
+    body: PrimopFn,
+) -> Result<(), String> {
+    install_panic_hook();
+    // The primop lives as long as the process; so do its definition and argument names.
+    let def: &'static Primop = Box::leak(Box::new(Primop {
+        arity: args.len(),
+        body,
+    }));
+    let mut names: Vec<*const c_char> = args.iter().map(|a| a.as_ptr()).collect();
+    names.push(std::ptr::null());
+    let names: &'static [*const c_char] = Box::leak(names.into_boxed_slice());
+    let arity = c_int::try_from(args.len()).map_err(|_| "too many arguments".to_owned())?;
+    // SAFETY: a fresh context, freed below; never NULL, so Nix reports errors instead of throwing.
+    let ctx = unsafe { ffi::nix_c_context_create() };
+    if ctx.is_null() {
+        return Err("could not create a Nix context".to_owned());
+    }
+    // SAFETY: name, names and doc are 'static and NUL-terminated (doc must be non-null and static
+    // on Nix <= 2.32, which stores the pointer); def is 'static user data for the trampoline.
+    let result = unsafe {
+        let op = ffi::nix_alloc_primop(
+            ctx,
+            Some(trampoline),
+            arity,
+            name.as_ptr(),
+            names.as_ptr().cast_mut(),
+            doc.as_ptr(),
+            std::ptr::from_ref(def).cast_mut().cast::<c_void>(),
+        );
+        if op.is_null() || ffi::nix_err_code(ctx) != ffi::NIX_OK {
+            Err(format!(
+                "could not allocate the primop {}",
+                name.to_string_lossy()
+            ))
+        } else {
+            ffi::nix_register_primop(ctx, op);
+            let registered = ffi::nix_err_code(ctx) == ffi::NIX_OK;
+            ffi::nix_gc_decref(ctx, op.cast::<c_void>().cast_const());
+            if registered {
+                Ok(())
+            } else {
+                Err(format!(
+                    "could not register the primop {}",
+                    name.to_string_lossy()
+                ))
+            }
+        }
+    };
+    // SAFETY: ctx came from nix_c_context_create and is freed once.
+    unsafe { ffi::nix_c_context_free(ctx) };
+    result
+}
+
+unsafe extern "C" fn trampoline(
+    user_data: *mut c_void,
+    ctx: *mut ffi::nix_c_context,
+    state: *mut ffi::EvalState,
+    args: *mut *mut ffi::nix_value,
+    ret: *mut ffi::nix_value,
+) {
+    IN_PRIMOP.with(|d| d.set(d.get() + 1));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: user_data is the 'static Primop given to nix_alloc_primop.
+        let def = unsafe { &*user_data.cast::<Primop>() };
+        // SAFETY: ctx and state are this call's, used on this thread until we return.
+        let st = unsafe { State::from_callback(ctx, state) };
+        let mut values = Vec::with_capacity(def.arity);
+        for i in 0..def.arity {
+            // SAFETY: Nix passes exactly `arity` argument pointers.
+            let ptr = unsafe { *args.add(i) };
+            let ptr = NonNull::new(ptr).ok_or("internal error: null argument")?;
+            // SAFETY: arguments are kept alive by the caller for the whole call; on Nix >= 2.33 the
+            // handles belong to the wrapper, which we must not release.
+            values.push(unsafe { Value::borrowed(ptr, ctx) });
+        }
+        let ret = NonNull::new(ret).ok_or("internal error: null return slot")?;
+        // SAFETY: the return slot lives for the call; it is Nix's, not ours to release.
+        let ret = unsafe { Value::borrowed(ret, ctx) };
+        (def.body)(&st, &values, &ret)
+    }));
+    IN_PRIMOP.with(|d| d.set(d.get().saturating_sub(1)));
+    let message = match outcome {
+        Ok(Ok(())) => return,
+        Ok(Err(message)) => message,
+        Err(payload) => {
+            let detail = LAST_PANIC
+                .with(|p| p.borrow_mut().take())
+                .unwrap_or_else(|| payload_text(payload.as_ref()));
+            format!(
+                "internal error: {detail} (please report this bug of the clan-inventory plugin)"
+            )
+        }
+    };
+    let message = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
+    // SAFETY: ctx is this call's context; setting the error last makes Nix raise it as an
+    // evaluation error after we return.
+    unsafe { ffi::nix_set_err_msg(ctx, ffi::NIX_ERR_UNKNOWN, message.as_ptr()) };
+}

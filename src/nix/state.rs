@@ -1,0 +1,444 @@
+//! The evaluator lent to one primop call, and what can be done with it.
+
+use std::ffi::{c_char, c_uint, c_void, CStr, CString};
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+
+use super::ffi;
+use super::value::{Type, Value};
+
+/// A failed C API call: the message Nix gave (an evaluation error, typically).
+#[derive(Debug)]
+pub(crate) struct Error(pub(crate) String);
+
+/// The `EvalState` and context Nix hands to one primop call. Borrowed: Nix owns both and they
+/// live until the call returns, which `'s` stands for.
+pub(crate) struct State<'s> {
+    ctx: *mut ffi::nix_c_context,
+    state: *mut ffi::EvalState,
+    _call: PhantomData<&'s ()>,
+}
+
+impl<'s> State<'s> {
+    /// # Safety
+    /// `ctx` and `state` must be the pointers Nix passed to the running primop callback, used only
+    /// on its thread and only until the callback returns.
+    pub(super) unsafe fn from_callback(
+        ctx: *mut ffi::nix_c_context,
+        state: *mut ffi::EvalState,
+    ) -> Self {
+        #[cfg(not(nix_state_fixed))]
+        // SAFETY: before 2.34.1 Nix passes the inner nix::EvalState, which is a member of the
+        // C API's EvalState wrapper; the shim subtracts the member's offset (NixOS/nix#12800).
+        let state = unsafe { ffi::clan_shim_fix_state(state.cast::<c_void>()) };
+        State {
+            ctx,
+            state,
+            _call: PhantomData,
+        }
+    }
+
+    pub(super) fn ctx(&self) -> *mut ffi::nix_c_context {
+        self.ctx
+    }
+
+    /// The one checking path: turns the context's error state after a call into a `Result`, and
+    /// clears it so that a handled error does not fail the primop.
+    fn check(&self) -> Result<(), Error> {
+        // SAFETY: ctx is the call's live context.
+        let code = unsafe { ffi::nix_err_code(self.ctx) };
+        if code == ffi::NIX_OK {
+            return Ok(());
+        }
+        let message = self.error_message();
+        // SAFETY: as above.
+        unsafe { ffi::nix_clear_err(self.ctx) };
+        Err(Error(message))
+    }
+
+    fn error_message(&self) -> String {
+        let mut out = String::new();
+        // SAFETY: the callback receives `out` as user data and only appends the n bytes it is given;
+        // a scratch context receives errors of the read itself.
+        unsafe {
+            let scratch = ffi::nix_c_context_create();
+            if scratch.is_null() {
+                return "unknown Nix error".to_owned();
+            }
+            ffi::nix_err_info_msg(
+                scratch,
+                self.ctx,
+                Some(collect_string),
+                (&raw mut out).cast(),
+            );
+            if out.is_empty() {
+                let mut n: c_uint = 0;
+                let msg = ffi::nix_err_msg(scratch, self.ctx, &raw mut n);
+                if !msg.is_null() {
+                    out = String::from_utf8_lossy(std::slice::from_raw_parts(
+                        msg.cast::<u8>(),
+                        n as usize,
+                    ))
+                    .into_owned();
+                }
+            }
+            ffi::nix_c_context_free(scratch);
+        }
+        if out.is_empty() {
+            "unknown Nix error".to_owned()
+        } else {
+            out
+        }
+    }
+
+    /// The type of `v` without evaluating it.
+    pub(crate) fn type_of(&self, v: &Value<'s>) -> Type {
+        // SAFETY: v is a valid value of this call.
+        Type::from_raw(unsafe { ffi::nix_get_type(self.ctx, v.as_ptr()) })
+    }
+
+    /// Forces `v` to weak head normal form, in place (shared with every other reference to it).
+    pub(crate) fn force(&self, v: &Value<'s>) -> Result<Type, Error> {
+        if self.type_of(v) == Type::Thunk {
+            // SAFETY: v is a valid value of this call; state is the fixed EvalState.
+            unsafe { ffi::nix_value_force(self.ctx, self.state, v.as_ptr()) };
+            self.check()?;
+        }
+        Ok(self.type_of(v))
+    }
+
+    fn expect(&self, v: &Value<'s>, want: Type) -> Result<(), Error> {
+        let found = self.type_of(v);
+        if found == want {
+            Ok(())
+        } else {
+            // The C API asserts on a wrong type, which would abort the evaluator: refuse here.
+            Err(Error(format!(
+                "internal error: expected a value of type {want:?}, found {found:?}"
+            )))
+        }
+    }
+
+    /// The number of attributes of a forced attribute set.
+    pub(crate) fn attrs_len(&self, v: &Value<'s>) -> Result<usize, Error> {
+        self.expect(v, Type::Attrs)?;
+        // SAFETY: v is an attribute set of this call.
+        let n = unsafe { ffi::nix_get_attrs_size(self.ctx, v.as_ptr()) };
+        self.check()?;
+        Ok(n as usize)
+    }
+
+    /// Attribute `i` (in Nix's internal order) of a forced attribute set, without forcing it.
+    pub(crate) fn attr_lazy(
+        &self,
+        v: &Value<'s>,
+        i: usize,
+    ) -> Result<(&'s CStr, Value<'s>), Error> {
+        if i >= self.attrs_len(v)? {
+            return Err(Error(format!(
+                "internal error: attribute index {i} out of bounds"
+            )));
+        }
+        let i = c_uint::try_from(i)
+            .map_err(|_| Error("internal error: attribute index too large".into()))?;
+        let mut name: *const c_char = std::ptr::null();
+        #[cfg(not(nix_lazy_getters))]
+        // SAFETY: v is an attribute set and i is in bounds; the shim neither forces nor throws. The
+        // element is reachable from v, which outlives the call.
+        let (ptr, counted) = (
+            unsafe { ffi::clan_shim_attr_lazy(self.state, v.as_ptr(), i, &raw mut name) },
+            false,
+        );
+        #[cfg(nix_lazy_getters)]
+        // SAFETY: v is an attribute set and i is in bounds; the lazy getter returns a new reference.
+        let (ptr, counted) = (
+            unsafe {
+                ffi::nix_get_attr_byidx_lazy(self.ctx, v.as_ptr(), self.state, i, &raw mut name)
+            },
+            true,
+        );
+        self.check()?;
+        let ptr = NonNull::new(ptr)
+            .ok_or_else(|| Error("internal error: null attribute value".into()))?;
+        if name.is_null() {
+            return Err(Error("internal error: null attribute name".into()));
+        }
+        // SAFETY: names live in the evaluator's symbol table, which outlives the call.
+        let name = unsafe { CStr::from_ptr(name) };
+        // SAFETY: ptr is a value of v, valid for the call; `counted` says whether we own a reference.
+        let value = unsafe {
+            if counted {
+                Value::counted(ptr, self.ctx)
+            } else {
+                Value::borrowed(ptr, self.ctx)
+            }
+        };
+        Ok((name, value))
+    }
+
+    /// The number of elements of a forced list.
+    pub(crate) fn list_len(&self, v: &Value<'s>) -> Result<usize, Error> {
+        self.expect(v, Type::List)?;
+        // SAFETY: v is a list of this call.
+        let n = unsafe { ffi::nix_get_list_size(self.ctx, v.as_ptr()) };
+        self.check()?;
+        Ok(n as usize)
+    }
+
+    /// Element `i` of a forced list, without forcing it.
+    pub(crate) fn list_elem_lazy(&self, v: &Value<'s>, i: usize) -> Result<Value<'s>, Error> {
+        if i >= self.list_len(v)? {
+            return Err(Error(format!(
+                "internal error: list index {i} out of bounds"
+            )));
+        }
+        let i = c_uint::try_from(i)
+            .map_err(|_| Error("internal error: list index too large".into()))?;
+        #[cfg(not(nix_lazy_getters))]
+        // SAFETY: v is a list and i is in bounds; the shim neither forces nor throws.
+        let (ptr, counted) = (
+            unsafe { ffi::clan_shim_list_elem_lazy(v.as_ptr(), i) },
+            false,
+        );
+        #[cfg(nix_lazy_getters)]
+        // SAFETY: v is a list and i is in bounds; the lazy getter returns a new reference.
+        let (ptr, counted) = (
+            unsafe { ffi::nix_get_list_byidx_lazy(self.ctx, v.as_ptr(), self.state, i) },
+            true,
+        );
+        self.check()?;
+        let ptr =
+            NonNull::new(ptr).ok_or_else(|| Error("internal error: null list element".into()))?;
+        // SAFETY: as in attr_lazy.
+        Ok(unsafe {
+            if counted {
+                Value::counted(ptr, self.ctx)
+            } else {
+                Value::borrowed(ptr, self.ctx)
+            }
+        })
+    }
+
+    /// The bytes of a forced string (its context is not read).
+    pub(crate) fn string(&self, v: &Value<'s>) -> Result<Vec<u8>, Error> {
+        self.expect(v, Type::String)?;
+        let mut out: Vec<u8> = Vec::new();
+        // SAFETY: v is a string; the callback appends the bytes it is given to `out`.
+        unsafe {
+            ffi::nix_get_string(
+                self.ctx,
+                v.as_ptr(),
+                Some(collect_bytes),
+                (&raw mut out).cast(),
+            )
+        };
+        self.check()?;
+        Ok(out)
+    }
+
+    pub(crate) fn int(&self, v: &Value<'s>) -> Result<i64, Error> {
+        self.expect(v, Type::Int)?;
+        // SAFETY: v is an integer.
+        let n = unsafe { ffi::nix_get_int(self.ctx, v.as_ptr()) };
+        self.check()?;
+        Ok(n)
+    }
+
+    pub(crate) fn bool(&self, v: &Value<'s>) -> Result<bool, Error> {
+        self.expect(v, Type::Bool)?;
+        // SAFETY: v is a Boolean.
+        let b = unsafe { ffi::nix_get_bool(self.ctx, v.as_ptr()) };
+        self.check()?;
+        Ok(b)
+    }
+
+    fn alloc(&self) -> Result<Value<'s>, Error> {
+        // SAFETY: state is the fixed EvalState; the new value comes with one reference.
+        let ptr = unsafe { ffi::nix_alloc_value(self.ctx, self.state) };
+        self.check()?;
+        let ptr = NonNull::new(ptr)
+            .ok_or_else(|| Error("internal error: could not allocate a value".into()))?;
+        // SAFETY: we own the reference nix_alloc_value took.
+        Ok(unsafe { Value::counted(ptr, self.ctx) })
+    }
+
+    pub(crate) fn new_string(&self, s: &str) -> Result<Value<'s>, Error> {
+        let c =
+            CString::new(s).map_err(|_| Error("internal error: string with a NUL byte".into()))?;
+        let v = self.alloc()?;
+        // SAFETY: v is freshly allocated and uninitialised; the string is copied.
+        unsafe { ffi::nix_init_string(self.ctx, v.as_ptr(), c.as_ptr()) };
+        self.check()?;
+        Ok(v)
+    }
+
+    pub(crate) fn new_bool(&self, b: bool) -> Result<Value<'s>, Error> {
+        let v = self.alloc()?;
+        // SAFETY: v is freshly allocated and uninitialised.
+        unsafe { ffi::nix_init_bool(self.ctx, v.as_ptr(), b) };
+        self.check()?;
+        Ok(v)
+    }
+
+    /// The lazy application `f arg` (a thunk).
+    pub(crate) fn apply(&self, f: &Value<'s>, arg: &Value<'s>) -> Result<Value<'s>, Error> {
+        let v = self.alloc()?;
+        // SAFETY: v is fresh; f and arg are valid for the call and stay reachable from the thunk.
+        unsafe { ffi::nix_init_apply(self.ctx, v.as_ptr(), f.as_ptr(), arg.as_ptr()) };
+        self.check()?;
+        Ok(v)
+    }
+
+    /// Evaluates a Nix expression of the plugin's own (helper functions), with `/` as base path.
+    pub(crate) fn eval(&self, expr: &CStr) -> Result<Value<'s>, Error> {
+        let v = self.alloc()?;
+        // SAFETY: v is fresh; the expression and path are NUL-terminated and copied by Nix.
+        unsafe {
+            ffi::nix_expr_eval_from_string(
+                self.ctx,
+                self.state,
+                expr.as_ptr(),
+                c"/".as_ptr(),
+                v.as_ptr(),
+            )
+        };
+        self.check()?;
+        Ok(v)
+    }
+
+    /// A list of the given values, shared, not copied.
+    pub(crate) fn new_list<'v, I>(&self, items: I) -> Result<Value<'s>, Error>
+    where
+        I: ExactSizeIterator<Item = &'v Value<'s>>,
+        's: 'v,
+    {
+        let v = self.alloc()?;
+        self.fill_list(&v, items)?;
+        Ok(v)
+    }
+
+    fn fill_list<'v, I>(&self, out: &Value<'s>, items: I) -> Result<(), Error>
+    where
+        I: ExactSizeIterator<Item = &'v Value<'s>>,
+        's: 'v,
+    {
+        let len = items.len();
+        // SAFETY: state is the fixed EvalState; the builder is freed below on every path.
+        let lb = unsafe { ffi::nix_make_list_builder(self.ctx, self.state, len) };
+        self.check()?;
+        if lb.is_null() {
+            return Err(Error("internal error: could not allocate a list".into()));
+        }
+        let result = (|| {
+            for (i, item) in items.enumerate() {
+                if i >= len {
+                    return Err(Error("internal error: list longer than announced".into()));
+                }
+                // SAFETY: i < capacity (checked above); the builder stores the value pointer, and
+                // the builder's memory is traced by the GC until the list is made.
+                unsafe { ffi::nix_list_builder_insert(self.ctx, lb, i as c_uint, item.as_ptr()) };
+                self.check()?;
+            }
+            // SAFETY: every slot below len was filled (ExactSizeIterator); out is uninitialised.
+            unsafe { ffi::nix_make_list(self.ctx, lb, out.as_ptr()) };
+            self.check()
+        })();
+        // SAFETY: lb came from nix_make_list_builder and is freed once.
+        unsafe { ffi::nix_list_builder_free(lb) };
+        result
+    }
+
+    /// A builder for an attribute set of at most `capacity` attributes.
+    pub(crate) fn attrs_builder(&self, capacity: usize) -> Result<AttrsBuilder<'_, 's>, Error> {
+        // SAFETY: state is the fixed EvalState; AttrsBuilder frees the builder on drop.
+        let raw = unsafe { ffi::nix_make_bindings_builder(self.ctx, self.state, capacity) };
+        self.check()?;
+        let raw = NonNull::new(raw)
+            .ok_or_else(|| Error("internal error: could not allocate an attribute set".into()))?;
+        Ok(AttrsBuilder {
+            state: self,
+            raw,
+            capacity,
+            len: 0,
+        })
+    }
+}
+
+/// Builds an attribute set; frees the C builder on drop. Names must be distinct (Nix does not
+/// check), which the callers guarantee: they come from the names of attribute sets.
+pub(crate) struct AttrsBuilder<'a, 's> {
+    state: &'a State<'s>,
+    raw: NonNull<ffi::BindingsBuilder>,
+    capacity: usize,
+    len: usize,
+}
+
+impl<'s> AttrsBuilder<'_, 's> {
+    pub(crate) fn insert(&mut self, name: &str, value: &Value<'s>) -> Result<(), Error> {
+        if self.len >= self.capacity {
+            // Nix would trip an assertion and abort.
+            return Err(Error("internal error: attribute set over capacity".into()));
+        }
+        let c = CString::new(name)
+            .map_err(|_| Error("internal error: attribute name with a NUL byte".into()))?;
+        // SAFETY: below capacity; the name is copied into the symbol table and the value pointer
+        // is stored in traced memory.
+        unsafe {
+            ffi::nix_bindings_builder_insert(
+                self.state.ctx,
+                self.raw.as_ptr(),
+                c.as_ptr(),
+                value.as_ptr(),
+            )
+        };
+        self.state.check()?;
+        self.len += 1;
+        Ok(())
+    }
+
+    /// The finished set, as a new value.
+    pub(crate) fn finish(self) -> Result<Value<'s>, Error> {
+        let v = self.state.alloc()?;
+        self.finish_into(&v)?;
+        Ok(v)
+    }
+
+    /// Makes the set in `out`, which must not be initialised yet (the primop's return slot).
+    pub(crate) fn finish_into(self, out: &Value<'s>) -> Result<(), Error> {
+        // SAFETY: out is uninitialised; nix_make_attrs sorts and copies the bindings.
+        unsafe { ffi::nix_make_attrs(self.state.ctx, out.as_ptr(), self.raw.as_ptr()) };
+        self.state.check()
+    }
+}
+
+impl Drop for AttrsBuilder<'_, '_> {
+    fn drop(&mut self) {
+        // SAFETY: raw came from nix_make_bindings_builder and is freed exactly once.
+        unsafe { ffi::nix_bindings_builder_free(self.raw.as_ptr()) };
+    }
+}
+
+unsafe extern "C" fn collect_bytes(start: *const c_char, n: c_uint, user_data: *mut c_void) {
+    if start.is_null() || user_data.is_null() {
+        return;
+    }
+    // SAFETY: user_data is the &mut Vec<u8> passed by State::string; start..start+n is readable.
+    unsafe {
+        let out = &mut *user_data.cast::<Vec<u8>>();
+        out.extend_from_slice(std::slice::from_raw_parts(start.cast::<u8>(), n as usize));
+    }
+}
+
+unsafe extern "C" fn collect_string(start: *const c_char, n: c_uint, user_data: *mut c_void) {
+    if start.is_null() || user_data.is_null() {
+        return;
+    }
+    // SAFETY: user_data is the &mut String passed by State::error_message; start..start+n is readable.
+    unsafe {
+        let out = &mut *user_data.cast::<String>();
+        out.push_str(&String::from_utf8_lossy(std::slice::from_raw_parts(
+            start.cast::<u8>(),
+            n as usize,
+        )));
+    }
+}

@@ -1,0 +1,122 @@
+//! Value handles.
+
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+
+use super::ffi;
+
+/// What a value is. `Thunk` only before forcing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Type {
+    Thunk,
+    Int,
+    Float,
+    Bool,
+    String,
+    Path,
+    Null,
+    Attrs,
+    List,
+    Function,
+    External,
+    /// A type this plugin does not know (a newer Nix's `NIX_TYPE_FAILED`, say).
+    Other,
+}
+
+impl Type {
+    pub(super) fn from_raw(t: ffi::ValueType) -> Type {
+        match t {
+            ffi::NIX_TYPE_THUNK => Type::Thunk,
+            ffi::NIX_TYPE_INT => Type::Int,
+            ffi::NIX_TYPE_FLOAT => Type::Float,
+            ffi::NIX_TYPE_BOOL => Type::Bool,
+            ffi::NIX_TYPE_STRING => Type::String,
+            ffi::NIX_TYPE_PATH => Type::Path,
+            ffi::NIX_TYPE_NULL => Type::Null,
+            ffi::NIX_TYPE_ATTRS => Type::Attrs,
+            ffi::NIX_TYPE_LIST => Type::List,
+            ffi::NIX_TYPE_FUNCTION => Type::Function,
+            ffi::NIX_TYPE_EXTERNAL => Type::External,
+            _ => Type::Other,
+        }
+    }
+}
+
+/// A handle to a Nix value, valid for one primop call (`'s`).
+///
+/// A handle is *counted* when the plugin holds a reference in Nix's GC root table (values it
+/// allocated, or handles the C API gave it with a reference): it then releases the reference on
+/// drop. Otherwise it is *borrowed*: it points into the call's argument, which Nix keeps alive for
+/// the whole call.
+pub(crate) struct Value<'s> {
+    ptr: NonNull<ffi::nix_value>,
+    ctx: *mut ffi::nix_c_context,
+    counted: bool,
+    _call: PhantomData<&'s ()>,
+}
+
+impl<'s> Value<'s> {
+    /// # Safety
+    /// `ptr` must be a valid value for the call that `ctx` belongs to, and stay valid for `'s`
+    /// without a reference of ours (it is reachable from the call's arguments).
+    pub(super) unsafe fn borrowed(
+        ptr: NonNull<ffi::nix_value>,
+        ctx: *mut ffi::nix_c_context,
+    ) -> Self {
+        Value {
+            ptr,
+            ctx,
+            counted: false,
+            _call: PhantomData,
+        }
+    }
+
+    /// # Safety
+    /// `ptr` must be a valid value that carries one reference (`nix_gc_incref`) that this handle
+    /// now owns; `ctx` must be the call's context.
+    pub(super) unsafe fn counted(
+        ptr: NonNull<ffi::nix_value>,
+        ctx: *mut ffi::nix_c_context,
+    ) -> Self {
+        Value {
+            ptr,
+            ctx,
+            counted: true,
+            _call: PhantomData,
+        }
+    }
+
+    pub(super) fn as_ptr(&self) -> *mut ffi::nix_value {
+        self.ptr.as_ptr()
+    }
+
+    /// An address that identifies the underlying value for the call (for caches keyed by value).
+    pub(crate) fn address(&self) -> usize {
+        self.ptr.as_ptr() as usize
+    }
+}
+
+impl Clone for Value<'_> {
+    fn clone(&self) -> Self {
+        if self.counted {
+            // SAFETY: the handle is valid for the call and ctx is the call's context; the new
+            // reference is released by the clone's drop.
+            unsafe { ffi::nix_gc_incref(self.ctx, self.ptr.as_ptr().cast()) };
+        }
+        Value {
+            ptr: self.ptr,
+            ctx: self.ctx,
+            counted: self.counted,
+            _call: PhantomData,
+        }
+    }
+}
+
+impl Drop for Value<'_> {
+    fn drop(&mut self) {
+        if self.counted {
+            // SAFETY: this handle owns one reference to a value that is valid for the call.
+            unsafe { ffi::nix_gc_decref(self.ctx, self.ptr.as_ptr().cast()) };
+        }
+    }
+}
