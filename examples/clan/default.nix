@@ -1,0 +1,8 @@
+# The example clan with the library of this repository. The resolution is at
+# `clanInternals.resolved`; building machines needs `nixpkgs` (or a `nixosSystem`).
+{
+  buildClan ? (import ../../nix).buildClan,
+  nixpkgs ? null,
+  nixosSystem ? null,
+}:
+import ./clan.nix { inherit buildClan nixpkgs nixosSystem; }

@@ -1,0 +1,4 @@
+# backup_server: defined in inventory.json.
+{
+  imports = [ ../../common.nix ];
+}

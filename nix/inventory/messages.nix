@@ -1,0 +1,119 @@
+# Pieces of the messages of docs/semantics.md: attribute paths, type names, name lists and the
+# "did you mean" suggestion. Only evaluated when a message is built.
+let
+  inherit (builtins)
+    concatStringsSep
+    deepSeq
+    elemAt
+    filter
+    foldl'
+    genList
+    match
+    replaceStrings
+    stringLength
+    substring
+    typeOf
+    ;
+
+  typeNames = {
+    int = "an integer";
+    float = "a float";
+    bool = "a Boolean";
+    string = "a string";
+    path = "a path";
+    null = "null";
+    set = "an attribute set";
+    list = "a list";
+    lambda = "a function";
+  };
+
+  min2 = a: b: if a < b then a else b;
+
+  # Levenshtein distance over bytes (Nix strings are byte strings: `substring` counts bytes).
+  # One row per byte of `a`; each row refers to itself lazily and is forced before the next.
+  levenshtein =
+    a: b:
+    let
+      la = stringLength a;
+      lb = stringLength b;
+      bytesOf = s: genList (i: substring i 1 s) (stringLength s);
+      ba = bytesOf a;
+      bb = bytesOf b;
+      step =
+        prev: i:
+        let
+          x = elemAt ba i;
+          row = genList (
+            j:
+            if j == 0 then
+              i + 1
+            else
+              min2 (min2 (elemAt prev j + 1) (elemAt row (j - 1) + 1)) (
+                elemAt prev (j - 1) + (if x == elemAt bb (j - 1) then 0 else 1)
+              )
+          ) (lb + 1);
+        in
+        deepSeq row row;
+    in
+    elemAt (foldl' step (genList (j: j) (lb + 1)) (genList (i: i) la)) lb;
+in
+rec {
+  # An attribute name as it appears in a path: bare when a plain identifier, else quoted like Nix.
+  quote =
+    name:
+    if match "[A-Za-z_][A-Za-z0-9_'-]*" name != null then
+      name
+    else
+      "\"${
+        replaceStrings [ "\\" "\"" "\${" "\n" "\r" "\t" ] [ "\\\\" "\\\"" "\\\${" "\\n" "\\r" "\\t" ] name
+      }\"";
+
+  attr = path: name: "${path}.${quote name}";
+
+  index = path: i: "${path}[${toString i}]";
+
+  typeName = v: typeNames.${typeOf v} or "an external value";
+
+  # A list of names in a message; an empty one is `none`.
+  names = ns: if ns == [ ] then "none" else concatStringsSep ", " ns;
+
+  inherit levenshtein;
+
+  # The closest known name, when within max(1, len / 3) bytes of edits; ties go to the first in
+  # byte order. Names whose length alone puts them out of reach are not compared.
+  didYouMean =
+    bad: known:
+    let
+      len = stringLength bad;
+      limit = if len / 3 < 1 then 1 else len / 3;
+      reachable = filter (
+        c:
+        let
+          d = stringLength c - len;
+        in
+        d <= limit && d >= -limit
+      ) known;
+      best = foldl' (
+        acc: c:
+        let
+          d = levenshtein bad c;
+        in
+        if d <= limit && (acc == null || d < acc.d || (d == acc.d && c < acc.name)) then
+          {
+            name = c;
+            inherit d;
+          }
+        else
+          acc
+      ) null reachable;
+    in
+    if best == null then null else best.name;
+
+  # `; did you mean '<name>'?`, or nothing.
+  suggestion =
+    bad: known:
+    let
+      s = didYouMean bad known;
+    in
+    if s == null then "" else "; did you mean '${s}'?";
+}

@@ -1,0 +1,422 @@
+# Bad arguments of clanInventory and the exact message each must stop with (docs/semantics.md).
+# `<name> = { argument; error; }`; with `select`, the error comes when `select result` is forced
+# (for errors that only forcing a lazy output value raises).
+let
+  modules = import ./cases/modules.nix;
+  machines = {
+    jon = { };
+    sara = { };
+  };
+  borg = instance: {
+    inherit modules;
+    inventory = {
+      inherit machines;
+      services.borgbackup.instance_1 = instance;
+    };
+  };
+  inMachine = m: { inventory.machines.jon = m; };
+  inInstance = i: { inventory.services.b.i = i; };
+  inConstraint = c: { modules.x.constraints.roles.a = c; };
+in
+{
+  # --- phase 1: the argument and `directory`
+  not-attrs = {
+    argument = 42;
+    error = "clanInventory: expected an attribute set, found an integer";
+  };
+  not-attrs-function = {
+    argument = x: x;
+    error = "clanInventory: expected an attribute set, found a function";
+  };
+  unknown-argument = {
+    argument.inventroy = { };
+    error = "clanInventory: unknown attribute 'inventroy' (attributes: directory, inventory, modules); did you mean 'inventory'?";
+  };
+  directory-type = {
+    argument.directory = 1;
+    error = "directory: expected a path or a string, found an integer";
+  };
+
+  # --- phase 1: modules
+  modules-type = {
+    argument.modules = [ ];
+    error = "modules: expected an attribute set, found a list";
+  };
+  module-type = {
+    argument.modules.x = null;
+    error = "modules.x: expected an attribute set, found null";
+  };
+  module-unknown = {
+    argument.modules.x.role = { };
+    error = "modules.x: unknown attribute 'role' (attributes: constraints, roles); did you mean 'roles'?";
+  };
+  module-roles-type = {
+    argument.modules.x.roles = [ ];
+    error = "modules.x.roles: expected an attribute set, found a list";
+  };
+  constraints-type = {
+    argument.modules.x.constraints = true;
+    error = "modules.x.constraints: expected an attribute set, found a Boolean";
+  };
+  constraints-unknown = {
+    argument.modules.x.constraints.role = { };
+    error = "modules.x.constraints: unknown attribute 'role' (attributes: roles); did you mean 'roles'?";
+  };
+  constraint-type = {
+    argument = inConstraint 1;
+    error = "modules.x.constraints.roles.a: expected an attribute set, found an integer";
+  };
+  constraint-unknown = {
+    argument = inConstraint { maximum = 1; };
+    error = "modules.x.constraints.roles.a: unknown attribute 'maximum' (attributes: max, min)";
+  };
+  min-negative = {
+    argument = inConstraint { min = -1; };
+    error = "modules.x.constraints.roles.a.min: expected a non-negative integer, found -1";
+  };
+  min-float = {
+    argument = inConstraint { min = 1.5; };
+    error = "modules.x.constraints.roles.a.min: expected a non-negative integer, found a float";
+  };
+  min-null = {
+    argument = inConstraint { min = null; };
+    error = "modules.x.constraints.roles.a.min: expected a non-negative integer, found null";
+  };
+  max-string = {
+    argument = inConstraint { max = "1"; };
+    error = "modules.x.constraints.roles.a.max: expected a non-negative integer or null, found a string";
+  };
+  max-negative = {
+    argument = inConstraint { max = -2; };
+    error = "modules.x.constraints.roles.a.max: expected a non-negative integer or null, found -2";
+  };
+
+  # --- phase 1: inventory, machines
+  inventory-type = {
+    argument.inventory = "x";
+    error = "inventory: expected an attribute set, found a string";
+  };
+  inventory-unknown = {
+    argument.inventory.service = { };
+    error = "inventory: unknown attribute 'service' (attributes: machines, meta, services, tags); did you mean 'services'?";
+  };
+  machines-type = {
+    argument.inventory.machines = [ ];
+    error = "inventory.machines: expected an attribute set, found a list";
+  };
+  machine-type = {
+    argument = inMachine true;
+    error = "inventory.machines.jon: expected an attribute set, found a Boolean";
+  };
+  machine-unknown = {
+    argument = inMachine { tag = [ ]; };
+    error = "inventory.machines.jon: unknown attribute 'tag' (attributes: deploy, description, icon, machineClass, name, tags); did you mean 'tags'?";
+  };
+  machine-tags-type = {
+    argument = inMachine { tags = 1; };
+    error = "inventory.machines.jon.tags: expected a list of strings, found an integer";
+  };
+  machine-tag-element = {
+    argument = inMachine {
+      tags = [
+        "a"
+        "b"
+        3
+      ];
+    };
+    error = "inventory.machines.jon.tags[2]: expected a string, found an integer";
+  };
+  quoted-name = {
+    argument.inventory.machines."web.1".tags = [ ./errors.nix ];
+    error = ''inventory.machines."web.1".tags[0]: expected a string, found a path'';
+  };
+  quoted-escapes = {
+    argument.inventory.machines."x\${y}\"z\n\\" = 1;
+    error = ''inventory.machines."x\''${y}\"z\n\\": expected an attribute set, found an integer'';
+  };
+  deploy-type = {
+    argument = inMachine { deploy = "root@jon"; };
+    error = "inventory.machines.jon.deploy: expected an attribute set, found a string";
+  };
+  deploy-function = {
+    argument = inMachine { deploy = x: x; };
+    error = "inventory.machines.jon.deploy: expected an attribute set, found a function";
+  };
+  deploy-unknown = {
+    argument = inMachine { deploy.host = "x"; };
+    error = "inventory.machines.jon.deploy: unknown attribute 'host' (attributes: buildHost, targetHost)";
+  };
+  target-host-type = {
+    argument = inMachine { deploy.targetHost = 22; };
+    error = "inventory.machines.jon.deploy.targetHost: expected a string or null, found an integer";
+  };
+  build-host-type = {
+    argument = inMachine { deploy.buildHost = [ ]; };
+    error = "inventory.machines.jon.deploy.buildHost: expected a string or null, found a list";
+  };
+  machine-class-value = {
+    argument = inMachine { machineClass = "windows"; };
+    error = ''inventory.machines.jon.machineClass: expected "nixos" or "darwin", found "windows"'';
+  };
+  machine-class-type = {
+    argument = inMachine { machineClass = null; };
+    error = ''inventory.machines.jon.machineClass: expected "nixos" or "darwin", found null'';
+  };
+
+  # --- phase 1: global tags
+  tags-type = {
+    argument.inventory.tags = [ ];
+    error = "inventory.tags: expected an attribute set, found a list";
+  };
+  tag-type = {
+    argument.inventory.tags.t = "jon";
+    error = "inventory.tags.t: expected a list of strings, found a string";
+  };
+
+  # --- phase 1: services
+  services-type = {
+    argument.inventory.services = null;
+    error = "inventory.services: expected an attribute set, found null";
+  };
+  service-type = {
+    argument.inventory.services.b = [ ];
+    error = "inventory.services.b: expected an attribute set, found a list";
+  };
+  instance-type = {
+    argument = inInstance 1;
+    error = "inventory.services.b.i: expected an attribute set, found an integer";
+  };
+  instance-unknown = {
+    argument = inInstance { role = { }; };
+    error = "inventory.services.b.i: unknown attribute 'role' (attributes: config, enabled, extraModules, machines, meta, roles); did you mean 'roles'?";
+  };
+  enabled-type = {
+    argument = inInstance { enabled = "yes"; };
+    error = "inventory.services.b.i.enabled: expected a Boolean, found a string";
+  };
+  extra-modules-type = {
+    argument = inInstance { extraModules = ./errors.nix; };
+    error = "inventory.services.b.i.extraModules: expected a list, found a path";
+  };
+  instance-machines-type = {
+    argument = inInstance { machines = [ ]; };
+    error = "inventory.services.b.i.machines: expected an attribute set, found a list";
+  };
+  instance-machine-unknown = {
+    argument = inInstance { machines.jon.settings = { }; };
+    error = "inventory.services.b.i.machines.jon: unknown attribute 'settings' (attributes: config, extraModules)";
+  };
+  instance-machine-extra-modules = {
+    argument = inInstance { machines.jon.extraModules = { }; };
+    error = "inventory.services.b.i.machines.jon.extraModules: expected a list, found an attribute set";
+  };
+  roles-type = {
+    argument = inInstance { roles = [ ]; };
+    error = "inventory.services.b.i.roles: expected an attribute set, found a list";
+  };
+  role-type = {
+    argument = inInstance { roles.client = "jon"; };
+    error = "inventory.services.b.i.roles.client: expected an attribute set, found a string";
+  };
+  role-unknown = {
+    argument = inInstance { roles.client.machine = [ ]; };
+    error = "inventory.services.b.i.roles.client: unknown attribute 'machine' (attributes: config, extraModules, machines, tags); did you mean 'machines'?";
+  };
+  role-machines-type = {
+    argument = inInstance { roles.client.machines = "jon"; };
+    error = "inventory.services.b.i.roles.client.machines: expected a list of strings, found a string";
+  };
+  role-tag-element = {
+    argument = inInstance {
+      roles.client.tags = [
+        "a"
+        null
+      ];
+    };
+    error = "inventory.services.b.i.roles.client.tags[1]: expected a string, found null";
+  };
+  role-extra-modules-type = {
+    argument = inInstance { roles.client.extraModules = "x.nix"; };
+    error = "inventory.services.b.i.roles.client.extraModules: expected a list, found a string";
+  };
+
+  # --- phase 1: walk order
+  order-attributes-sorted = {
+    argument = {
+      modules = 1;
+      inventory = 2;
+    };
+    error = "inventory: expected an attribute set, found an integer";
+  };
+  order-machines-sorted = {
+    argument.inventory.machines = {
+      b = 1;
+      a.tags = 2;
+    };
+    error = "inventory.machines.a.tags: expected a list of strings, found an integer";
+  };
+  order-value-before-later-name = {
+    argument = inMachine {
+      deploy = 1;
+      zzz = 1;
+    };
+    error = "inventory.machines.jon.deploy: expected an attribute set, found an integer";
+  };
+  order-name-before-later-value = {
+    argument = inMachine {
+      aaa = 1;
+      tags = 1;
+    };
+    error = "inventory.machines.jon: unknown attribute 'aaa' (attributes: deploy, description, icon, machineClass, name, tags)";
+  };
+  order-phase-1-before-phase-2 = {
+    argument = {
+      inventory.services.fantasy.i = { };
+      modules.x.constraints.roles.a.min = -1;
+    };
+    error = "modules.x.constraints.roles.a.min: expected a non-negative integer, found -1";
+  };
+
+  # --- phase 2
+  no-module = {
+    argument = {
+      inherit modules;
+      inventory.services.fantasy.i = { };
+    };
+    error = "inventory.services.fantasy: no module named 'fantasy' (modules: borgbackup, zerotier)";
+  };
+  no-module-suggestion = {
+    argument = {
+      inherit modules;
+      inventory.services.zerotir.i = { };
+    };
+    error = "inventory.services.zerotir: no module named 'zerotir' (modules: borgbackup, zerotier); did you mean 'zerotier'?";
+  };
+  no-modules-at-all = {
+    argument.inventory.services.x = { };
+    error = "inventory.services.x: no module named 'x' (modules: none)";
+  };
+  reserved-service = {
+    argument = {
+      modules.inventory.roles = { };
+      inventory.services.inventory = { };
+    };
+    error = "inventory.services.inventory: the service name 'inventory' is reserved (it would clash with clan.inventory)";
+  };
+  instance-machine-undefined = {
+    argument = borg { machines.jonn = { }; };
+    error = "inventory.services.borgbackup.instance_1.machines: machine 'jonn' is not defined in inventory.machines; did you mean 'jon'?";
+  };
+  role-undefined = {
+    argument = borg { roles.clinet = { }; };
+    error = "inventory.services.borgbackup.instance_1.roles: role 'clinet' is not defined by module 'borgbackup' (roles: client, server); did you mean 'client'?";
+  };
+  role-undefined-no-roles = {
+    argument = {
+      modules.x = { };
+      inventory.services.x.i.roles.a = { };
+    };
+    error = "inventory.services.x.i.roles: role 'a' is not defined by module 'x' (roles: none)";
+  };
+  role-machine-undefined = {
+    argument = borg { roles.client.machines = [ "jonn" ]; };
+    error = "inventory.services.borgbackup.instance_1.roles.client.machines: machine 'jonn' is not defined in inventory.machines; did you mean 'jon'?";
+  };
+  role-machine-undefined-far = {
+    argument = borg { roles.client.machines = [ "jonathan" ]; };
+    error = "inventory.services.borgbackup.instance_1.roles.client.machines: machine 'jonathan' is not defined in inventory.machines";
+  };
+  role-machine-tie = {
+    argument = {
+      inherit modules;
+      inventory.machines = {
+        ac = { };
+        aa = { };
+      };
+      inventory.services.borgbackup.i.roles.server.machines = [ "ab" ];
+    };
+    error = "inventory.services.borgbackup.i.roles.server.machines: machine 'ab' is not defined in inventory.machines; did you mean 'aa'?";
+  };
+  disabled-still-validated = {
+    argument = borg {
+      enabled = false;
+      roles.server.machines = [ "nobody" ];
+    };
+    error = "inventory.services.borgbackup.instance_1.roles.server.machines: machine 'nobody' is not defined in inventory.machines";
+  };
+  global-tag-machine-undefined = {
+    argument.inventory = {
+      inherit machines;
+      tags.backup = [
+        "jon"
+        "sarah"
+      ];
+    };
+    error = "inventory.tags.backup: machine 'sarah' is not defined in inventory.machines; did you mean 'sara'?";
+  };
+  constraint-role-undefined = {
+    argument.modules = modules // {
+      borgbackup = modules.borgbackup // {
+        constraints.roles.sever.max = 1;
+      };
+    };
+    error = "modules.borgbackup.constraints.roles: role 'sever' is not defined by module 'borgbackup' (roles: client, server); did you mean 'server'?";
+  };
+  min-above-max = {
+    argument.modules.borgbackup = modules.borgbackup // {
+      constraints.roles.server = {
+        min = 3;
+        max = 1;
+      };
+    };
+    error = "modules.borgbackup.constraints.roles.server: min (3) is greater than max (1)";
+  };
+  order-phase-2 = {
+    argument = {
+      modules = modules // {
+        borgbackup = modules.borgbackup // {
+          constraints.roles.nope = { };
+        };
+      };
+      inventory = {
+        inherit machines;
+        tags.t = [ "nobody" ];
+        services.borgbackup.i = {
+          roles.clinet = { };
+          machines.zz = { };
+        };
+      };
+    };
+    error = "inventory.services.borgbackup.i.machines: machine 'zz' is not defined in inventory.machines";
+  };
+  order-phase-2-tags-before-modules = {
+    argument = {
+      modules = modules // {
+        borgbackup = modules.borgbackup // {
+          constraints.roles.nope = { };
+        };
+      };
+      inventory = {
+        inherit machines;
+        tags.t = [ "nobody" ];
+      };
+    };
+    error = "inventory.tags.t: machine 'nobody' is not defined in inventory.machines";
+  };
+
+  # --- errors raised by forcing one output value
+  string-module-without-directory = {
+    argument = borg {
+      roles.client = {
+        machines = [ "jon" ];
+        extraModules = [
+          ./errors.nix
+          "x.nix"
+        ];
+      };
+      roles.server.machines = [ "sara" ];
+    };
+    select = r: builtins.elemAt r.machines.jon.modules 2;
+    error = "inventory.services.borgbackup.instance_1.roles.client.extraModules[1]: the string module 'x.nix' needs 'directory' to be set";
+  };
+}

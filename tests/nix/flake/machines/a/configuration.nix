@@ -1,0 +1,1 @@
+{ networking.domain = "a.test"; }

@@ -1,0 +1,1 @@
+{ id = "backup-client"; }

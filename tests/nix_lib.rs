@@ -1,0 +1,608 @@
+//! The Nix library in `nix/`, run by a real `nix` (no plugin needed): the pure-Nix clanInventory on
+//! the spec's cases and error texts (fixtures in `tests/nix/`, expected results written by hand),
+//! laziness, module discovery, the example clan, and `buildClan` through a flake with no inputs.
+//!
+//! Nix comes from `CLAN_NIX_PREFIX` or the cache of `scripts/bootstrap-nix`; every test runs it with
+//! a store, state and configuration of its own under a temporary directory, and downloads nothing.
+//! Without a Nix, each test says so and passes, so that the core still tests on a machine without it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+use serde_json::{json, Value};
+
+const NIX_VERSION_DIR: &str = "nix-2.26.3-r1";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixtures() -> PathBuf {
+    repo().join("tests/nix")
+}
+
+/// The `bin/` of a usable Nix, if there is one.
+fn nix_bin() -> Option<&'static Path> {
+    static BIN: OnceLock<Option<PathBuf>> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let prefix = match std::env::var_os("CLAN_NIX_PREFIX") {
+            Some(p) => PathBuf::from(p),
+            None => {
+                let cache = std::env::var_os("XDG_CACHE_HOME")
+                    .map(PathBuf::from)
+                    .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+                let prefix = cache.join("clan-inventory").join(NIX_VERSION_DIR);
+                if !prefix.join(".complete").exists() {
+                    return None;
+                }
+                prefix
+            }
+        };
+        let bin = prefix.join("bin");
+        bin.join("nix").exists().then_some(bin)
+    })
+    .as_deref()
+}
+
+/// Skips the calling test (with a note) when there is no Nix.
+macro_rules! require_nix {
+    () => {
+        if nix_bin().is_none() {
+            eprintln!("skipped: no Nix (run scripts/bootstrap-nix or set CLAN_NIX_PREFIX)");
+            return;
+        }
+    };
+}
+
+/// A scratch directory that is removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(what: &str) -> Scratch {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNT.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("clan-inventory-nix-lib-{}-{n}-{what}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        // A local store has read-only directories; make them writable so that they can be removed.
+        let _ = Command::new("chmod").arg("-R").arg("u+w").arg(&self.0).status();
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// One isolated Nix: its own store, state, log and configuration directories.
+struct Nix {
+    home: Scratch,
+}
+
+impl Nix {
+    fn new() -> Nix {
+        let home = Scratch::new("nix");
+        let conf = home.0.join("etc");
+        fs::create_dir_all(&conf).unwrap();
+        fs::write(
+            conf.join("nix.conf"),
+            "experimental-features = nix-command flakes\nbuild-users-group =\nsubstituters =\nwarn-dirty = false\n",
+        )
+        .unwrap();
+        Nix { home }
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let h = &self.home.0;
+        let mut cmd = Command::new(nix_bin().unwrap().join(program));
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", h)
+            .env("XDG_CACHE_HOME", h.join("cache"))
+            .env("NIX_CONF_DIR", h.join("etc"))
+            .env("NIX_STATE_DIR", h.join("state"))
+            .env("NIX_LOG_DIR", h.join("log"))
+            .arg("--store")
+            .arg(h.join("store"));
+        cmd
+    }
+
+    /// `nix eval --json` of `installable_args`; the error message (see `error_message`) on failure.
+    fn eval(&self, args: &[&str]) -> Result<Value, String> {
+        let out = self.command("nix").arg("eval").arg("--json").args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        if out.status.success() {
+            Ok(serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|e| panic!("nix printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))))
+        } else {
+            Err(stderr)
+        }
+    }
+
+    fn eval_expr(&self, expr: &str) -> Result<Value, String> {
+        self.eval(&["--impure", "--expr", expr])
+    }
+}
+
+/// The message of the error Nix printed: the text after the last `error: `, to the end of its line.
+fn error_message(stderr: &str) -> &str {
+    let start = stderr.rfind("error: ").map_or(0, |i| i + "error: ".len());
+    stderr[start..].lines().next().unwrap_or("").trim_end()
+}
+
+fn nix_string(path: &Path) -> String {
+    format!("{}", path.display())
+}
+
+/// `import <repo>/nix/inventory.nix`
+fn pure() -> String {
+    format!("(import {})", nix_string(&repo().join("nix/inventory.nix")))
+}
+
+fn describe(root: &Path) -> String {
+    format!(
+        "(import {} {{ root = {}; }})",
+        nix_string(&fixtures().join("describe.nix")),
+        nix_string(root)
+    )
+}
+
+fn diff_json(what: &str, got: &Value, want: &Value) -> Option<String> {
+    (got != want).then(|| {
+        format!(
+            "{what}:\n  got:  {}\n  want: {}",
+            serde_json::to_string(got).unwrap(),
+            serde_json::to_string(want).unwrap()
+        )
+    })
+}
+
+// --- the spec's cases -------------------------------------------------------------------------
+
+#[test]
+fn pure_nix_resolves_every_case_as_written_by_hand() {
+    require_nix!();
+    let nix = Nix::new();
+    let cases = fixtures().join("cases");
+    let mut names: Vec<String> = fs::read_dir(&cases)
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().into_string().ok())
+        .filter_map(|n| n.strip_suffix(".json").map(str::to_owned))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 8, "cases found: {names:?}");
+    let mut failures = Vec::new();
+    for name in &names {
+        let want: Value = serde_json::from_str(&fs::read_to_string(cases.join(format!("{name}.json"))).unwrap()).unwrap();
+        let expr = format!("{} ({} (import {}))", describe(&cases), pure(), nix_string(&cases.join(format!("{name}.nix"))));
+        match nix.eval_expr(&expr) {
+            Ok(got) => failures.extend(diff_json(name, &got, &want)),
+            Err(e) => failures.push(format!("{name}: {e}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn pure_nix_stops_with_the_exact_message_of_every_error() {
+    require_nix!();
+    let nix = Nix::new();
+    let errors = nix_string(&fixtures().join("errors.nix"));
+    let Ok(Value::Object(cases)) = nix.eval_expr(&format!(
+        "builtins.mapAttrs (_: e: e.error) (import {errors})"
+    )) else {
+        panic!("tests/nix/errors.nix does not evaluate")
+    };
+    assert!(cases.len() >= 60, "only {} error cases", cases.len());
+    let mut failures = Vec::new();
+    for (name, want) in &cases {
+        let want = want.as_str().unwrap();
+        let expr = format!(
+            "let e = (import {errors}).{name}; in builtins.deepSeq ((e.select or (r: r.warnings)) ({} e.argument)) null",
+            pure()
+        );
+        match nix.eval_expr(&expr) {
+            Ok(v) => failures.push(format!("{name}: no error, got {v}")),
+            Err(stderr) if error_message(&stderr) == want => {}
+            Err(stderr) => failures.push(format!("{name}:\n  got:  {}\n  want: {want}", error_message(&stderr))),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+// --- laziness ---------------------------------------------------------------------------------
+
+/// An inventory whose lazy positions throw, except around `ok`.
+fn lazy_argument() -> String {
+    format!(
+        r#"{{
+          directory = /srv/clan;
+          modules = {{
+            b = {{ roles = {{ client = throw "role module forced"; server = {{ id = "server"; }}; }}; }};
+          }};
+          inventory = {{
+            meta = throw "meta forced";
+            machines = {{
+              bad = {{ description = throw "description forced"; icon = throw "icon forced"; name = throw "name forced"; }};
+              ok = {{ }};
+            }};
+            services.b.i = {{
+              meta = throw "instance meta forced";
+              config = builtins.trace "shared config evaluated" {{ shared = true; }};
+              machines.bad.config = throw "machine config forced";
+              extraModules = [ (throw "extra module forced") ];
+              roles.client.machines = [ "bad" ];
+              roles.server.machines = [ "ok" "bad" ];
+            }};
+          }};
+        }}"#
+    )
+}
+
+#[test]
+fn pure_nix_forces_no_config_module_or_extra_module() {
+    require_nix!();
+    let nix = Nix::new();
+    let arg = lazy_argument();
+    // The whole structure of the result, without any module value.
+    let got = nix
+        .eval_expr(&format!(
+            "let r = {} {arg}; in {{ inherit (r) services warnings assertions; \
+             machines = builtins.mapAttrs (_: m: {{ inherit (m) tags services; modules = builtins.length m.modules; }}) r.machines; }}",
+            pure()
+        ))
+        .unwrap();
+    let roles = json!({ "client": { "machines": ["bad"] }, "server": { "machines": ["ok", "bad"] } });
+    assert_eq!(
+        got,
+        json!({
+            "machines": {
+                "bad": { "tags": ["all", "nixos"], "services": { "b": { "i": { "roles": ["client", "server"] } } }, "modules": 4 },
+                "ok": { "tags": ["all", "nixos"], "services": { "b": { "i": { "roles": ["server"] } } }, "modules": 3 }
+            },
+            "services": { "b": { "i": { "enabled": true, "roles": roles } } },
+            "warnings": [],
+            "assertions": []
+        })
+    );
+    // `ok`'s role module and generated module evaluate in full although `bad`'s values throw.
+    let ok = nix
+        .eval_expr(&format!(
+            "let ms = ({} {arg}).machines.ok.modules; in {} [ (builtins.elemAt ms 0) (builtins.elemAt ms 2) ]",
+            pure(),
+            describe(Path::new("/srv/clan"))
+        ))
+        .unwrap();
+    assert_eq!(ok[0], json!({ "id": "server" }));
+    assert_eq!(ok[1]["config"]["clan"]["b"]["contents"], json!([{ "shared": true }]));
+    // Forcing one value raises that value's own error.
+    for (select, message) in [
+        ("builtins.elemAt r.machines.bad.modules 0", "role module forced"),
+        ("builtins.elemAt r.machines.bad.modules 2", "extra module forced"),
+        ("builtins.elemAt (builtins.elemAt r.machines.bad.modules 3).config.clan.b.contents 1", "machine config forced"),
+    ] {
+        let err = nix
+            .eval_expr(&format!("let r = {} {arg}; in builtins.deepSeq ({select}) null", pure()))
+            .unwrap_err();
+        assert_eq!(error_message(&err), message, "{select}");
+    }
+}
+
+#[test]
+fn pure_nix_evaluates_a_shared_config_once() {
+    require_nix!();
+    let nix = Nix::new();
+    let arg = lazy_argument();
+    // The instance config reaches both members; force it through each of them.
+    let out = nix
+        .command("nix")
+        .args(["eval", "--json", "--impure", "--expr"])
+        .arg(format!(
+            "let r = {} {arg}; contents = m: i: (builtins.elemAt r.machines.${{m}}.modules i).config.clan.b.contents; \
+             in builtins.deepSeq [ (builtins.head (contents \"ok\" 2)) (builtins.head (contents \"bad\" 3)) ] 1",
+            pure()
+        ))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stderr.matches("shared config evaluated").count(), 1, "{stderr}");
+}
+
+// --- module discovery -------------------------------------------------------------------------
+
+fn modules_nix() -> String {
+    format!("(import {})", nix_string(&repo().join("nix/modules.nix")))
+}
+
+#[test]
+fn module_discovery_reads_roles_and_front_matter() {
+    require_nix!();
+    let nix = Nix::new();
+    let dir = fixtures().join("modules");
+    let got = nix
+        .eval_expr(&format!(
+            "{} (builtins.mapAttrs (_: d: {}.fromDirectory ({}/${{d}})) {{ good = \"good\"; no-readme = \"no-readme\"; plain-readme = \"plain-readme\"; }})",
+            describe(&dir),
+            modules_nix(),
+            nix_string(&dir)
+        ))
+        .unwrap();
+    assert_eq!(
+        got,
+        json!({
+            "good": {
+                "roles": { "client": "<root>/good/roles/client.nix", "server": "<root>/good/roles/server.nix" },
+                "constraints": { "roles": { "server": { "max": 1, "min": 1 }, "client": { "min": 0 } } }
+            },
+            "no-readme": { "roles": { "a": "<root>/no-readme/roles/a.nix" }, "constraints": {} },
+            "plain-readme": { "roles": { "a": "<root>/plain-readme/roles/a.nix" }, "constraints": {} }
+        })
+    );
+    // A parent folder: every subdirectory is a module (the example clan's).
+    let example = repo().join("examples/clan");
+    let got = nix
+        .eval_expr(&format!(
+            "{} ({}.fromParent {})",
+            describe(&example),
+            modules_nix(),
+            nix_string(&example.join("modules"))
+        ))
+        .unwrap();
+    assert_eq!(
+        got,
+        json!({
+            "borgbackup": {
+                "roles": { "client": "<root>/modules/borgbackup/roles/client.nix", "server": "<root>/modules/borgbackup/roles/server.nix" },
+                "constraints": { "roles": { "server": { "min": 1 } } }
+            },
+            "zerotier": {
+                "roles": { "controller": "<root>/modules/zerotier/roles/controller.nix", "peer": "<root>/modules/zerotier/roles/peer.nix" },
+                "constraints": { "roles": { "controller": { "min": 1, "max": 1 } } }
+            }
+        })
+    );
+}
+
+#[test]
+fn module_discovery_errors_name_the_module() {
+    require_nix!();
+    let nix = Nix::new();
+    let dir = fixtures().join("modules");
+    let case = |name: &str| {
+        nix.eval_expr(&format!("builtins.deepSeq ({}.fromDirectory {}) null", modules_nix(), nix_string(&dir.join(name))))
+            .unwrap_err()
+    };
+    let d = |name: &str| nix_string(&dir.join(name));
+    assert_eq!(
+        error_message(&case("no-roles")),
+        format!("clan module {}: no 'roles' folder (a clan module defines its roles as roles/<role>.nix)", d("no-roles"))
+    );
+    assert_eq!(
+        error_message(&case("unclosed")),
+        format!(
+            "clan module: malformed front matter in {}/README.md: the opening '---' line has no closing '---' line",
+            d("unclosed")
+        )
+    );
+    assert_eq!(
+        error_message(&case("not-a-table")),
+        format!("clan module: malformed front matter in {}/README.md: 'constraints' must be a table, found int", d("not-a-table"))
+    );
+    // fromTOML's own message, with the file named in the trace.
+    let bad = case("bad-toml");
+    assert!(
+        bad.contains(&format!("while parsing the TOML front matter of {}/README.md", d("bad-toml"))),
+        "{bad}"
+    );
+}
+
+// --- the example clan, through buildClan without nixpkgs -------------------------------------------
+
+#[test]
+fn example_clan_resolves_as_documented() {
+    require_nix!();
+    let nix = Nix::new();
+    let got = nix
+        .eval_expr(&format!("import {}", nix_string(&repo().join("examples/clan/summary.nix"))))
+        .unwrap();
+    let borg1 = |role: &str| json!({ "instance_1": { "roles": [role] } });
+    assert_eq!(
+        got,
+        json!({
+            "backup_server": {
+                "tags": ["storage", "network", "all", "nixos"],
+                "services": {
+                    "borgbackup": { "instance_1": { "roles": ["server"] }, "instance_2": { "roles": ["client"] } },
+                    "zerotier": { "mesh": { "roles": ["peer"] } }
+                },
+                "modules": 8
+            },
+            "gateway": {
+                "tags": ["network", "all", "nixos"],
+                "services": {
+                    "borgbackup": { "instance_2": { "roles": ["server"] } },
+                    "zerotier": { "mesh": { "roles": ["controller", "peer"] } }
+                },
+                "modules": 6
+            },
+            "jon": {
+                "tags": ["backup", "laptop", "desktop", "all", "nixos"],
+                "services": { "borgbackup": borg1("client"), "zerotier": { "mesh": { "roles": ["peer"] } } },
+                "modules": 6
+            },
+            "nas": {
+                "tags": ["all", "nixos"],
+                "services": { "zerotier": { "mesh": { "roles": ["peer"] } } },
+                "modules": 3
+            },
+            "sara": {
+                "tags": ["backup", "all", "nixos"],
+                "services": { "borgbackup": borg1("client"), "zerotier": { "mesh": { "roles": ["peer"] } } },
+                "modules": 5
+            }
+        })
+    );
+    // jon's settings: instance (inventory.json), machine, then role config, in that order.
+    let jon = nix
+        .eval_expr(&format!(
+            "{} (builtins.elemAt (import {}).machines.jon.modules 1).config.clan.borgbackup",
+            describe(&repo().join("examples/clan")),
+            nix_string(&fixtures().join("example-resolution.nix"))
+        ))
+        .unwrap();
+    assert_eq!(
+        jon,
+        json!({ "_type": "merge", "contents": [{ "exclude": ["*.pyc"] }, { "compression": "zstd,10" }, { "paths": ["/home"] }] })
+    );
+}
+
+// --- buildClan through a flake ----------------------------------------------------------------
+
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// tests/nix/flake with the library beside it, as a flake of its own.
+fn test_flake() -> Scratch {
+    let dir = Scratch::new("flake");
+    copy_tree(&fixtures().join("flake"), &dir.0);
+    copy_tree(&repo().join("nix"), &dir.0.join("lib"));
+    fs::copy(fixtures().join("describe.nix"), dir.0.join("describe.nix")).unwrap();
+    dir
+}
+
+#[test]
+fn build_clan_hands_each_machine_its_resolved_modules() {
+    require_nix!();
+    let nix = Nix::new();
+    let flake = test_flake();
+    let got = nix.eval(&[&format!("path:{}#summary", flake.0.display())]).unwrap();
+    let roles = json!({ "client": { "machines": ["a", "b", "c", "d"] }, "server": { "machines": ["a"] } });
+    let generated = json!({
+        "_file": "clan-inventory/services/backup/one",
+        "config": { "clan": { "inventory": { "services": { "backup": { "one": { "roles": roles } } } } } }
+    });
+    let machine_module = |m: &str, imports: Value| {
+        json!({
+            "_file": format!("clan-inventory/machines/{m}"),
+            "imports": imports,
+            "config": {
+                "networking": { "hostName": { "_type": "override", "priority": 1000, "content": m } },
+                "warnings": []
+            }
+        })
+    };
+    let client = "<root>/modules/backup/roles/client.nix";
+    let server = "<root>/modules/backup/roles/server.nix";
+    let args = |m: &str, imports: Value, resolved: Vec<Value>| {
+        let mut modules = vec![json!("<function>"), machine_module(m, imports)];
+        modules.extend(resolved);
+        json!({ "modules": modules, "specialArgs": { "answer": 42 } })
+    };
+    assert_eq!(
+        got,
+        json!({
+            "machines": {
+                "a": args("a", json!(["<root>/machines/a/configuration.nix"]), vec![json!(client), json!(server), generated.clone()]),
+                "b": args("b", json!([]), vec![json!(client), generated.clone()]),
+                "c": args("c", json!([]), vec![json!(client), generated.clone(), json!({
+                    "_file": "clan-inventory/machines/c/deploy",
+                    "config": { "clan": { "core": { "networking": { "targetHost": "root@c" } } } }
+                })]),
+                "d": args("d", json!([{ "networking": { "domain": "d.test" } }]), vec![json!(client), generated.clone()])
+            },
+            "inventory": {
+                "meta": { "name": "test", "description": "from the meta argument" },
+                "machines": { "a": { "tags": ["x", "y"] }, "b": {}, "c": { "deploy": { "targetHost": "root@c" } }, "d": {} },
+                "services": { "backup": { "one": { "roles": {
+                    "server": { "machines": ["a"] },
+                    "client": { "tags": ["x", "y", "all"] }
+                } } } }
+            },
+            "moduleListsAgree": true
+        })
+    );
+}
+
+#[test]
+fn build_clan_takes_a_flake_self_as_directory() {
+    require_nix!();
+    let nix = Nix::new();
+    let flake = test_flake();
+    let got = nix.eval(&[&format!("path:{}#fromSelf", flake.0.display())]).unwrap();
+    let generated = json!({
+        "_file": "clan-inventory/services/backup/one",
+        "config": { "clan": { "inventory": { "services": { "backup": { "one": { "roles": {
+            "client": { "machines": [] }, "server": { "machines": ["a"] }
+        } } } } } } }
+    });
+    assert_eq!(
+        got,
+        json!({
+            "a": ["<root>/modules/backup/roles/server.nix", generated],
+            "b": [],
+            "c": [{ "_file": "clan-inventory/machines/c/deploy", "config": { "clan": { "core": { "networking": { "targetHost": "root@c" } } } } }]
+        })
+    );
+}
+
+#[test]
+fn build_clan_names_both_sources_of_a_conflicting_value() {
+    require_nix!();
+    let nix = Nix::new();
+    let flake = test_flake();
+    let err = nix
+        .eval(&[&format!("path:{}#conflict.clanInternals.resolved.warnings", flake.0.display())])
+        .unwrap_err();
+    let message = error_message(&err);
+    let (before, after) = message
+        .split_once("/conflict/inventory.json")
+        .unwrap_or_else(|| panic!("the message does not name the file: {err}"));
+    assert!(
+        before.starts_with("buildClan: inventory.machines.a.deploy.targetHost is set to \"root@json\" in /nix/store/"),
+        "{message}"
+    );
+    assert_eq!(after, " and to \"root@nix\" in the inventory argument of buildClan");
+
+    let err = nix.eval(&[&format!("path:{}#missingNixpkgs", flake.0.display())]).unwrap_err();
+    assert_eq!(
+        error_message(&err),
+        "buildClan: pass `nixpkgs` (whose lib.nixosSystem builds the machines) or `nixosSystem`"
+    );
+}
+
+// --- the flake itself -------------------------------------------------------------------------
+
+#[test]
+fn every_nix_file_parses() {
+    require_nix!();
+    let nix = Nix::new();
+    let mut files = vec![repo().join("flake.nix")];
+    for dir in ["nix", "nix/inventory", "examples/clan"] {
+        for entry in fs::read_dir(repo().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "nix") {
+                files.push(path);
+            }
+        }
+    }
+    for file in files {
+        let out = nix.command("nix-instantiate").arg("--parse").arg(&file).output().unwrap();
+        assert!(out.status.success(), "{}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
+    }
+}
