@@ -481,7 +481,7 @@ impl<T: Tree> Decoder<'_, T> {
                                     match field.as_str() {
                                         "config" => im.config = Some(v),
                                         "extraModules" => {
-                                            im.extra_modules = self.list(&v, &mp.attr(&field))?
+                                            im.extra_modules = self.list(&v, &mp.attr(&field))?;
                                         }
                                         _ => self.unknown(&mp, &field, INSTANCE_MACHINE),
                                     }

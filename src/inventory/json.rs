@@ -9,6 +9,7 @@ use super::{Input, Kind, Output, Text, Tree};
 pub struct JsonTree<'a>(std::marker::PhantomData<&'a Value>);
 
 impl JsonTree<'_> {
+    #[must_use]
     pub fn new() -> Self {
         JsonTree(std::marker::PhantomData)
     }

@@ -5,6 +5,7 @@
 
 mod decode;
 mod error;
+pub mod explain;
 pub mod json;
 mod model;
 mod path;

@@ -10,6 +10,7 @@ pub enum MachineClass {
 }
 
 impl MachineClass {
+    #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             MachineClass::Nixos => "nixos",

@@ -37,6 +37,7 @@ impl fmt::Display for Path<'_> {
 
 /// Writes an attribute name as Nix would need it in an attribute path: bare when it is a plain
 /// identifier, else in double quotes with Nix string escapes.
+#[must_use]
 pub fn quote_attr(name: &str) -> String {
     let mut chars = name.chars();
     let plain = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')

@@ -55,8 +55,8 @@ fn borg_modules() -> Value {
     json!({ "borgbackup": { "roles": { "client": "borg/client.nix", "server": "borg/server.nix" } } })
 }
 
-fn first_error(args: Value) -> String {
-    match run(&args) {
+fn first_error(args: &Value) -> String {
+    match run(args) {
         Ok(_) => panic!("expected an error for {args}"),
         Err(errors) => errors[0].clone(),
     }
@@ -255,7 +255,7 @@ fn disabled_instances_contribute_nothing_but_are_validated() {
     // Errors still apply.
     args["inventory"]["services"]["borgbackup"]["off"]["roles"]["client"]["machines"] =
         json!(["jonn"]);
-    assert!(first_error(args).contains("machine 'jonn' is not defined"));
+    assert!(first_error(&args).contains("machine 'jonn' is not defined"));
 }
 
 #[test]
@@ -398,28 +398,28 @@ fn spec_error_examples() {
     let mut a = base();
     a["inventory"]["services"]["borgbackup"]["instance_1"]["roles"]["client"]["machines"] =
         json!(["jonn"]);
-    assert_eq!(first_error(a), "inventory.services.borgbackup.instance_1.roles.client.machines: machine 'jonn' is not defined in inventory.machines; did you mean 'jon'?");
+    assert_eq!(first_error(&a), "inventory.services.borgbackup.instance_1.roles.client.machines: machine 'jonn' is not defined in inventory.machines; did you mean 'jon'?");
     let mut a = base();
     a["inventory"]["services"]["borgbackup"]["instance_1"]["roles"] = json!({ "clinet": {} });
-    assert_eq!(first_error(a), "inventory.services.borgbackup.instance_1.roles: role 'clinet' is not defined by module 'borgbackup' (roles: client, server); did you mean 'client'?");
+    assert_eq!(first_error(&a), "inventory.services.borgbackup.instance_1.roles: role 'clinet' is not defined by module 'borgbackup' (roles: client, server); did you mean 'client'?");
     let mut a = base();
     a["inventory"]["services"]["fantasy"] = json!({});
     assert_eq!(
-        first_error(a),
+        first_error(&a),
         "inventory.services.fantasy: no module named 'fantasy' (modules: borgbackup, zerotier)"
     );
     let mut a = base();
     a["inventory"]["machines"]["jon"]["tags"] = json!(3);
     assert_eq!(
-        first_error(a),
+        first_error(&a),
         "inventory.machines.jon.tags: expected a list of strings, found an integer"
     );
     let mut a = base();
     a["inventory"]["services"]["borgbackup"]["instance_1"]["machines"] = json!({ "sarah": {} });
-    assert_eq!(first_error(a), "inventory.services.borgbackup.instance_1.machines: machine 'sarah' is not defined in inventory.machines; did you mean 'sara'?");
+    assert_eq!(first_error(&a), "inventory.services.borgbackup.instance_1.machines: machine 'sarah' is not defined in inventory.machines; did you mean 'sara'?");
     let mut a = base();
     a["inventory"]["tags"] = json!({ "backup": ["jon", "jn"] });
-    assert_eq!(first_error(a), "inventory.tags.backup: machine 'jn' is not defined in inventory.machines; did you mean 'jon'?");
+    assert_eq!(first_error(&a), "inventory.tags.backup: machine 'jn' is not defined in inventory.machines; did you mean 'jon'?");
 }
 
 #[test]
@@ -445,7 +445,7 @@ fn structural_errors() {
         (json!({ "inventory": { "services": { "s": { "i": { "roles": { "r": { "machine": [] } } } } } } }), "inventory.services.s.i.roles.r: unknown attribute 'machine' (attributes: config, extraModules, machines, tags); did you mean 'machines'?"),
         (json!({ "inventory": { "services": { "s": { "i": { "machines": { "m": { "confg": 1 } } } } } } }), "inventory.services.s.i.machines.m: unknown attribute 'confg' (attributes: config, extraModules); did you mean 'config'?"),
     ] {
-        assert_eq!(first_error(args.clone()), message, "{args}");
+        assert_eq!(first_error(&args), message, "{args}");
     }
 }
 
@@ -489,7 +489,7 @@ fn phase_two_errors() {
     ]);
     let args = json!({ "inventory": { "services": { "s": {} } } });
     assert_eq!(
-        first_error(args),
+        first_error(&args),
         "inventory.services.s: no module named 's' (modules: none)"
     );
 }
@@ -510,5 +510,5 @@ fn names_needing_quotes() {
     let args = json!({ "inventory": { "machines": { "web.1": {} }, "services": { "borgbackup": { "i\"x": {
         "roles": { "client": { "machines": ["web.2"] } }
     } } } }, "modules": borg_modules() });
-    assert_eq!(first_error(args), "inventory.services.borgbackup.\"i\\\"x\".roles.client.machines: machine 'web.2' is not defined in inventory.machines; did you mean 'web.1'?");
+    assert_eq!(first_error(&args), "inventory.services.borgbackup.\"i\\\"x\".roles.client.machines: machine 'web.2' is not defined in inventory.machines; did you mean 'web.1'?");
 }

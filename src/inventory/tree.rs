@@ -17,6 +17,7 @@ pub enum Kind {
 
 impl Kind {
     /// The name used in messages: "found an integer".
+    #[must_use]
     pub fn describe(self) -> &'static str {
         match self {
             Kind::Int => "an integer",

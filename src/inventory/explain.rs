@@ -1,0 +1,380 @@
+//! Why a machine gets what it gets: for each instance, the roles it is in and what put it there
+//! (listed by name, or a tag it carries, and where that tag comes from), the config layers and
+//! modules it receives in order, and the constraints of the instance. Pure data; the CLI prints it.
+
+use super::model::{Constraint, Input, Instance};
+use super::path::Path;
+use super::resolve::Output;
+
+/// Where a machine's tag comes from, the first source in tag order (spec § 3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagSource {
+    /// `inventory.machines.<m>.tags`.
+    Own,
+    /// `inventory.tags.<t>` names the machine.
+    Global,
+    /// `all`, which every machine carries.
+    All,
+    /// The machine's `machineClass`.
+    Class,
+}
+
+/// One reason a machine is a member of a role. A role's member order follows its first reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason<'a> {
+    /// `roles.<r>.machines[index]` names the machine.
+    Listed { index: usize },
+    /// `roles.<r>.tags[index]` is a tag the machine carries.
+    Tag { tag: &'a str, index: usize },
+}
+
+/// A role of the instance that the machine is a member of.
+#[derive(Debug)]
+pub struct RoleReasons<'a> {
+    pub role: &'a str,
+    /// Every reason, explicit machines first, then tags in the order given.
+    pub reasons: Vec<Reason<'a>>,
+}
+
+/// One element of the machine's module list contributed by an instance, in resolve order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModuleSource<'a> {
+    /// The module of role `role`.
+    Role(&'a str),
+    /// Entry `index` of the `extraModules` list at `list` (a rendered attribute path).
+    Extra { list: String, index: usize },
+    /// The generated module (role members, and `clan.<svc>` from the config layers).
+    Generated,
+    /// The failed constraints of the instance, as assertions.
+    Constraints,
+}
+
+/// A constraint of the instance's module and how the instance stands against it.
+#[derive(Debug)]
+pub struct ConstraintCheck<'a> {
+    pub role: &'a str,
+    pub constraint: Constraint,
+    /// Members of the role (deduplicated).
+    pub members: Vec<&'a str>,
+    /// Whether the machine is itself a member of this role.
+    pub involves_machine: bool,
+    /// The assertion messages of this role that failed (none for disabled instances).
+    pub failures: Vec<String>,
+}
+
+/// What one instance means for the machine.
+#[derive(Debug)]
+pub struct InstanceReasons<'a> {
+    /// Index into `Output::instances`.
+    pub instance: usize,
+    pub enabled: bool,
+    /// Roles the machine is a member of, sorted; empty when the machine only has a
+    /// `machines.<m>` entry, which alone does not make it a member (spec § 3.3).
+    pub roles: Vec<RoleReasons<'a>>,
+    /// Paths of the config layers present, in `mkMerge` order (instance, machine, roles sorted).
+    pub layers: Vec<String>,
+    /// What the instance adds to the machine's module list, in order (empty unless a member of an
+    /// enabled instance).
+    pub modules: Vec<ModuleSource<'a>>,
+    /// Every constraint of the module, by role.
+    pub constraints: Vec<ConstraintCheck<'a>>,
+}
+
+/// Everything about one machine.
+#[derive(Debug)]
+pub struct Explanation<'a> {
+    pub machine: &'a str,
+    /// The machine's tags in order, each with its first source.
+    pub tags: Vec<(&'a str, TagSource)>,
+    /// Instances the machine is a member of or has a `machines.<m>` entry in, in instance order.
+    pub instances: Vec<InstanceReasons<'a>>,
+}
+
+/// Explains machine `machine` (index into `input.machines`) of a resolved, valid input.
+pub fn explain<'a, V>(
+    input: &'a Input<V>,
+    output: &Output<'a, V>,
+    machine: usize,
+) -> Explanation<'a> {
+    let m = &input.machines[machine];
+    let out = &output.machines[machine];
+    let tags: Vec<(&str, TagSource)> = out
+        .tags
+        .iter()
+        .map(|&t| {
+            let source = if m.tags.iter().any(|own| own == t) {
+                TagSource::Own
+            } else if input
+                .tags
+                .iter()
+                .any(|(name, members)| name == t && members.iter().any(|x| x == &m.name))
+            {
+                TagSource::Global
+            } else if t == "all" {
+                TagSource::All
+            } else {
+                TagSource::Class
+            };
+            (t, source)
+        })
+        .collect();
+
+    let mut instances = Vec::new();
+    let mut index = 0;
+    for service in &input.services {
+        if input
+            .modules
+            .binary_search_by(|x| x.name.as_str().cmp(&service.name))
+            .is_err()
+        {
+            continue;
+        }
+        for inst in &service.instances {
+            let inst_out = &output.instances[index];
+            if let Some(reasons) = instance(input, inst, inst_out, index, machine, out) {
+                instances.push(reasons);
+            }
+            index += 1;
+        }
+    }
+    Explanation {
+        machine: &m.name,
+        tags,
+        instances,
+    }
+}
+
+fn instance<'a, V>(
+    input: &'a Input<V>,
+    inst: &'a Instance<V>,
+    inst_out: &super::InstanceOutput<'a>,
+    index: usize,
+    machine: usize,
+    out: &super::MachineOutput<'a, V>,
+) -> Option<InstanceReasons<'a>> {
+    let name = input.machines[machine].name.as_str();
+    let entry = inst.machines.iter().find(|e| e.name == name);
+    let mut roles = Vec::new();
+    for (role_name, members) in &inst_out.roles {
+        if !members.contains(&machine) {
+            continue;
+        }
+        let Some(role) = inst.roles.iter().find(|r| r.name == *role_name) else {
+            continue;
+        };
+        let mut reasons = Vec::new();
+        for (i, listed) in role.machines.iter().enumerate() {
+            if listed == name {
+                reasons.push(Reason::Listed { index: i });
+            }
+        }
+        for (i, tag) in role.tags.iter().enumerate() {
+            if out.tags.contains(&tag.as_str()) && !role.tags[..i].contains(tag) {
+                reasons.push(Reason::Tag { tag, index: i });
+            }
+        }
+        roles.push(RoleReasons {
+            role: role_name,
+            reasons,
+        });
+    }
+    if roles.is_empty() && entry.is_none() {
+        return None;
+    }
+
+    let root = Path::Root("inventory");
+    let services = root.attr("services");
+    let svc = services.attr(inst_out.service);
+    let ip = svc.attr(inst_out.instance);
+    let mp = ip.attr("machines");
+    let mp = mp.attr(name);
+    let rp = ip.attr("roles");
+    let member_roles: Vec<_> = roles
+        .iter()
+        .filter_map(|r| inst.roles.iter().find(|x| x.name == r.role))
+        .collect();
+
+    let mut layers = Vec::new();
+    if inst.config.is_some() {
+        layers.push(ip.attr("config").render());
+    }
+    if entry.is_some_and(|e| e.config.is_some()) {
+        layers.push(mp.attr("config").render());
+    }
+    for role in &member_roles {
+        if role.config.is_some() {
+            layers.push(rp.attr(&role.name).attr("config").render());
+        }
+    }
+
+    let mut modules = Vec::new();
+    if inst_out.enabled && !roles.is_empty() {
+        modules.extend(roles.iter().map(|r| ModuleSource::Role(r.role)));
+        let mut extras = |list: String, n: usize| {
+            modules.extend((0..n).map(|i| ModuleSource::Extra {
+                list: list.clone(),
+                index: i,
+            }));
+        };
+        extras(ip.attr("extraModules").render(), inst.extra_modules.len());
+        if let Some(e) = entry {
+            extras(mp.attr("extraModules").render(), e.extra_modules.len());
+        }
+        for role in &member_roles {
+            extras(
+                rp.attr(&role.name).attr("extraModules").render(),
+                role.extra_modules.len(),
+            );
+        }
+        modules.push(ModuleSource::Generated);
+        if !inst_out.failures.is_empty() {
+            modules.push(ModuleSource::Constraints);
+        }
+    }
+
+    let module = input
+        .modules
+        .iter()
+        .find(|x| x.name == inst_out.service)
+        .expect("resolved instances have a module");
+    let constraints = module
+        .constraints
+        .iter()
+        .filter_map(|(role, c)| {
+            let (role, members) = inst_out.roles.iter().find(|(r, _)| r == role)?;
+            let prefix = format!("{}.{}: role '{role}' ", inst_out.service, inst_out.instance);
+            Some(ConstraintCheck {
+                role,
+                constraint: *c,
+                members: members
+                    .iter()
+                    .map(|&i| input.machines[i].name.as_str())
+                    .collect(),
+                involves_machine: members.contains(&machine),
+                failures: inst_out
+                    .failures
+                    .iter()
+                    .filter(|f| f.starts_with(&prefix))
+                    .cloned()
+                    .collect(),
+            })
+        })
+        .collect();
+
+    Some(InstanceReasons {
+        instance: index,
+        enabled: inst_out.enabled,
+        roles,
+        layers,
+        modules,
+        constraints,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::json::JsonTree;
+    use super::super::{load, resolve};
+    use super::*;
+
+    #[test]
+    fn reasons_layers_and_modules() {
+        let args = json!({
+            "inventory": {
+                "machines": { "jon": { "tags": ["backup"] }, "sara": {}, "srv": {} },
+                "tags": { "rack": ["jon"] },
+                "services": { "borg": {
+                    "i": {
+                        "config": {},
+                        "extraModules": ["a.nix"],
+                        "machines": { "jon": { "config": {} }, "sara": { "config": {} } },
+                        "roles": {
+                            "client": { "machines": ["jon"], "tags": ["rack", "backup", "rack"], "config": {} },
+                            "server": { "machines": ["srv"], "extraModules": ["s.nix"] }
+                        }
+                    },
+                    "off": { "enabled": false, "roles": { "client": { "tags": ["all"] } } }
+                } }
+            },
+            "modules": { "borg": {
+                "roles": { "client": "c.nix", "server": "s.nix" },
+                "constraints": { "roles": { "server": { "min": 2 } } }
+            } },
+            "directory": "/d"
+        });
+        let mut tree = JsonTree::new();
+        let input = load(&mut tree, &&args).unwrap();
+        let output = resolve(&input);
+        let jon = explain(&input, &output, 0);
+        assert_eq!(
+            jon.tags,
+            vec![
+                ("backup", TagSource::Own),
+                ("rack", TagSource::Global),
+                ("all", TagSource::All),
+                ("nixos", TagSource::Class)
+            ]
+        );
+        assert_eq!(jon.instances.len(), 2);
+        let i = &jon.instances[0];
+        assert_eq!(i.roles.len(), 1);
+        assert_eq!(
+            i.roles[0].reasons,
+            vec![
+                Reason::Listed { index: 0 },
+                Reason::Tag {
+                    tag: "rack",
+                    index: 0
+                },
+                Reason::Tag {
+                    tag: "backup",
+                    index: 1
+                }
+            ]
+        );
+        assert_eq!(
+            i.layers,
+            [
+                "inventory.services.borg.i.config",
+                "inventory.services.borg.i.machines.jon.config",
+                "inventory.services.borg.i.roles.client.config"
+            ]
+        );
+        assert_eq!(
+            i.modules,
+            vec![
+                ModuleSource::Role("client"),
+                ModuleSource::Extra {
+                    list: "inventory.services.borg.i.extraModules".into(),
+                    index: 0
+                },
+                ModuleSource::Generated,
+                ModuleSource::Constraints
+            ]
+        );
+        // The module list of every machine is exactly what resolve gives, one source per item.
+        for (k, m) in output.machines.iter().enumerate() {
+            let e = explain(&input, &output, k);
+            let n: usize = e.instances.iter().map(|i| i.modules.len()).sum();
+            let deploy = usize::from(input.machines[k].target_host.is_some());
+            assert_eq!(n + deploy, m.modules.len(), "{}", m.name);
+        }
+        assert_eq!(i.constraints.len(), 1);
+        assert!(!i.constraints[0].involves_machine);
+        assert_eq!(
+            i.constraints[0].failures,
+            ["borg.i: role 'server' needs at least 2 machines, has 1: srv"]
+        );
+        // Disabled: reasons, but no modules and no constraint failures.
+        let off = &jon.instances[1];
+        assert!(!off.enabled);
+        assert!(off.modules.is_empty());
+        assert!(off.constraints[0].failures.is_empty());
+        // A machines.<m> entry alone: listed with no roles.
+        let sara = explain(&input, &output, 1);
+        assert!(sara.instances[0].roles.is_empty());
+        assert!(sara.instances[0].modules.is_empty());
+    }
+}

@@ -1,0 +1,596 @@
+//! The built plugin inside the real `nix`: results, error texts, laziness, determinism, and no
+//! crash on bad input. Needs `--features plugin` (scripts/test).
+#![cfg(feature = "plugin")]
+
+mod common;
+
+use common::Nix;
+use serde_json::{json, Value};
+
+/// Helpers available to every expression: `modules` (module values that say who they are), and
+/// `show`, which turns a result into JSON: module values become their `id`, generated modules
+/// `{ file; config; }`, paths `path:<base name>`.
+const PRELUDE: &str = r#"
+  let
+    mod = id: { inherit id; };
+    modules = {
+      borgbackup.roles = { client = mod "borg-client"; server = mod "borg-server"; };
+      zerotier = {
+        roles = { controller = mod "zt-controller"; peer = mod "zt-peer"; };
+        constraints.roles.controller = { min = 1; max = 1; };
+      };
+    };
+    describe = m:
+      if builtins.isAttrs m && m ? id then m.id
+      else if builtins.isAttrs m && m ? _file then { file = m._file; inherit (m) config; }
+      else if builtins.isPath m then "path:" + baseNameOf m
+      else if builtins.isString m then "string:" + m
+      else if builtins.isFunction m then "function"
+      else m;
+    show = r: r // { machines = builtins.mapAttrs (_: m: m // { modules = map describe m.modules; }) r.machines; };
+  in
+"#;
+
+fn eval(nix: &Nix, body: &str) -> Value {
+    nix.json(&format!("{PRELUDE} {body}"))
+}
+
+fn error(nix: &Nix, body: &str) -> String {
+    nix.error(&format!("{PRELUDE} {body}"))
+}
+
+/// The generated module of `<svc>.<inst>` as `show` prints it.
+fn generated(svc: &str, inst: &str, roles: Value, merge: Option<Value>) -> Value {
+    let mut clan = json!({ "inventory": { "services": { svc: { inst: { "roles": roles } } } } });
+    if let Some(contents) = merge {
+        clan[svc] = json!({ "_type": "merge", "contents": contents });
+    }
+    json!({ "file": format!("clan-inventory/services/{svc}/{inst}"), "config": { "clan": clan } })
+}
+
+#[test]
+fn builtin_is_registered_only_under_builtins() {
+    let nix = Nix::with_plugin();
+    assert_eq!(nix.json("builtins ? clanInventory"), json!(true));
+    // No new global identifier: only the `__` form, like other builtins.
+    assert!(nix.eval_json("clanInventory").is_err());
+    assert_eq!(
+        Nix::without_plugin().json("builtins ? clanInventory"),
+        json!(false)
+    );
+}
+
+#[test]
+fn seed_example_borgbackup_explicit_machines() {
+    let nix = Nix::with_plugin();
+    let out = eval(
+        &nix,
+        r#"show (builtins.clanInventory {
+          inherit modules;
+          inventory.machines = { jon = { }; backup_server = { }; };
+          inventory.services.borgbackup.instance_1 = {
+            roles.client.machines = [ "jon" ];
+            roles.server.machines = [ "backup_server" ];
+          };
+        })"#,
+    );
+    let roles =
+        json!({ "client": { "machines": ["jon"] }, "server": { "machines": ["backup_server"] } });
+    assert_eq!(
+        out,
+        json!({
+            "machines": {
+                "backup_server": {
+                    "modules": ["borg-server", generated("borgbackup", "instance_1", roles.clone(), None)],
+                    "services": { "borgbackup": { "instance_1": { "roles": ["server"] } } },
+                    "tags": ["all", "nixos"]
+                },
+                "jon": {
+                    "modules": ["borg-client", generated("borgbackup", "instance_1", roles.clone(), None)],
+                    "services": { "borgbackup": { "instance_1": { "roles": ["client"] } } },
+                    "tags": ["all", "nixos"]
+                }
+            },
+            "services": { "borgbackup": { "instance_1": { "enabled": true, "roles": roles } } },
+            "warnings": [],
+            "assertions": []
+        })
+    );
+}
+
+#[test]
+fn seed_example_tags() {
+    let nix = Nix::with_plugin();
+    let out = eval(
+        &nix,
+        r#"show (builtins.clanInventory {
+          inherit modules;
+          inventory.machines = { jon.tags = [ "backup" ]; sara.tags = [ "backup" ]; backup_server = { }; };
+          inventory.services.borgbackup.instance_1 = {
+            roles.client.tags = [ "backup" ];
+            roles.server.machines = [ "backup_server" ];
+          };
+        })"#,
+    );
+    assert_eq!(
+        out["services"]["borgbackup"]["instance_1"]["roles"]["client"],
+        json!({ "machines": ["jon", "sara"] })
+    );
+    assert_eq!(out["machines"]["sara"]["modules"][0], json!("borg-client"));
+    assert_eq!(
+        out["machines"]["sara"]["tags"],
+        json!(["backup", "all", "nixos"])
+    );
+}
+
+#[test]
+fn seed_example_two_instances_and_a_machine_in_two_roles() {
+    let nix = Nix::with_plugin();
+    let out = eval(
+        &nix,
+        r#"show (builtins.clanInventory {
+          inherit modules;
+          inventory.machines = { jon = { }; backup_server = { }; backup_backup_server = { }; };
+          inventory.services.borgbackup = {
+            instance_1 = { roles.client.machines = [ "jon" ]; roles.server.machines = [ "backup_server" ]; };
+            instance_2 = { roles.client.machines = [ "backup_server" ]; roles.server.machines = [ "backup_backup_server" ]; };
+            both = { roles.client.machines = [ "jon" ]; roles.server.machines = [ "jon" ]; };
+          };
+        })"#,
+    );
+    let bs = &out["machines"]["backup_server"];
+    assert_eq!(
+        bs["services"]["borgbackup"],
+        json!({ "instance_1": { "roles": ["server"] }, "instance_2": { "roles": ["client"] } })
+    );
+    let files: Vec<&Value> = bs["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.get("file").unwrap_or(m))
+        .collect();
+    assert_eq!(
+        files,
+        [
+            &json!("borg-server"),
+            &json!("clan-inventory/services/borgbackup/instance_1"),
+            &json!("borg-client"),
+            &json!("clan-inventory/services/borgbackup/instance_2")
+        ]
+    );
+    // A machine in two roles of one instance: both role modules, in sorted role order, then one
+    // generated module (instances in sorted order: both, instance_1).
+    let jon = &out["machines"]["jon"];
+    assert_eq!(
+        jon["services"]["borgbackup"]["both"],
+        json!({ "roles": ["client", "server"] })
+    );
+    assert_eq!(jon["modules"][0], json!("borg-client"));
+    assert_eq!(jon["modules"][1], json!("borg-server"));
+    assert_eq!(
+        jon["modules"][2]["file"],
+        json!("clan-inventory/services/borgbackup/both")
+    );
+    assert_eq!(jon["modules"][3], json!("borg-client"));
+    assert_eq!(jon["modules"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn config_at_three_levels_lands_in_spec_order() {
+    let nix = Nix::with_plugin();
+    let out = eval(
+        &nix,
+        r#"show (builtins.clanInventory {
+          inherit modules;
+          inventory.machines = { jon = { }; sara = { }; };
+          inventory.services.borgbackup.i = {
+            config = { level = "instance"; };
+            machines.jon.config = { level = "machine"; };
+            roles.server = { machines = [ "jon" ]; config = { level = "server"; }; };
+            roles.client = { machines = [ "jon" "sara" ]; config = { level = "client"; }; };
+          };
+        })"#,
+    );
+    let roles =
+        json!({ "client": { "machines": ["jon", "sara"] }, "server": { "machines": ["jon"] } });
+    let level = |l: &str| json!({ "level": l });
+    assert_eq!(
+        out["machines"]["jon"]["modules"][2],
+        generated(
+            "borgbackup",
+            "i",
+            roles.clone(),
+            Some(json!([
+                level("instance"),
+                level("machine"),
+                level("client"),
+                level("server")
+            ]))
+        )
+    );
+    assert_eq!(
+        out["machines"]["sara"]["modules"][1],
+        generated(
+            "borgbackup",
+            "i",
+            roles,
+            Some(json!([level("instance"), level("client")]))
+        )
+    );
+}
+
+#[test]
+fn disabled_instance_contributes_nothing() {
+    let nix = Nix::with_plugin();
+    let out = eval(
+        &nix,
+        r#"show (builtins.clanInventory {
+          inherit modules;
+          inventory.machines.jon = { };
+          inventory.services.zerotier.off = { enabled = false; roles.peer.machines = [ "jon" ]; };
+        })"#,
+    );
+    assert_eq!(
+        out["machines"]["jon"],
+        json!({ "modules": [], "services": {}, "tags": ["all", "nixos"] })
+    );
+    assert_eq!(out["services"]["zerotier"]["off"]["enabled"], json!(false));
+    // The controller constraint (min 1) is not checked for a disabled instance.
+    assert_eq!(out["assertions"], json!([]));
+}
+
+#[test]
+fn extra_modules_order_and_directory() {
+    let nix = Nix::with_plugin();
+    let base = r#"
+          inherit modules;
+          inventory.machines.jon = { };
+          inventory.services.borgbackup.i = {
+            extraModules = [ "inst.nix" ];
+            machines.jon.extraModules = [ "machine.nix" ];
+            roles.server = { machines = [ "jon" ]; extraModules = [ "server.nix" ]; };
+            roles.client = { machines = [ "jon" ]; extraModules = [ (mod "inline") ./README.md ]; };
+          };"#;
+    let out = eval(
+        &nix,
+        &format!("show (builtins.clanInventory {{ {base} directory = /some/clan; }})"),
+    );
+    let modules = &out["machines"]["jon"]["modules"];
+    assert_eq!(
+        modules.as_array().unwrap()[..7],
+        [
+            json!("borg-client"),
+            json!("borg-server"),
+            json!("path:inst.nix"),
+            json!("path:machine.nix"),
+            json!("inline"),
+            json!("path:README.md"),
+            json!("path:server.nix"),
+        ]
+    );
+    // A string entry becomes a path under a path directory, without copying anything to the store.
+    let out = nix.json(&format!(
+        "{PRELUDE} let r = builtins.clanInventory {{ {base} directory = /some/clan; }}; m = builtins.elemAt r.machines.jon.modules 2; in [ (builtins.isPath m) (toString m) ]"
+    ));
+    assert_eq!(out, json!([true, "/some/clan/inst.nix"]));
+    // Under a string directory it stays a string.
+    let out = nix.json(&format!(
+        "{PRELUDE} let r = builtins.clanInventory {{ {base} directory = \"/str/clan\"; }}; in builtins.elemAt r.machines.jon.modules 3"
+    ));
+    assert_eq!(out, json!("/str/clan/machine.nix"));
+    // Without a directory, a string entry fails when (and only when) it is used.
+    let out = nix.json(&format!(
+        "{PRELUDE} builtins.length (builtins.clanInventory {{ {base} }}).machines.jon.modules"
+    ));
+    assert_eq!(out, json!(8));
+    let err = nix.error(&format!(
+        "{PRELUDE} builtins.elemAt (builtins.clanInventory {{ {base} }}).machines.jon.modules 6"
+    ));
+    assert_eq!(err, "inventory.services.borgbackup.i.roles.server.extraModules[0]: the string module 'server.nix' needs 'directory' to be set");
+}
+
+#[test]
+fn deploy_hosts_become_clan_core_networking() {
+    let nix = Nix::with_plugin();
+    let out = eval(
+        &nix,
+        r#"show (builtins.clanInventory {
+          inventory.machines = {
+            jon.deploy.targetHost = "root@jon";
+            sara.deploy = { targetHost = "root@sara"; buildHost = "builder"; };
+            idle.deploy.targetHost = null;
+          };
+        })"#,
+    );
+    assert_eq!(
+        out["machines"]["jon"]["modules"],
+        json!([{ "file": "clan-inventory/machines/jon/deploy", "config": { "clan": { "core": { "networking": { "targetHost": "root@jon" } } } } }])
+    );
+    assert_eq!(
+        out["machines"]["sara"]["modules"][0]["config"]["clan"]["core"]["networking"],
+        json!({ "targetHost": "root@sara", "buildHost": "builder" })
+    );
+    assert_eq!(out["machines"]["idle"]["modules"], json!([]));
+}
+
+#[test]
+fn global_tags_and_the_computed_tags() {
+    let nix = Nix::with_plugin();
+    let out = eval(
+        &nix,
+        r#"show (builtins.clanInventory {
+          inherit modules;
+          inventory.machines = { jon.tags = [ "own" ]; mac.machineClass = "darwin"; sara = { }; };
+          inventory.tags = { web = [ "sara" "jon" ]; db = [ "jon" ]; };
+          inventory.services.borgbackup.i = { roles.client.tags = [ "web" ]; roles.server.tags = [ "all" ]; };
+          inventory.services.borgbackup.j = { roles.client.tags = [ "darwin" ]; };
+        })"#,
+    );
+    assert_eq!(
+        out["machines"]["jon"]["tags"],
+        json!(["own", "db", "web", "all", "nixos"])
+    );
+    assert_eq!(out["machines"]["mac"]["tags"], json!(["all", "darwin"]));
+    assert_eq!(
+        out["services"]["borgbackup"]["i"]["roles"]["client"]["machines"],
+        json!(["jon", "sara"])
+    );
+    assert_eq!(
+        out["services"]["borgbackup"]["i"]["roles"]["server"]["machines"],
+        json!(["jon", "mac", "sara"])
+    );
+    assert_eq!(
+        out["services"]["borgbackup"]["j"]["roles"]["client"]["machines"],
+        json!(["mac"])
+    );
+}
+
+#[test]
+fn constraints_become_assertions() {
+    let nix = Nix::with_plugin();
+    let out = eval(
+        &nix,
+        r#"show (builtins.clanInventory {
+          inherit modules;
+          inventory.machines = { a.tags = [ "t" ]; b.tags = [ "t" ]; c = { }; };
+          inventory.services.zerotier = {
+            many = { roles.controller.machines = [ "a" ]; roles.controller.tags = [ "t" ]; };
+            none = { roles.peer.machines = [ "c" ]; };
+            one = { roles.controller.machines = [ "c" ]; };
+          };
+        })"#,
+    );
+    let many = "zerotier.many: role 'controller' allows at most 1 machines, has 2: a, b";
+    let none = "zerotier.none: role 'controller' needs at least 1 machines, has 0: none";
+    assert_eq!(
+        out["assertions"],
+        json!([{ "assertion": false, "message": many }, { "assertion": false, "message": none }])
+    );
+    assert_eq!(
+        out["machines"]["a"]["modules"][2],
+        json!({ "file": "clan-inventory/services/zerotier/many/constraints", "config": { "assertions": [{ "assertion": false, "message": many }] } })
+    );
+    assert_eq!(out["machines"]["c"]["modules"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn warnings_for_tags_that_match_nothing() {
+    let nix = Nix::with_plugin();
+    let out = eval(
+        &nix,
+        r#"(builtins.clanInventory {
+          inherit modules;
+          inventory.machines = { jon.tags = [ "backup" ]; };
+          inventory.services.borgbackup.i = { roles.client.tags = [ "bakup" "backup" ]; roles.server.tags = [ "nothing" ]; };
+        })"#,
+    );
+    assert_eq!(
+        out["warnings"],
+        json!([
+            "inventory.services.borgbackup.i.roles.client.tags: tag 'bakup' matches no machine; did you mean 'backup'?",
+            "inventory.services.borgbackup.i.roles.server.tags: tag 'nothing' matches no machine"
+        ])
+    );
+    assert_eq!(
+        out["services"]["borgbackup"]["i"]["roles"]["client"]["machines"],
+        json!(["jon"])
+    );
+}
+
+#[test]
+fn spec_errors_with_full_text() {
+    let nix = Nix::with_plugin();
+    let base = r#"inherit modules; inventory.machines = { jon = { }; sara = { }; };"#;
+    for (body, message) in [
+        (
+            r#"inventory.services.borgbackup.instance_1.roles.client.machines = [ "jonn" ];"#,
+            "inventory.services.borgbackup.instance_1.roles.client.machines: machine 'jonn' is not defined in inventory.machines; did you mean 'jon'?",
+        ),
+        (
+            r#"inventory.services.borgbackup.instance_1.roles.clinet = { };"#,
+            "inventory.services.borgbackup.instance_1.roles: role 'clinet' is not defined by module 'borgbackup' (roles: client, server); did you mean 'client'?",
+        ),
+        (r#"inventory.services.fantasy = { };"#, "inventory.services.fantasy: no module named 'fantasy' (modules: borgbackup, zerotier)"),
+        (
+            r#"inventory.services.borgbackup.i.machines.sarah = { };"#,
+            "inventory.services.borgbackup.i.machines: machine 'sarah' is not defined in inventory.machines; did you mean 'sara'?",
+        ),
+        (r#"inventory.tags.t = [ "jn" ];"#, "inventory.tags.t: machine 'jn' is not defined in inventory.machines; did you mean 'jon'?"),
+    ] {
+        assert_eq!(error(&nix, &format!("builtins.clanInventory {{ {base} {body} }}")), message, "{body}");
+    }
+    assert_eq!(
+        error(
+            &nix,
+            r#"builtins.clanInventory { inventory.machines.jon.tags = 1; }"#
+        ),
+        "inventory.machines.jon.tags: expected a list of strings, found an integer"
+    );
+}
+
+/// Wrong types at every structural position: a clear message naming the path, never a crash.
+#[test]
+fn wrong_types_everywhere_give_path_errors() {
+    let nix = Nix::with_plugin();
+    for (arg, message) in [
+        ("1", "clanInventory: expected an attribute set, found an integer"),
+        ("(x: x)", "clanInventory: expected an attribute set, found a function"),
+        ("{ inventory = [ ]; }", "inventory: expected an attribute set, found a list"),
+        ("{ inventory = builtins.add; }", "inventory: expected an attribute set, found a function"),
+        ("{ modules = null; }", "modules: expected an attribute set, found null"),
+        ("{ directory = 1.5; }", "directory: expected a path or a string, found a float"),
+        ("{ modules.m = ./.; }", "modules.m: expected an attribute set, found a path"),
+        ("{ modules.m.roles = true; }", "modules.m.roles: expected an attribute set, found a Boolean"),
+        ("{ modules.m.constraints = [ ]; }", "modules.m.constraints: expected an attribute set, found a list"),
+        ("{ modules.m = { roles.r = 1; constraints.roles.r = 1; }; }", "modules.m.constraints.roles.r: expected an attribute set, found an integer"),
+        ("{ modules.m = { roles.r = 1; constraints.roles.r.max = -2; }; }", "modules.m.constraints.roles.r.max: expected a non-negative integer or null, found -2"),
+        ("{ inventory.machines = \"jon\"; }", "inventory.machines: expected an attribute set, found a string"),
+        ("{ inventory.machines.jon = [ ]; }", "inventory.machines.jon: expected an attribute set, found a list"),
+        ("{ inventory.machines.jon.tags = [ null ]; }", "inventory.machines.jon.tags[0]: expected a string, found null"),
+        ("{ inventory.machines.jon.deploy = \"x\"; }", "inventory.machines.jon.deploy: expected an attribute set, found a string"),
+        ("{ inventory.machines.jon.deploy.buildHost = /x; }", "inventory.machines.jon.deploy.buildHost: expected a string or null, found a path"),
+        ("{ inventory.machines.jon.machineClass = null; }", "inventory.machines.jon.machineClass: expected \"nixos\" or \"darwin\", found null"),
+        ("{ inventory.machines.jon.machineClass = \"bsd\"; }", "inventory.machines.jon.machineClass: expected \"nixos\" or \"darwin\", found \"bsd\""),
+        ("{ inventory.tags = [ ]; }", "inventory.tags: expected an attribute set, found a list"),
+        ("{ inventory.tags.t = { }; }", "inventory.tags.t: expected a list of strings, found an attribute set"),
+        ("{ inventory.services = 1; }", "inventory.services: expected an attribute set, found an integer"),
+        ("{ inventory.services.s = [ ]; }", "inventory.services.s: expected an attribute set, found a list"),
+        ("{ inventory.services.s.i = null; }", "inventory.services.s.i: expected an attribute set, found null"),
+        ("{ inventory.services.s.i.enabled = 1; }", "inventory.services.s.i.enabled: expected a Boolean, found an integer"),
+        ("{ inventory.services.s.i.extraModules = ./x.nix; }", "inventory.services.s.i.extraModules: expected a list, found a path"),
+        ("{ inventory.services.s.i.machines = [ ]; }", "inventory.services.s.i.machines: expected an attribute set, found a list"),
+        ("{ inventory.services.s.i.machines.m = 1; }", "inventory.services.s.i.machines.m: expected an attribute set, found an integer"),
+        ("{ inventory.services.s.i.machines.m.extraModules = { }; }", "inventory.services.s.i.machines.m.extraModules: expected a list, found an attribute set"),
+        ("{ inventory.services.s.i.roles = [ ]; }", "inventory.services.s.i.roles: expected an attribute set, found a list"),
+        ("{ inventory.services.s.i.roles.r = \"x\"; }", "inventory.services.s.i.roles.r: expected an attribute set, found a string"),
+        ("{ inventory.services.s.i.roles.r.machines = \"jon\"; }", "inventory.services.s.i.roles.r.machines: expected a list of strings, found a string"),
+        ("{ inventory.services.s.i.roles.r.tags = [ 1 ]; }", "inventory.services.s.i.roles.r.tags[0]: expected a string, found an integer"),
+        ("{ inventory.services.s.i.roles.r.extraModules = 1; }", "inventory.services.s.i.roles.r.extraModules: expected a list, found an integer"),
+        ("{ inventory.machines.\"a.b\".tags = 1; }", "inventory.machines.\"a.b\".tags: expected a list of strings, found an integer"),
+        ("{ inventory.services.s.i.role = { }; }", "inventory.services.s.i: unknown attribute 'role' (attributes: config, enabled, extraModules, machines, meta, roles); did you mean 'roles'?"),
+    ] {
+        assert_eq!(nix.error(&format!("builtins.clanInventory {arg}")), message, "{arg}");
+    }
+}
+
+#[test]
+fn lazy_values_are_neither_forced_nor_copied() {
+    let nix = Nix::with_plugin();
+    let inventory = r#"
+      r = builtins.clanInventory {
+        modules.borgbackup.roles = { client = throw "role module forced"; server = { id = "server"; }; };
+        inventory.machines = { jon = { description = throw "description forced"; }; sara = { }; };
+        inventory.meta = throw "meta forced";
+        inventory.services.borgbackup.i = {
+          meta = throw "instance meta forced";
+          config = { shared = builtins.trace "shared config forced" 42; };
+          machines.jon.config = throw "jon's config forced";
+          extraModules = [ (throw "extra module forced") ];
+          roles.client.machines = [ "jon" ];
+          roles.server.machines = [ "sara" ];
+        };
+      };"#;
+    // The builtin itself and sara's results evaluate; jon's values fail only when used.
+    let sara = nix.json(&format!(
+        "let {inventory} gen = builtins.elemAt r.machines.sara.modules 2; in [ (builtins.length r.machines.jon.modules) (builtins.elemAt r.machines.sara.modules 0).id gen.config.clan.borgbackup.contents ]"
+    ));
+    assert_eq!(sara, json!([4, "server", [{ "shared": 42 }]]));
+    for (index, message) in [(0, "role module forced"), (1, "extra module forced")] {
+        let err = nix.error(&format!(
+            "let {inventory} in builtins.elemAt r.machines.jon.modules {index}"
+        ));
+        assert_eq!(err, message);
+    }
+    let err = nix.error(&format!("let {inventory} in (builtins.elemAt r.machines.jon.modules 3).config.clan.borgbackup.contents"));
+    assert_eq!(err, "jon's config forced");
+
+    // A value shared by many machines is the user's very value: evaluated at most once.
+    let out = nix
+        .command("nix")
+        .args([
+            "eval",
+            "--json",
+            "--expr",
+            &format!(
+                "let {inventory} c = m: builtins.head (builtins.elemAt r.machines.${{m}}.modules (if m == \"jon\" then 3 else 2)).config.clan.borgbackup.contents; in [ (c \"sara\").shared (c \"sara\").shared ]"
+            ),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stderr.matches("shared config forced").count(),
+        1,
+        "{stderr}"
+    );
+}
+
+#[test]
+fn same_inventory_in_another_attribute_order_gives_identical_output() {
+    // Nix orders attributes by when their names were first seen; the output must not depend on it.
+    let a = r#"let
+        names = [ "zed" "amy" "mid" ];
+        r = builtins.clanInventory {
+          modules.svc.roles = { zz = { }; aa = { }; };
+          inventory.machines = { zed.tags = [ "t" ]; amy.tags = [ "t" ]; mid = { }; };
+          inventory.tags = { zz = [ "mid" ]; aa = [ "mid" ]; };
+          inventory.services.svc = { z1.roles.zz.tags = [ "t" ]; a1.roles.aa.machines = [ "mid" "zed" ]; };
+        };
+      in builtins.mapAttrs (_: m: m // { modules = builtins.length m.modules; }) r.machines // { inherit (r) services warnings; }"#;
+    let b = r#"let
+        names = [ "amy" "mid" "zed" "a1" "aa" "z1" "zz" ];
+        r = builtins.clanInventory {
+          inventory.services.svc = { a1.roles.aa.machines = [ "mid" "zed" ]; z1.roles.zz.tags = [ "t" ]; };
+          inventory.tags = { aa = [ "mid" ]; zz = [ "mid" ]; };
+          inventory.machines = { mid = { }; amy.tags = [ "t" ]; zed.tags = [ "t" ]; };
+          modules.svc.roles = { aa = { }; zz = { }; };
+        };
+      in builtins.mapAttrs (_: m: m // { modules = builtins.length m.modules; }) r.machines // { inherit (r) services warnings; }"#;
+    let nix = Nix::with_plugin();
+    let (a, b) = (nix.eval_json(a).unwrap(), nix.eval_json(b).unwrap());
+    assert_eq!(a, b);
+    assert!(a.contains(r#""mid":{"modules":4,"services":{"svc":{"a1":{"roles":["aa"]},"z1":{"roles":["zz"]}}},"tags":["aa","zz","all","nixos"]}"#), "{a}");
+}
+
+#[test]
+fn errors_in_structural_values_name_their_path() {
+    let nix = Nix::with_plugin();
+    let err = nix.error(
+        r#"builtins.clanInventory { inventory.machines.jon.tags = throw "no tags for you"; }"#,
+    );
+    assert!(err.contains("no tags for you"), "{err}");
+    let out = nix
+        .eval_json(
+            r#"builtins.clanInventory { inventory.machines.jon.tags = throw "no tags for you"; }"#,
+        )
+        .unwrap_err();
+    assert!(out.contains("inventory.machines.jon.tags"), "{out}");
+    // Infinite recursion in a structural position is an error, not a crash.
+    let out = nix.eval_json(r#"let x = { inventory.machines = x.inventory.machines; }; in builtins.clanInventory x"#).unwrap_err();
+    assert!(out.contains("infinite recursion"), "{out}");
+}
+
+#[test]
+fn reentrant_calls_and_many_calls_in_one_evaluation() {
+    let nix = Nix::with_plugin();
+    let out = eval(
+        &nix,
+        r#"let
+          inner = builtins.clanInventory { inventory.machines.x.tags = [ "inner" ]; };
+          outer = builtins.clanInventory {
+            inherit modules;
+            inventory.machines.jon.tags = inner.machines.x.tags;
+            inventory.services.borgbackup.i = {
+              roles.client.machines = [ "jon" ];
+              config.nested = (builtins.clanInventory { inventory.machines.y = { }; }).machines.y.tags;
+            };
+          };
+          many = builtins.genList (i: (builtins.clanInventory { inventory.machines."m${toString i}" = { }; }).machines) 200;
+        in [ outer.machines.jon.tags (builtins.elemAt outer.machines.jon.modules 1).config.clan.borgbackup.contents (builtins.length many) ]"#,
+    );
+    assert_eq!(
+        out,
+        json!([["inner", "all", "nixos"], [{ "nested": ["all", "nixos"] }], 200])
+    );
+}
