@@ -1,6 +1,6 @@
 //! Shared helpers for the tests that run the real `nix`: an isolated Nix (its own store, state,
 //! config and home under a temporary directory) with or without the plugin built by this crate.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
