@@ -2,6 +2,7 @@
 //! per-machine module lists. The pure core is [`inventory`]; with the `plugin` feature the crate is
 //! also a Nix plugin registering `builtins.clanInventory`.
 
+pub mod cli;
 pub mod inventory;
 
 #[cfg(feature = "plugin")]

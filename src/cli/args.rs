@@ -1,0 +1,164 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Resolves a clan inventory (services with roles over a fleet of machines) without Nix: validates
+/// it, shows what each machine gets and why, selects machines, and edits the file safely.
+///
+/// Exit codes: 0 ok, 1 invalid input, 2 usage.
+#[derive(Parser)]
+#[command(name = "clan-inventory", version)]
+pub(crate) struct Cli {
+    /// The inventory file (JSON form of `inventory`) [default: inventory.json]
+    #[arg(short, long, global = true, value_name = "FILE")]
+    pub(crate) file: Option<PathBuf>,
+    /// The clan modules: each subdirectory is a module with roles/<role>.nix and an optional
+    /// README.md whose TOML front matter has [constraints] [default: modules/ beside FILE]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub(crate) modules: Option<PathBuf>,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum GraphFormat {
+    Dot,
+    Mermaid,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum Class {
+    Nixos,
+    Darwin,
+}
+
+impl Class {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Class::Nixos => "nixos",
+            Class::Darwin => "darwin",
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Reports every error (with its place in the file), then warnings and failed constraints
+    Validate {
+        /// The inventory file [default: inventory.json]
+        #[arg(value_name = "FILE")]
+        input: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Shows per machine its tags, instances and roles (JSON: the builtin's output without module
+    /// values)
+    Resolve {
+        /// The inventory file [default: inventory.json]
+        #[arg(value_name = "FILE")]
+        input: Option<PathBuf>,
+        /// Only this machine
+        #[arg(long, short)]
+        machine: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Explains why MACHINE has each of its roles, which config layers and modules it gets, in
+    /// which order, and the constraints of its instances
+    Explain { machine: String },
+    /// Prints, one per line, the machines matching EXPR
+    ///
+    /// EXPR combines `tag:NAME`, `machine:NAME`, `role:SVC.INST.ROLE` (or `role:SVC.INST`,
+    /// `role:SVC`) and `all` with `|` (union), `&` (intersection), `!` (complement) and
+    /// parentheses; `&` binds tighter than `|`. Example:
+    /// `tag:backup & !tag:zone-2 | role:borgbackup.instance_1.server`
+    Select { expr: String },
+    /// Draws services, instances and roles to machines
+    Graph {
+        #[arg(long, value_enum, default_value = "dot")]
+        format: GraphFormat,
+    },
+    /// Prints the JSON Schema of inventory.json
+    Schema,
+    /// Adds or removes machines
+    Machines {
+        #[command(subcommand)]
+        action: MachinesAction,
+    },
+    /// Adds or removes tags of a machine (its own `tags`)
+    Tags {
+        #[command(subcommand)]
+        action: TagsAction,
+    },
+    /// Lists machines or tags in a role of a service instance, or takes them out
+    Roles {
+        #[command(subcommand)]
+        action: RolesAction,
+    },
+    /// Prints a shell completion script
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum MachinesAction {
+    /// Adds a machine to inventory.machines
+    Add {
+        name: String,
+        /// A tag of the machine (repeatable)
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        #[arg(long, value_enum)]
+        class: Option<Class>,
+        /// deploy.targetHost, e.g. root@jon
+        #[arg(long)]
+        target_host: Option<String>,
+    },
+    /// Removes a machine; refused while the inventory still refers to it
+    Remove { name: String },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum TagsAction {
+    /// Adds tags to a machine
+    Add {
+        machine: String,
+        #[arg(required = true)]
+        tags: Vec<String>,
+    },
+    /// Removes tags from a machine
+    Remove {
+        machine: String,
+        #[arg(required = true)]
+        tags: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum RolesAction {
+    /// Adds machines (or, with --tag, tags) to roles.<ROLE> of an instance, creating it if needed
+    Assign {
+        /// SERVICE.INSTANCE.ROLE
+        role: String,
+        machines: Vec<String>,
+        /// A tag to add to the role's tags (repeatable)
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+    },
+    /// Removes machines (or, with --tag, tags) from roles.<ROLE> of an instance
+    Unassign {
+        /// SERVICE.INSTANCE.ROLE
+        role: String,
+        machines: Vec<String>,
+        /// A tag to remove from the role's tags (repeatable)
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+    },
+}

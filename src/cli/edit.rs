@@ -1,0 +1,295 @@
+//! Edits of `inventory.json`: each changes the parsed file (keys keep their order), checks the
+//! result with the core, and writes it atomically only when it is valid and the file has not
+//! changed meanwhile.
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value};
+
+use super::project::Project;
+use super::Failure;
+use crate::inventory::did_you_mean;
+
+/// What an edit did, for the message printed after writing.
+pub(crate) type Done = String;
+
+/// The object at `key` of `map`, created (at the end) when missing.
+///
+/// # Errors
+/// The value there is not an object.
+fn object<'m>(
+    map: &'m mut Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Result<&'m mut Map<String, Value>, Failure> {
+    let v = map
+        .entry(key.to_owned())
+        .or_insert_with(|| Value::Object(Map::new()));
+    v.as_object_mut()
+        .ok_or_else(|| Failure::invalid(format!("{path}.{key} is not an object; fix it first")))
+}
+
+fn array<'m>(
+    map: &'m mut Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Result<&'m mut Vec<Value>, Failure> {
+    let v = map
+        .entry(key.to_owned())
+        .or_insert_with(|| Value::Array(Vec::new()));
+    v.as_array_mut()
+        .ok_or_else(|| Failure::invalid(format!("{path}.{key} is not a list; fix it first")))
+}
+
+fn root(inv: &mut Value) -> Result<&mut Map<String, Value>, Failure> {
+    inv.as_object_mut()
+        .ok_or_else(|| Failure::invalid("the inventory is not an object; fix it first"))
+}
+
+fn machine<'v>(inv: &'v mut Value, name: &str) -> Result<&'v mut Map<String, Value>, Failure> {
+    let machines = object(root(inv)?, "machines", "inventory")?;
+    if !machines.contains_key(name) {
+        return Err(undefined_machine(name, machines));
+    }
+    machines[name].as_object_mut().ok_or_else(|| {
+        Failure::invalid(format!(
+            "inventory.machines.{name} is not an object; fix it first"
+        ))
+    })
+}
+
+fn undefined_machine(name: &str, machines: &Map<String, Value>) -> Failure {
+    let hint = did_you_mean(name, machines.keys().map(String::as_str))
+        .map(|s| format!("; did you mean '{s}'?"))
+        .unwrap_or_default();
+    Failure::invalid(format!(
+        "machine '{name}' is not defined in inventory.machines{hint}"
+    ))
+}
+
+pub(crate) struct NewMachine<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) tags: &'a [String],
+    pub(crate) class: Option<&'a str>,
+    pub(crate) target_host: Option<&'a str>,
+}
+
+pub(crate) fn add_machine(inv: &mut Value, m: &NewMachine<'_>) -> Result<Done, Failure> {
+    let machines = object(root(inv)?, "machines", "inventory")?;
+    if machines.contains_key(m.name) {
+        return Err(Failure::invalid(format!(
+            "machine '{}' is already defined in inventory.machines",
+            m.name
+        )));
+    }
+    let mut entry = Map::new();
+    if !m.tags.is_empty() {
+        entry.insert(
+            "tags".into(),
+            m.tags.iter().map(|t| Value::String(t.clone())).collect(),
+        );
+    }
+    if let Some(c) = m.class {
+        entry.insert("machineClass".into(), Value::String(c.to_owned()));
+    }
+    if let Some(h) = m.target_host {
+        entry.insert("deploy".into(), serde_json::json!({ "targetHost": h }));
+    }
+    machines.insert(m.name.to_owned(), Value::Object(entry));
+    Ok(format!("added machine '{}'", m.name))
+}
+
+pub(crate) fn remove_machine(inv: &mut Value, name: &str) -> Result<Done, Failure> {
+    let machines = object(root(inv)?, "machines", "inventory")?;
+    if machines.shift_remove(name).is_none() {
+        return Err(undefined_machine(name, machines));
+    }
+    Ok(format!("removed machine '{name}'"))
+}
+
+pub(crate) fn add_tags(inv: &mut Value, name: &str, tags: &[String]) -> Result<Done, Failure> {
+    let m = machine(inv, name)?;
+    let list = array(m, "tags", &format!("inventory.machines.{name}"))?;
+    let mut added = Vec::new();
+    for t in tags {
+        if !list.iter().any(|x| x.as_str() == Some(t)) {
+            list.push(Value::String(t.clone()));
+            added.push(t.as_str());
+        }
+    }
+    Ok(if added.is_empty() {
+        format!("machine '{name}' already has every tag given")
+    } else {
+        format!("added to machine '{name}' the tags: {}", added.join(", "))
+    })
+}
+
+pub(crate) fn remove_tags(inv: &mut Value, name: &str, tags: &[String]) -> Result<Done, Failure> {
+    let m = machine(inv, name)?;
+    let list = array(m, "tags", &format!("inventory.machines.{name}"))?;
+    for t in tags {
+        if !list.iter().any(|x| x.as_str() == Some(t)) {
+            return Err(Failure::invalid(format!(
+                "machine '{name}' has no tag '{t}' of its own (inventory.machines.{name}.tags)"
+            )));
+        }
+    }
+    list.retain(|x| !x.as_str().is_some_and(|s| tags.iter().any(|t| t == s)));
+    Ok(format!(
+        "removed from machine '{name}' the tags: {}",
+        tags.join(", ")
+    ))
+}
+
+/// `SVC.INST.ROLE` split in three.
+pub(crate) fn role_address(s: &str) -> Result<[&str; 3], Failure> {
+    let parts: Vec<&str> = s.splitn(3, '.').collect();
+    match parts[..] {
+        [svc, inst, role] if !svc.is_empty() && !inst.is_empty() && !role.is_empty() => {
+            Ok([svc, inst, role])
+        }
+        _ => Err(Failure::usage(format!(
+            "'{s}' is not a role address of the form SERVICE.INSTANCE.ROLE"
+        ))),
+    }
+}
+
+fn role_mut<'v>(
+    inv: &'v mut Value,
+    [svc, inst, role]: [&str; 3],
+    create: bool,
+) -> Result<Option<&'v mut Map<String, Value>>, Failure> {
+    let mut map = root(inv)?;
+    let mut path = "inventory".to_owned();
+    for key in ["services", svc, inst, "roles", role] {
+        if !create && !map.contains_key(key) {
+            return Ok(None);
+        }
+        map = object(map, key, &path)?;
+        path = format!("{path}.{key}");
+    }
+    Ok(Some(map))
+}
+
+pub(crate) fn assign(
+    inv: &mut Value,
+    address: &str,
+    machines: &[String],
+    tags: &[String],
+) -> Result<Done, Failure> {
+    let addr = role_address(address)?;
+    let path = format!("inventory.services.{address}");
+    let role = role_mut(inv, addr, true)?.expect("created");
+    let mut added = Vec::new();
+    for (key, names) in [("machines", machines), ("tags", tags)] {
+        if names.is_empty() {
+            continue;
+        }
+        let list = array(role, key, &path)?;
+        for n in names {
+            if !list.iter().any(|x| x.as_str() == Some(n)) {
+                list.push(Value::String(n.clone()));
+                added.push(format!("{key}: {n}"));
+            }
+        }
+    }
+    Ok(if added.is_empty() {
+        format!("role {address} already lists every name given")
+    } else {
+        format!("role {address}: added {}", added.join(", "))
+    })
+}
+
+pub(crate) fn unassign(
+    inv: &mut Value,
+    address: &str,
+    machines: &[String],
+    tags: &[String],
+) -> Result<Done, Failure> {
+    let addr = role_address(address)?;
+    let path = format!("inventory.services.{address}");
+    let Some(role) = role_mut(inv, addr, false)? else {
+        return Err(Failure::invalid(format!("{path} is not in the inventory")));
+    };
+    for (key, names) in [("machines", machines), ("tags", tags)] {
+        if names.is_empty() {
+            continue;
+        }
+        let list = array(role, key, &path)?;
+        for n in names {
+            if !list.iter().any(|x| x.as_str() == Some(n)) {
+                return Err(Failure::invalid(format!(
+                    "{path}.{key} does not list '{n}'"
+                )));
+            }
+        }
+        list.retain(|x| !x.as_str().is_some_and(|s| names.iter().any(|n| n == s)));
+    }
+    let mut removed: Vec<String> = machines.iter().map(|m| format!("machines: {m}")).collect();
+    removed.extend(tags.iter().map(|t| format!("tags: {t}")));
+    Ok(format!("role {address}: removed {}", removed.join(", ")))
+}
+
+/// The indentation of `text` (that of its first indented line), two spaces by default.
+fn indentation(text: &str) -> String {
+    text.lines()
+        .skip(1)
+        .map(|l| &l[..l.len() - l.trim_start().len()])
+        .find(|ws| !ws.is_empty())
+        .unwrap_or("  ")
+        .to_owned()
+}
+
+/// The new file text: pretty JSON with the file's own indentation and final newline.
+pub(crate) fn render(original: &str, inv: &Value) -> String {
+    use serde::Serialize;
+    let indent = indentation(original);
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(indent.as_bytes());
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    // Serializing a Value into memory cannot fail.
+    let _ = inv.serialize(&mut ser);
+    let mut s = String::from_utf8(buf).unwrap_or_default();
+    if original.ends_with('\n') || original.is_empty() {
+        s.push('\n');
+    }
+    s
+}
+
+/// Applies `edit` to the project's file: checks the result and writes it, or explains why not.
+///
+/// # Errors
+/// The edit itself fails, the result would be invalid, or the write fails.
+pub(crate) fn apply(
+    project: &Project,
+    edit: impl FnOnce(&mut Value) -> Result<Done, Failure>,
+) -> Result<Done, Failure> {
+    // Fail early on a file that is already invalid: the edit would be blamed for its errors.
+    if project.load().is_err() {
+        return Err(Failure::report(super::invalid_report(
+            project,
+            &format!("`{}` is invalid; fix it first", project.file.display()),
+        )));
+    }
+    let mut inv = project.inventory().clone();
+    let done = edit(&mut inv)?;
+    let text = render(&project.text, &inv);
+    let next = Project::from_text(
+        &project.file,
+        project.modules_dir.clone(),
+        text,
+        project.modules(),
+    )?;
+    if let Err(errors) = next.load() {
+        let mut report = format!(
+            "error: refusing to write `{}`: the result would be invalid:\n",
+            project.file.display()
+        );
+        for e in &errors {
+            let _ = writeln!(report, "  {e}");
+        }
+        return Err(Failure::report(report));
+    }
+    super::write::replace(&project.file, &project.text, &next.text)?;
+    Ok(done)
+}

@@ -1,0 +1,190 @@
+//! The text of `explain`: the core's [`Explanation`] in sentences.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::inventory::explain::{Explanation, ModuleSource, Reason, TagSource};
+use crate::inventory::{Input, ModuleItem, Output};
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+pub(crate) fn render(
+    input: &Input<&Value>,
+    output: &Output<'_, &Value>,
+    e: &Explanation<'_>,
+) -> String {
+    let mut s = String::new();
+    let machine = input
+        .machines
+        .iter()
+        .find(|m| m.name == e.machine)
+        .expect("explained machines exist");
+    let own: Vec<&str> = e
+        .tags
+        .iter()
+        .filter(|(_, src)| matches!(src, TagSource::Own | TagSource::Global))
+        .map(|(t, _)| *t)
+        .collect();
+    let _ = writeln!(s, "machine {}", e.machine);
+    let describe = |src: TagSource| match src {
+        TagSource::Own => "own".to_owned(),
+        TagSource::Global => "inventory.tags".to_owned(),
+        TagSource::All => "every machine".to_owned(),
+        TagSource::Class => "machineClass".to_owned(),
+    };
+    let tags: Vec<String> = e
+        .tags
+        .iter()
+        .map(|(t, src)| format!("{t} ({})", describe(*src)))
+        .collect();
+    let _ = writeln!(s, "  tags: {}", tags.join(", "));
+
+    let items = &output
+        .machines
+        .iter()
+        .find(|m| m.name == e.machine)
+        .expect("explained machines are resolved")
+        .modules;
+    let mut items = items.iter();
+    let mut position = 0;
+
+    if e.instances.is_empty() {
+        let _ = writeln!(s, "  member of no service instance");
+    }
+    for inst in &e.instances {
+        let out = &output.instances[inst.instance];
+        let title = format!("{}.{}", out.service, out.instance);
+        s.push('\n');
+        let _ = writeln!(
+            s,
+            "{title}{}",
+            if inst.enabled {
+                ""
+            } else {
+                " (disabled: contributes nothing)"
+            }
+        );
+        if inst.roles.is_empty() {
+            let _ = writeln!(
+                s,
+                "  not a member: it has an entry in machines.{} but no role, so the entry is ignored",
+                e.machine
+            );
+        }
+        for role in &inst.roles {
+            for reason in &role.reasons {
+                let why = match reason {
+                    Reason::Listed { .. } => format!("listed in roles.{}.machines", role.role),
+                    Reason::Tag { tag, .. } => {
+                        let src = e.tags.iter().find(|(t, _)| t == tag).map(|(_, s)| *s);
+                        match src {
+                            Some(TagSource::Own) => {
+                                format!("via tag '{tag}' (machine tags: {})", own.join(", "))
+                            }
+                            Some(TagSource::Global) => format!(
+                                "via tag '{tag}' (inventory.tags.{tag} lists {})",
+                                e.machine
+                            ),
+                            Some(TagSource::All) => {
+                                format!("via tag '{tag}' (every machine has it)")
+                            }
+                            _ => {
+                                format!("via tag '{tag}' (machineClass {})", machine.class.as_str())
+                            }
+                        }
+                    }
+                };
+                let _ = writeln!(s, "  role {} of {title}: {why}", role.role);
+            }
+        }
+        if !inst.layers.is_empty() {
+            let _ = writeln!(s, "  config of clan.{}, merged in this order:", out.service);
+            for l in &inst.layers {
+                let _ = writeln!(s, "    {l}");
+            }
+        }
+        if !inst.modules.is_empty() {
+            let _ = writeln!(s, "  modules:");
+        }
+        for source in &inst.modules {
+            position += 1;
+            let item = items.next();
+            let line = match (source, item) {
+                (ModuleSource::Role(r), Some(ModuleItem::Role(v))) => {
+                    format!("role {r}: {}", show(v))
+                }
+                (ModuleSource::Extra { list, index }, Some(ModuleItem::Extra { value, .. })) => {
+                    format!("{list}[{index}]: {}", show(value))
+                }
+                (ModuleSource::Generated, _) => format!(
+                    "generated clan-inventory/services/{}/{}",
+                    out.service, out.instance
+                ),
+                (ModuleSource::Constraints, _) => format!(
+                    "generated clan-inventory/services/{}/{}/constraints (failed constraints as assertions)",
+                    out.service, out.instance
+                ),
+                _ => "?".to_owned(),
+            };
+            let _ = writeln!(s, "    {position}. {line}");
+        }
+        if !inst.constraints.is_empty() {
+            let _ = writeln!(s, "  constraints:");
+        }
+        for c in &inst.constraints {
+            let mut bounds = format!("at least {}", c.constraint.min);
+            if let Some(max) = c.constraint.max {
+                let _ = write!(bounds, " and at most {max}");
+            }
+            let members = if c.members.is_empty() {
+                "none".to_owned()
+            } else {
+                c.members.join(", ")
+            };
+            let status = if !inst.enabled {
+                "not checked"
+            } else if c.failures.is_empty() {
+                "ok"
+            } else {
+                "FAILED"
+            };
+            let involves = if c.involves_machine {
+                ", including this machine"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                s,
+                "    role {} needs {bounds}: {status}, has {}: {members}{involves}",
+                c.role,
+                c.members.len()
+            );
+        }
+    }
+    if machine.target_host.is_some() || machine.build_host.is_some() {
+        s.push('\n');
+        let _ = writeln!(s, "deploy (inventory.machines.{}.deploy)", e.machine);
+        let _ = writeln!(s, "  modules:");
+        position += 1;
+        let mut hosts = Vec::new();
+        if let Some(h) = machine.target_host {
+            hosts.push(format!("targetHost = {h}"));
+        }
+        if let Some(h) = machine.build_host {
+            hosts.push(format!("buildHost = {h}"));
+        }
+        let _ = writeln!(
+            s,
+            "    {position}. generated clan-inventory/machines/{}/deploy: clan.core.networking.{{ {} }}",
+            e.machine,
+            hosts.join("; ")
+        );
+    }
+    s
+}

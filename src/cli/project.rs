@@ -1,0 +1,108 @@
+//! An `inventory.json` with its modules directory, turned into the argument of the builtin
+//! (`{ inventory, modules, directory }`) so that the CLI runs exactly the core the builtin runs.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use super::Failure;
+use crate::inventory::json::JsonTree;
+use crate::inventory::{load, Error, Errors, Input};
+
+/// An inventory file, read once, and the builtin's argument built from it.
+pub(crate) struct Project {
+    pub(crate) file: PathBuf,
+    pub(crate) modules_dir: PathBuf,
+    /// The file's text as read: edits compare against it before writing.
+    pub(crate) text: String,
+    /// `{ inventory, modules, directory }`.
+    pub(crate) args: Value,
+}
+
+impl Project {
+    /// Reads `file` and the modules under `modules` (default: `modules/` beside `file`).
+    ///
+    /// # Errors
+    /// An unreadable file, a file that is not JSON, or a malformed module.
+    pub(crate) fn open(file: &Path, modules: Option<&Path>) -> Result<Self, Failure> {
+        let text = fs::read_to_string(file)
+            .map_err(|e| Failure::invalid(format!("failed to read `{}`: {e}", file.display())))?;
+        let modules_dir = modules.map_or_else(
+            || file.parent().unwrap_or(Path::new("")).join("modules"),
+            Path::to_path_buf,
+        );
+        let discovered = super::discover::modules(&modules_dir)?;
+        Self::from_text(file, modules_dir, text, discovered)
+    }
+
+    /// A project over `text`, already read, with modules already discovered.
+    ///
+    /// # Errors
+    /// `text` is not JSON.
+    pub(crate) fn from_text(
+        file: &Path,
+        modules_dir: PathBuf,
+        text: String,
+        modules: Map<String, Value>,
+    ) -> Result<Self, Failure> {
+        let inventory: Value = serde_json::from_str(&text).map_err(|e| {
+            Failure::report(format!(
+                "{}:{}:{}: error: not valid JSON: {}\n",
+                file.display(),
+                e.line(),
+                e.column(),
+                strip_position(&e.to_string())
+            ))
+        })?;
+        let directory = file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .display()
+            .to_string();
+        let args = serde_json::json!({
+            "directory": directory,
+            "inventory": inventory,
+            "modules": Value::Object(modules),
+        });
+        Ok(Project {
+            file: file.to_path_buf(),
+            modules_dir,
+            text,
+            args,
+        })
+    }
+
+    /// The modules of the argument (to rebuild a project after an edit).
+    pub(crate) fn modules(&self) -> Map<String, Value> {
+        self.args["modules"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The parsed file.
+    pub(crate) fn inventory(&self) -> &Value {
+        &self.args["inventory"]
+    }
+
+    /// Decodes and validates, as the builtin does, but keeping every error.
+    ///
+    /// # Errors
+    /// Every problem of the input, in walk order.
+    pub(crate) fn load(&self) -> Result<Input<&Value>, Vec<Error>> {
+        match load(&mut JsonTree::new(), &&self.args) {
+            Ok(input) => Ok(input),
+            Err(Errors::Invalid(errors)) => Err(errors),
+            Err(Errors::Source { error, .. }) => match error {},
+        }
+    }
+}
+
+/// `serde_json` ends its messages with " at line L column C"; the CLI prints those first.
+fn strip_position(message: &str) -> &str {
+    message
+        .rfind(" at line ")
+        .map_or(message, |i| &message[..i])
+}
