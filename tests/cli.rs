@@ -904,3 +904,44 @@ fn usage_errors_help_and_completions() {
         assert!(r.stdout.contains("explain"), "{shell}");
     }
 }
+
+/// `resolve --format json` is the core's `output_json` on the argument the builtin would get.
+#[test]
+fn resolve_json_is_the_cores_output_json() {
+    use clan_inventory::inventory::{json::output_json, json::JsonTree, load, resolve};
+    for dir in ["example", "constraints"] {
+        let text = fs::read_to_string(fixtures().join(dir).join("inventory.json")).unwrap();
+        let args = serde_json::json!({
+            "inventory": serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            "modules": {
+                "borgbackup": {
+                    "roles": { "client": "c.nix", "server": "s.nix" },
+                    "constraints": { "roles": { "server": { "min": 1 } } }
+                },
+                "zerotier": {
+                    "roles": { "controller": "c.nix", "peer": "p.nix" },
+                    "constraints": { "roles": { "controller": { "min": 1, "max": 1 } } }
+                }
+            },
+            "directory": "/clan"
+        });
+        let input = load(&mut JsonTree::new(), &&args).unwrap();
+        let want = output_json(&input, &resolve(&input));
+        let r = run_in(
+            &fixtures().join(dir),
+            &[
+                "resolve",
+                "--format",
+                "json",
+                "--modules",
+                "../example/modules",
+            ],
+        );
+        assert_eq!(r.code, 0, "{dir}");
+        assert_eq!(
+            r.stdout,
+            format!("{}\n", serde_json::to_string_pretty(&want).unwrap()),
+            "{dir}"
+        );
+    }
+}
