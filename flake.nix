@@ -11,7 +11,7 @@
         "x86_64-linux"
         "aarch64-linux"
       ];
-      eachSystem = f: lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
+      eachSystem = f: lib.genAttrs systems (system: f system nixpkgs.legacyPackages.${system});
 
       # The plugin is built against the Nix that loads it. Tested: Nix 2.26.
       nixFor = pkgs: pkgs.nixVersions.nix_2_26;
@@ -25,13 +25,15 @@
     {
       lib = import ./nix;
 
-      packages = eachSystem (pkgs: {
-        default = pkgs.callPackage ./nix/package.nix { nix = nixFor pkgs; };
-        nix = pkgs.callPackage ./nix/nix-with-plugin.nix {
-          nix = nixFor pkgs;
-          plugin = self.packages.${pkgs.system}.default;
-        };
-      });
+      packages = eachSystem (
+        system: pkgs: {
+          default = pkgs.callPackage ./nix/package.nix { nix = nixFor pkgs; };
+          nix = pkgs.callPackage ./nix/nix-with-plugin.nix {
+            nix = nixFor pkgs;
+            plugin = self.packages.${system}.default;
+          };
+        }
+      );
 
       templates.default = {
         path = ./examples/clan;
@@ -39,14 +41,15 @@
       };
 
       checks = eachSystem (
-        pkgs:
+        system: pkgs:
         {
-          plugin = self.packages.${pkgs.system}.default;
+          plugin = self.packages.${system}.default;
           example-agrees = pkgs.callPackage ./nix/check-example.nix {
-            nixWithPlugin = self.packages.${pkgs.system}.nix;
+            nixWithPlugin = self.packages.${system}.nix;
           };
         }
-        // lib.optionalAttrs (pkgs.system == "x86_64-linux") toplevels
+        # The example's machines are x86_64-linux (examples/clan/common.nix).
+        // lib.optionalAttrs (system == "x86_64-linux") toplevels
       );
 
       # One job per machine, so nix-eval-jobs, Hydra or buildbot-nix evaluate machines in parallel
