@@ -8,6 +8,7 @@ const DOC: &std::ffi::CStr = c"Resolve a clan inventory: `builtins.clanInventory
 
 /// Called by Nix when it loads the plugin, before any evaluator exists.
 #[no_mangle]
+#[allow(unreachable_pub)] // exported to Nix by symbol name, not to Rust
 pub extern "C" fn nix_plugin_entry() {
     // Nothing may unwind into Nix; a failure to register is reported and leaves Nix running.
     let outcome = std::panic::catch_unwind(|| {

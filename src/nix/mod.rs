@@ -8,7 +8,7 @@ mod primop;
 mod state;
 mod value;
 
-pub(crate) use primop::{register, PrimopFn};
+pub(crate) use primop::register;
 pub(crate) use state::{AttrsBuilder, Error, State};
 pub(crate) use value::{Type, Value};
 

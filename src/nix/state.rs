@@ -38,10 +38,6 @@ impl<'s> State<'s> {
         }
     }
 
-    pub(super) fn ctx(&self) -> *mut ffi::nix_c_context {
-        self.ctx
-    }
-
     /// The one checking path: turns the context's error state after a call into a `Result`, and
     /// clears it so that a handled error does not fail the primop.
     fn check(&self) -> Result<(), Error> {

@@ -23,14 +23,18 @@ pub fn nix_prefix() -> PathBuf {
     default
 }
 
-/// The plugin built by this crate: `libclan_inventory.so` next to the test binary's `deps/`.
+/// The plugin under test: `CLAN_PLUGIN` when set (scripts/test builds the plugin and sets it),
+/// else the cdylib `cargo test` leaves in `deps/` next to the test binary. That file has no hash
+/// in its name, so a concurrent cargo run with other features may replace it: prefer CLAN_PLUGIN.
 pub fn plugin_path() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target directory");
-    let so = dir.join("libclan_inventory.so");
+    let so = match std::env::var_os("CLAN_PLUGIN") {
+        Some(p) => PathBuf::from(p),
+        None => std::env::current_exe()
+            .expect("test binary path")
+            .parent()
+            .expect("deps directory")
+            .join("libclan_inventory.so"),
+    };
     assert!(so.exists(), "plugin not built at {}", so.display());
     so
 }

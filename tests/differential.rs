@@ -1,0 +1,82 @@
+//! The plugin and the pure-Nix implementation (nix/inventory.nix) agree on random inventories:
+//! identical results, or identical error texts. `CLAN_DIFF_CASES` sets how many (default 300;
+//! the long job in the README runs thousands). Needs `--features plugin` (scripts/test).
+#![cfg(feature = "plugin")]
+
+mod common;
+mod gen;
+
+use clan_inventory::inventory::json::JsonTree;
+use clan_inventory::inventory::{load, Errors};
+use common::{nix_str, Nix};
+
+fn cases() -> u64 {
+    std::env::var("CLAN_DIFF_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300)
+}
+
+fn first_seed() -> u64 {
+    std::env::var("CLAN_DIFF_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Whether the core (which the plugin runs) rejects the case.
+fn is_invalid(args: &serde_json::Value) -> bool {
+    matches!(load(&mut JsonTree::new(), &args), Err(Errors::Invalid(_)))
+}
+
+const PLUGIN: &str = "builtins.clanInventory";
+const PURE: &str = "import ./nix/inventory.nix";
+
+fn batch(nix: &Nix, implementation: &str, cases: &[String]) -> serde_json::Value {
+    let list = format!(
+        "[ {} ]",
+        cases
+            .iter()
+            .map(|c| format!("(builtins.fromJSON {})", nix_str(c)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    nix.json(&format!("let f = {implementation}; in map f {list}"))
+}
+
+#[test]
+fn plugin_and_pure_nix_agree_on_random_inventories() {
+    let plugin = Nix::with_plugin();
+    let pure = Nix::without_plugin();
+    let mut valid = Vec::new();
+    let mut invalid = Vec::new();
+    for seed in first_seed()..first_seed() + cases() {
+        let args = gen::arguments(seed, true);
+        let text = serde_json::to_string(&args).unwrap();
+        if is_invalid(&args) {
+            invalid.push((seed, text));
+        } else {
+            valid.push((seed, text));
+        }
+    }
+    // Valid cases: one evaluation per implementation, compared case by case.
+    let texts: Vec<String> = valid.iter().map(|(_, t)| t.clone()).collect();
+    let a = batch(&plugin, PLUGIN, &texts);
+    let b = batch(&pure, PURE, &texts);
+    for (i, (seed, text)) in valid.iter().enumerate() {
+        assert_eq!(a[i], b[i], "seed {seed}: results differ for\n{text}");
+    }
+    // Invalid cases: the same first error, one evaluation each.
+    for (seed, text) in invalid.iter().take(60) {
+        let expr = |f: &str| format!("({f}) (builtins.fromJSON {})", nix_str(text));
+        let ea = plugin.error(&expr(PLUGIN));
+        let eb = pure.error(&expr(PURE));
+        assert_eq!(ea, eb, "seed {seed}: errors differ for\n{text}");
+    }
+    assert!(
+        valid.len() > 50 && !invalid.is_empty(),
+        "generator balance: {} valid, {} invalid",
+        valid.len(),
+        invalid.len()
+    );
+}
