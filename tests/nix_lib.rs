@@ -2,156 +2,42 @@
 //! the spec's cases and error texts (fixtures in `tests/nix/`, expected results written by hand),
 //! laziness, module discovery, the example clan, and `buildClan` through a flake with no inputs.
 //!
-//! Nix comes from `CLAN_NIX_PREFIX` or the cache of `scripts/bootstrap-nix`; every test runs it with
-//! a store, state and configuration of its own under a temporary directory, and downloads nothing.
-//! Without a Nix, each test says so and passes, so that the core still tests on a machine without it.
+//! Nix comes from `CLAN_NIX_PREFIX` or the cache of `scripts/bootstrap-nix` (see `tests/common`);
+//! every test runs it with a store, state and configuration of its own, and downloads nothing.
+
+mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
 
 use serde_json::{json, Value};
 
-const NIX_VERSION_DIR: &str = "nix-2.26.3-r1";
+use common::{error_message, Nix, TempDir};
 
 fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    common::repo_root()
 }
 
 fn fixtures() -> PathBuf {
     repo().join("tests/nix")
 }
 
-/// The `bin/` of a usable Nix, if there is one.
-fn nix_bin() -> Option<&'static Path> {
-    static BIN: OnceLock<Option<PathBuf>> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let prefix = match std::env::var_os("CLAN_NIX_PREFIX") {
-            Some(p) => PathBuf::from(p),
-            None => {
-                let cache = std::env::var_os("XDG_CACHE_HOME")
-                    .map(PathBuf::from)
-                    .or_else(|| {
-                        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache"))
-                    })?;
-                let prefix = cache.join("clan-inventory").join(NIX_VERSION_DIR);
-                if !prefix.join(".complete").exists() {
-                    return None;
-                }
-                prefix
-            }
-        };
-        let bin = prefix.join("bin");
-        bin.join("nix").exists().then_some(bin)
-    })
-    .as_deref()
-}
-
-/// Skips the calling test (with a note) when there is no Nix.
-macro_rules! require_nix {
-    () => {
-        if nix_bin().is_none() {
-            eprintln!("skipped: no Nix (run scripts/bootstrap-nix or set CLAN_NIX_PREFIX)");
-            return;
-        }
-    };
-}
-
-/// A scratch directory that is removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(what: &str) -> Scratch {
-        static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNT.fetch_add(1, Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!(
-            "clan-inventory-nix-lib-{}-{n}-{what}",
-            std::process::id()
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
+/// `nix eval --json ARGS` without the plugin: the value, or what Nix printed on stderr.
+fn eval(nix: &Nix, args: &[&str]) -> Result<Value, String> {
+    let out = nix.command("nix").arg("eval").arg("--json").args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    common::assert_no_crash(&out, &stderr);
+    if out.status.success() {
+        Ok(serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("nix printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))))
+    } else {
+        Err(stderr)
     }
 }
 
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        // A local store has read-only directories; make them writable so that they can be removed.
-        let _ = Command::new("chmod")
-            .arg("-R")
-            .arg("u+w")
-            .arg(&self.0)
-            .status();
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-/// One isolated Nix: its own store, state, log and configuration directories.
-struct Nix {
-    home: Scratch,
-}
-
-impl Nix {
-    fn new() -> Nix {
-        let home = Scratch::new("nix");
-        let conf = home.0.join("etc");
-        fs::create_dir_all(&conf).unwrap();
-        fs::write(
-            conf.join("nix.conf"),
-            "experimental-features = nix-command flakes\nbuild-users-group =\nsubstituters =\nwarn-dirty = false\n",
-        )
-        .unwrap();
-        Nix { home }
-    }
-
-    fn command(&self, program: &str) -> Command {
-        let h = &self.home.0;
-        let mut cmd = Command::new(nix_bin().unwrap().join(program));
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", h)
-            .env("XDG_CACHE_HOME", h.join("cache"))
-            .env("NIX_CONF_DIR", h.join("etc"))
-            .env("NIX_STATE_DIR", h.join("state"))
-            .env("NIX_LOG_DIR", h.join("log"))
-            .arg("--store")
-            .arg(h.join("store"));
-        cmd
-    }
-
-    /// `nix eval --json` of `installable_args`; the error message (see `error_message`) on failure.
-    fn eval(&self, args: &[&str]) -> Result<Value, String> {
-        let out = self
-            .command("nix")
-            .arg("eval")
-            .arg("--json")
-            .args(args)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        if out.status.success() {
-            Ok(serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-                panic!(
-                    "nix printed no JSON ({e}): {}",
-                    String::from_utf8_lossy(&out.stdout)
-                )
-            }))
-        } else {
-            Err(stderr)
-        }
-    }
-
-    fn eval_expr(&self, expr: &str) -> Result<Value, String> {
-        self.eval(&["--impure", "--expr", expr])
-    }
-}
-
-/// The message of the error Nix printed: the text after the last `error: `, to the end of its line.
-fn error_message(stderr: &str) -> &str {
-    let start = stderr.rfind("error: ").map_or(0, |i| i + "error: ".len());
-    stderr[start..].lines().next().unwrap_or("").trim_end()
+/// `nix eval --json --impure --expr EXPR` (impure: the expressions import files of this repository).
+fn eval_expr(nix: &Nix, expr: &str) -> Result<Value, String> {
+    eval(nix, &["--impure", "--expr", expr])
 }
 
 fn nix_string(path: &Path) -> String {
@@ -185,8 +71,7 @@ fn diff_json(what: &str, got: &Value, want: &Value) -> Option<String> {
 
 #[test]
 fn pure_nix_resolves_every_case_as_written_by_hand() {
-    require_nix!();
-    let nix = Nix::new();
+    let nix = Nix::without_plugin();
     let cases = fixtures().join("cases");
     let mut names: Vec<String> = fs::read_dir(&cases)
         .unwrap()
@@ -206,7 +91,7 @@ fn pure_nix_resolves_every_case_as_written_by_hand() {
             pure(),
             nix_string(&cases.join(format!("{name}.nix")))
         );
-        match nix.eval_expr(&expr) {
+        match eval_expr(&nix, &expr) {
             Ok(got) => failures.extend(diff_json(name, &got, &want)),
             Err(e) => failures.push(format!("{name}: {e}")),
         }
@@ -216,10 +101,9 @@ fn pure_nix_resolves_every_case_as_written_by_hand() {
 
 #[test]
 fn pure_nix_stops_with_the_exact_message_of_every_error() {
-    require_nix!();
-    let nix = Nix::new();
+    let nix = Nix::without_plugin();
     let errors = nix_string(&fixtures().join("errors.nix"));
-    let Ok(Value::Object(cases)) = nix.eval_expr(&format!(
+    let Ok(Value::Object(cases)) = eval_expr(&nix, &format!(
         "builtins.mapAttrs (_: e: e.error) (import {errors})"
     )) else {
         panic!("tests/nix/errors.nix does not evaluate")
@@ -232,7 +116,7 @@ fn pure_nix_stops_with_the_exact_message_of_every_error() {
             "let e = (import {errors}).{name}; in builtins.deepSeq ((e.select or (r: r.warnings)) ({} e.argument)) null",
             pure()
         );
-        match nix.eval_expr(&expr) {
+        match eval_expr(&nix, &expr) {
             Ok(v) => failures.push(format!("{name}: no error, got {v}")),
             Err(stderr) if error_message(&stderr) == want => {}
             Err(stderr) => failures.push(format!(
@@ -275,12 +159,10 @@ fn lazy_argument() -> String {
 
 #[test]
 fn pure_nix_forces_no_config_module_or_extra_module() {
-    require_nix!();
-    let nix = Nix::new();
+    let nix = Nix::without_plugin();
     let arg = lazy_argument();
     // The whole structure of the result, without any module value.
-    let got = nix
-        .eval_expr(&format!(
+    let got = eval_expr(&nix, &format!(
             "let r = {} {arg}; in {{ inherit (r) services warnings assertions; \
              machines = builtins.mapAttrs (_: m: {{ inherit (m) tags services; modules = builtins.length m.modules; }}) r.machines; }}",
             pure()
@@ -301,8 +183,7 @@ fn pure_nix_forces_no_config_module_or_extra_module() {
         })
     );
     // `ok`'s role module and generated module evaluate in full although `bad`'s values throw.
-    let ok = nix
-        .eval_expr(&format!(
+    let ok = eval_expr(&nix, &format!(
             "let ms = ({} {arg}).machines.ok.modules; in {} [ (builtins.elemAt ms 0) (builtins.elemAt ms 2) ]",
             pure(),
             describe(Path::new("/srv/clan"))
@@ -328,8 +209,7 @@ fn pure_nix_forces_no_config_module_or_extra_module() {
             "machine config forced",
         ),
     ] {
-        let err = nix
-            .eval_expr(&format!(
+        let err = eval_expr(&nix, &format!(
                 "let r = {} {arg}; in builtins.deepSeq ({select}) null",
                 pure()
             ))
@@ -340,8 +220,7 @@ fn pure_nix_forces_no_config_module_or_extra_module() {
 
 #[test]
 fn pure_nix_evaluates_a_shared_config_once() {
-    require_nix!();
-    let nix = Nix::new();
+    let nix = Nix::without_plugin();
     let arg = lazy_argument();
     // The instance config reaches both members; force it through each of them.
     let out = nix
@@ -371,11 +250,9 @@ fn modules_nix() -> String {
 
 #[test]
 fn module_discovery_reads_roles_and_front_matter() {
-    require_nix!();
-    let nix = Nix::new();
+    let nix = Nix::without_plugin();
     let dir = fixtures().join("modules");
-    let got = nix
-        .eval_expr(&format!(
+    let got = eval_expr(&nix, &format!(
             "{} (builtins.mapAttrs (_: d: {}.fromDirectory ({}/${{d}})) {{ good = \"good\"; no-readme = \"no-readme\"; plain-readme = \"plain-readme\"; }})",
             describe(&dir),
             modules_nix(),
@@ -395,8 +272,7 @@ fn module_discovery_reads_roles_and_front_matter() {
     );
     // A parent folder: every subdirectory is a module (the example clan's).
     let example = repo().join("examples/clan");
-    let got = nix
-        .eval_expr(&format!(
+    let got = eval_expr(&nix, &format!(
             "{} ({}.fromParent {})",
             describe(&example),
             modules_nix(),
@@ -420,11 +296,10 @@ fn module_discovery_reads_roles_and_front_matter() {
 
 #[test]
 fn module_discovery_errors_name_the_module() {
-    require_nix!();
-    let nix = Nix::new();
+    let nix = Nix::without_plugin();
     let dir = fixtures().join("modules");
     let case = |name: &str| {
-        nix.eval_expr(&format!(
+        eval_expr(&nix, &format!(
             "builtins.deepSeq ({}.fromDirectory {}) null",
             modules_nix(),
             nix_string(&dir.join(name))
@@ -462,10 +337,8 @@ fn module_discovery_errors_name_the_module() {
 
 #[test]
 fn example_clan_resolves_as_documented() {
-    require_nix!();
-    let nix = Nix::new();
-    let got = nix
-        .eval_expr(&format!(
+    let nix = Nix::without_plugin();
+    let got = eval_expr(&nix, &format!(
             "import {} {{ }}",
             nix_string(&repo().join("examples/clan/summary.nix"))
         ))
@@ -508,8 +381,7 @@ fn example_clan_resolves_as_documented() {
         })
     );
     // jon's settings: instance (inventory.json), machine, then role config, in that order.
-    let jon = nix
-        .eval_expr(&format!(
+    let jon = eval_expr(&nix, &format!(
             "{} (builtins.elemAt (import {} {{ }}).machines.jon.modules 1).config.clan.borgbackup",
             describe(&repo().join("examples/clan")),
             nix_string(&fixtures().join("example-resolution.nix"))
@@ -537,21 +409,19 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 /// tests/nix/flake with the library beside it, as a flake of its own.
-fn test_flake() -> Scratch {
-    let dir = Scratch::new("flake");
-    copy_tree(&fixtures().join("flake"), &dir.0);
-    copy_tree(&repo().join("nix"), &dir.0.join("lib"));
-    fs::copy(fixtures().join("describe.nix"), dir.0.join("describe.nix")).unwrap();
+fn test_flake() -> TempDir {
+    let dir = TempDir::new("flake");
+    copy_tree(&fixtures().join("flake"), dir.path());
+    copy_tree(&repo().join("nix"), &dir.path().join("lib"));
+    fs::copy(fixtures().join("describe.nix"), dir.path().join("describe.nix")).unwrap();
     dir
 }
 
 #[test]
 fn build_clan_hands_each_machine_its_resolved_modules() {
-    require_nix!();
-    let nix = Nix::new();
+    let nix = Nix::without_plugin();
     let flake = test_flake();
-    let got = nix
-        .eval(&[&format!("path:{}#summary", flake.0.display())])
+    let got = eval(&nix, &[&format!("path:{}#summary", flake.path().display())])
         .unwrap();
     let roles =
         json!({ "client": { "machines": ["a", "b", "c", "d"] }, "server": { "machines": ["a"] } });
@@ -603,11 +473,9 @@ fn build_clan_hands_each_machine_its_resolved_modules() {
 
 #[test]
 fn build_clan_takes_a_flake_self_as_directory() {
-    require_nix!();
-    let nix = Nix::new();
+    let nix = Nix::without_plugin();
     let flake = test_flake();
-    let got = nix
-        .eval(&[&format!("path:{}#fromSelf", flake.0.display())])
+    let got = eval(&nix, &[&format!("path:{}#fromSelf", flake.path().display())])
         .unwrap();
     let generated = json!({
         "_file": "clan-inventory/services/backup/one",
@@ -627,16 +495,15 @@ fn build_clan_takes_a_flake_self_as_directory() {
 
 #[test]
 fn build_clan_names_both_sources_of_a_conflicting_value() {
-    require_nix!();
-    let nix = Nix::new();
+    let nix = Nix::without_plugin();
     let flake = test_flake();
-    let err = nix
-        .eval(&[&format!(
+    let err = eval(&nix, &[&format!(
             "path:{}#conflict.clanInternals.resolved.warnings",
-            flake.0.display()
+            flake.path().display()
         )])
         .unwrap_err();
     let message = error_message(&err);
+    let message = message.as_str();
     let (before, after) = message
         .split_once("/conflict/inventory.json")
         .unwrap_or_else(|| panic!("the message does not name the file: {err}"));
@@ -652,8 +519,7 @@ fn build_clan_names_both_sources_of_a_conflicting_value() {
         " and to \"root@nix\" in the inventory argument of buildClan"
     );
 
-    let err = nix
-        .eval(&[&format!("path:{}#missingNixpkgs", flake.0.display())])
+    let err = eval(&nix, &[&format!("path:{}#missingNixpkgs", flake.path().display())])
         .unwrap_err();
     assert_eq!(
         error_message(&err),
@@ -665,8 +531,7 @@ fn build_clan_names_both_sources_of_a_conflicting_value() {
 
 #[test]
 fn every_nix_file_parses() {
-    require_nix!();
-    let nix = Nix::new();
+    let nix = Nix::without_plugin();
     let mut files = vec![repo().join("flake.nix")];
     for dir in ["nix", "nix/inventory", "examples/clan"] {
         for entry in fs::read_dir(repo().join(dir)).unwrap() {
