@@ -79,6 +79,8 @@ impl Drop for TempDir {
 pub struct Nix {
     dir: TempDir,
     pub plugin: bool,
+    /// Evaluate with `--impure` (to read the test's own files by absolute path).
+    pub impure: bool,
 }
 
 impl Nix {
@@ -99,7 +101,11 @@ impl Nix {
             "experimental-features = nix-command flakes\nbuild-users-group =\nsandbox = false\n",
         )
         .unwrap();
-        Nix { dir, plugin }
+        Nix {
+            dir,
+            plugin,
+            impure: false,
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -129,9 +135,13 @@ impl Nix {
 
     /// `nix eval --json --expr EXPR` (strict): the JSON text, or the error text Nix printed.
     pub fn eval_json(&self, expr: &str) -> Result<String, String> {
-        let out = self
-            .command("nix")
-            .args(["eval", "--json", "--expr", expr])
+        let mut cmd = self.command("nix");
+        cmd.arg("eval");
+        if self.impure {
+            cmd.arg("--impure");
+        }
+        let out = cmd
+            .args(["--json", "--expr", expr])
             .output()
             .expect("run nix");
         result(out)
