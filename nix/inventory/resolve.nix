@@ -13,12 +13,13 @@ let
   inherit (builtins)
     attrNames
     attrValues
+    catAttrs
     concatLists
     concatMap
     elemAt
     filter
     genList
-    groupBy
+    head
     isString
     length
     listToAttrs
@@ -112,9 +113,15 @@ let
 
       members = mapAttrs (
         r: _:
-        unique (
-          (roles.${r}.machines or [ ]) ++ concatMap (t: machinesOfTag.${t} or [ ]) (roles.${r}.tags or [ ])
-        )
+        let
+          explicit = roles.${r}.machines or [ ];
+          tags = roles.${r}.tags or [ ];
+        in
+        # One tag alone needs no deduplication: share its (sorted, distinct) member list.
+        if explicit == [ ] && length tags == 1 then
+          machinesOfTag.${head tags} or [ ]
+        else
+          unique (explicit ++ concatMap (t: machinesOfTag.${t} or [ ]) tags)
       ) moduleRoles;
       roleMachines = mapAttrs (_: ms: { machines = ms; }) members;
 
@@ -185,12 +192,14 @@ let
 
       modulesOf =
         m: rs:
-        map (r: moduleRoles.${r}) rs
-        ++ instanceExtra
-        ++ (machineExtra.${m} or [ ])
-        ++ concatMap (r: roleExtra.${r} or [ ]) rs
-        ++ [ (generated m rs) ]
-        ++ constraintModules;
+        concatLists [
+          (map (r: moduleRoles.${r}) rs)
+          instanceExtra
+          (machineExtra.${m} or [ ])
+          (concatMap (r: roleExtra.${r} or [ ]) rs)
+          [ (generated m rs) ]
+          constraintModules
+        ];
 
       warnings = concatMap (
         r:
@@ -213,9 +222,12 @@ let
       perMachine =
         if enabled then
           mapAttrs (m: rs: {
-            inherit svc name;
-            roles = rs;
             modules = modulesOf m rs;
+            # `{ <svc> = { name = <instance>; value.roles = <roles>; }; }`, grouped per machine below
+            service.${svc} = {
+              inherit name;
+              value.roles = rs;
+            };
           }) rolesOf
         else
           { };
@@ -253,17 +265,9 @@ in
       entries = entriesOf.${m} or [ ];
     in
     {
-      modules = concatMap (e: e.modules) entries ++ deployModules m machine;
+      modules = concatLists (catAttrs "modules" entries ++ [ (deployModules m machine) ]);
       tags = tagsOf.${m};
-      services = mapAttrs (
-        _: es:
-        listToAttrs (
-          map (e: {
-            inherit (e) name;
-            value.roles = e.roles;
-          }) es
-        )
-      ) (groupBy (e: e.svc) entries);
+      services = zipAttrsWith (_: listToAttrs) (catAttrs "service" entries);
     }
   ) machines;
 
