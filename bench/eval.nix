@@ -1,0 +1,50 @@
+# The three measured evaluations of scripts/bench, on the same generated fleet:
+#
+#   floor    read the inventory (fromJSON) and the modules argument, and force all of it (deepSeq)
+#   builtin  the floor, then builtins.clanInventory, forcing the structure of the result
+#   pure     the floor, then nix/inventory.nix (the pure-Nix implementation), forcing the same
+#
+# "Structure" is what a tool that lists machines needs: every machine's tags, its service roles and
+# the length of its module list, every instance's role members, warnings and assertion messages. The
+# user's values inside the module lists (configs, role modules, extra modules) are not forced.
+# The result is a small integer, so that printing costs nothing.
+{
+  fleet, # path of a directory written by bench/gen_fleet.py
+  mode, # "floor" | "builtin" | "pure"
+  repo, # path of the clan-inventory checkout (for nix/inventory.nix)
+}:
+let
+  inherit (builtins)
+    attrNames
+    attrValues
+    deepSeq
+    foldl'
+    length
+    seq
+    ;
+  inventory = builtins.fromJSON (builtins.readFile (fleet + "/inventory.json"));
+  modules = import (fleet + "/modules.nix");
+  arg = {
+    inherit inventory modules;
+    directory = fleet;
+  };
+  input = deepSeq arg (length (attrNames inventory.machines));
+
+  resolve =
+    if mode == "builtin" then
+      builtins.clanInventory
+    else if mode == "pure" then
+      import (repo + "/nix/inventory.nix")
+    else
+      throw "bench/eval.nix: unknown mode '${mode}'";
+
+  structure =
+    r:
+    let
+      machine = m: deepSeq m.tags (deepSeq m.services (length m.modules));
+      perMachine = foldl' (acc: m: acc + machine m) 0 (attrValues r.machines);
+      instances = deepSeq r.services (length (attrNames r.services));
+    in
+    deepSeq r.warnings (deepSeq r.assertions (perMachine + instances));
+in
+if mode == "floor" then input else seq input (structure (resolve arg))
