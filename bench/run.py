@@ -94,6 +94,7 @@ class Nix:
             err.seek(0)
             if p.returncode != 0:
                 raise RuntimeError(f"nix eval failed ({p.returncode}): {err.read().decode(errors='replace')[-3000:]}")
+            self.last_cpu = ru.ru_utime + ru.ru_stime
             return elapsed, ru.ru_maxrss, out.read().decode().strip()
 
     def close(self):
@@ -114,7 +115,7 @@ def expr(fleet, mode):
 
 def measure(nix, fleet, modes, runs, timeout, log):
     """mode -> {"t": [seconds], "m": [KiB], "out": result, "timeout": bool}"""
-    res = {m: {"t": [], "m": [], "out": None, "timeout": False} for m in modes}
+    res = {m: {"t": [], "m": [], "c": [], "out": None, "timeout": False} for m in modes}
     wanted = {m: runs for m in modes}
 
     def one(mode, label):
@@ -127,8 +128,8 @@ def measure(nix, fleet, modes, runs, timeout, log):
         if r["out"] is not None and out != r["out"]:
             raise RuntimeError(f"{mode}: result changed between runs ({r['out']} then {out})")
         r["out"] = out
-        log(f"  {label:8s} {mode:8s} {t:8.3f} s {kib / 1024:8.1f} MiB")
-        return t, kib
+        log(f"  {label:8s} {mode:8s} {t:8.3f} s {kib / 1024:8.1f} MiB  cpu {nix.last_cpu:8.3f} s")
+        return t, kib, nix.last_cpu
 
     # One unmeasured warm-up per mode (page cache, plugin file); a slow mode gets fewer runs
     # (3 over 20 s, 1 over 120 s) and its warm-up counts, as its cost dwarfs any cache effect.
@@ -137,6 +138,7 @@ def measure(nix, fleet, modes, runs, timeout, log):
         if got and got[0] > 20:
             res[mode]["t"].append(got[0])
             res[mode]["m"].append(got[1])
+            res[mode]["c"].append(got[2])
             wanted[mode] = 1 if got[0] > 120 else min(runs, 3)
     # Measured runs, the modes interleaved so that drift of the machine hits all of them alike.
     for rep in range(1, runs + 1):
@@ -148,6 +150,7 @@ def measure(nix, fleet, modes, runs, timeout, log):
             if got:
                 r["t"].append(got[0])
                 r["m"].append(got[1])
+                r["c"].append(got[2])
     return res
 
 
@@ -158,6 +161,7 @@ def summary(r):
         "min": min(r["t"]),
         "med": statistics.median(r["t"]),
         "mem": max(r["m"]) / 1024,  # MiB, the largest peak over the runs
+        "cpu": min(r["c"]),  # user + system seconds, the smallest over the runs
         "n": len(r["t"]),
     }
 
@@ -215,6 +219,15 @@ def render(results, args, nix_version, startup, command):
             f"{ratio(b and b['min'], f and f['min'])} | {ratio(b and b['mem'], f and f['mem'])} | "
             f"{ratio(p and p['min'], b and b['min'])} | {ratio(p and p['mem'], b and b['mem'])} |"
         )
+    lines.append("")
+    lines.append("CPU time (user + system of the `nix` process, min over the runs; less sensitive to other load on the machine):")
+    lines.append("")
+    lines.append("| fleet | floor CPU s | builtin CPU s | pure CPU s | builtin/floor | pure/builtin |")
+    lines.append("|---|---|---|---|---|---|")
+    for (n, k), res in results:
+        f, b, p = (res.get(m) for m in MODES)
+        lines.append(f"| {n:,} × {k} | {fmt_t(f and f['cpu'])} | {fmt_t(b and b['cpu'])} | {fmt_t(p and p['cpu'])} | "
+                     f"{ratio(b and b['cpu'], f and f['cpu'])} | {ratio(p and p['cpu'], b and b['cpu'])} |")
     lines.append("")
     lines.append("Growth from one size to the next (same instance count; min time, peak memory):")
     lines.append("")
@@ -281,8 +294,9 @@ def targets(results):
             if r.get("builtin") and r1.get("builtin"):
                 gt = r1["builtin"]["min"] / r["builtin"]["min"]
                 gm = r1["builtin"]["mem"] / r["builtin"]["mem"]
+                gc = r1["builtin"]["cpu"] / r["builtin"]["cpu"]
                 out.append(f"- builtin growth 10,000 → 50,000 machines ({k} instances) ≤ 5.5×: {verdict(gt <= 5.5 and gm <= 5.5)} — "
-                           f"time {gt:.2f}×, memory {gm:.2f}×")
+                           f"time {gt:.2f}× (CPU time {gc:.2f}×), memory {gm:.2f}×")
                 grown = True
     if not grown:
         out.append("- growth 10,000 → 50,000: not measured in this run (needs `--sizes ...,10000,50000`)")
