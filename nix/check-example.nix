@@ -12,8 +12,8 @@ runCommand "clan-inventory-example-agrees"
   ''
     export HOME=$TMPDIR NIX_STATE_DIR=$TMPDIR/state NIX_CONF_DIR=$TMPDIR/etc
     run() {
-      nix --store dummy:// --extra-experimental-features nix-command eval --json \
-        --file $src/tests/nix/example-resolution.nix --argstr implementation "$1"
+      nix --store dummy:// --extra-experimental-features nix-command eval --impure --json \
+        --expr "import $src/tests/nix/example-resolution.nix { implementation = \"$1\"; }"
     }
     run builtin > builtin.json
     run nix > nix.json
