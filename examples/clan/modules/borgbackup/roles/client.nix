@@ -1,8 +1,12 @@
-# Role `client` of the example borgbackup module: one backup job per server of its instances.
+# Role `client` of the example borgbackup module: one backup job per server of the instances in
+# which this machine is a client.
 { config, lib, ... }:
 let
   settings = config.clan.borgbackup;
-  instances = lib.attrValues (config.clan.inventory.services.borgbackup or { });
+  me = config.networking.hostName;
+  instances = lib.filter (i: lib.elem me i.roles.client.machines) (
+    lib.attrValues (config.clan.inventory.services.borgbackup or { })
+  );
   servers = lib.unique (lib.concatMap (i: i.roles.server.machines) instances);
 in
 {
