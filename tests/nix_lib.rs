@@ -24,12 +24,22 @@ fn fixtures() -> PathBuf {
 
 /// `nix eval --json ARGS` without the plugin: the value, or what Nix printed on stderr.
 fn eval(nix: &Nix, args: &[&str]) -> Result<Value, String> {
-    let out = nix.command("nix").arg("eval").arg("--json").args(args).output().unwrap();
+    let out = nix
+        .command("nix")
+        .arg("eval")
+        .arg("--json")
+        .args(args)
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     common::assert_no_crash(&out, &stderr);
     if out.status.success() {
-        Ok(serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("nix printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))))
+        Ok(serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "nix printed no JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        }))
     } else {
         Err(stderr)
     }
@@ -103,9 +113,10 @@ fn pure_nix_resolves_every_case_as_written_by_hand() {
 fn pure_nix_stops_with_the_exact_message_of_every_error() {
     let nix = Nix::without_plugin();
     let errors = nix_string(&fixtures().join("errors.nix"));
-    let Ok(Value::Object(cases)) = eval_expr(&nix, &format!(
-        "builtins.mapAttrs (_: e: e.error) (import {errors})"
-    )) else {
+    let Ok(Value::Object(cases)) = eval_expr(
+        &nix,
+        &format!("builtins.mapAttrs (_: e: e.error) (import {errors})"),
+    ) else {
         panic!("tests/nix/errors.nix does not evaluate")
     };
     assert!(cases.len() >= 60, "only {} error cases", cases.len());
@@ -131,36 +142,32 @@ fn pure_nix_stops_with_the_exact_message_of_every_error() {
 // --- laziness ---------------------------------------------------------------------------------
 
 /// An inventory whose lazy positions throw, except around `ok`.
-fn lazy_argument() -> String {
-    format!(
-        r#"{{
+const LAZY_ARGUMENT: &str = r#"{
           directory = /srv/clan;
-          modules = {{
-            b = {{ roles = {{ client = throw "role module forced"; server = {{ id = "server"; }}; }}; }};
-          }};
-          inventory = {{
+          modules = {
+            b = { roles = { client = throw "role module forced"; server = { id = "server"; }; }; };
+          };
+          inventory = {
             meta = throw "meta forced";
-            machines = {{
-              bad = {{ description = throw "description forced"; icon = throw "icon forced"; name = throw "name forced"; }};
-              ok = {{ }};
-            }};
-            services.b.i = {{
+            machines = {
+              bad = { description = throw "description forced"; icon = throw "icon forced"; name = throw "name forced"; };
+              ok = { };
+            };
+            services.b.i = {
               meta = throw "instance meta forced";
-              config = builtins.trace "shared config evaluated" {{ shared = true; }};
+              config = builtins.trace "shared config evaluated" { shared = true; };
               machines.bad.config = throw "machine config forced";
               extraModules = [ (throw "extra module forced") ];
               roles.client.machines = [ "bad" ];
               roles.server.machines = [ "ok" "bad" ];
-            }};
-          }};
-        }}"#
-    )
-}
+            };
+          };
+        }"#;
 
 #[test]
 fn pure_nix_forces_no_config_module_or_extra_module() {
     let nix = Nix::without_plugin();
-    let arg = lazy_argument();
+    let arg = LAZY_ARGUMENT;
     // The whole structure of the result, without any module value.
     let got = eval_expr(&nix, &format!(
             "let r = {} {arg}; in {{ inherit (r) services warnings assertions; \
@@ -209,11 +216,14 @@ fn pure_nix_forces_no_config_module_or_extra_module() {
             "machine config forced",
         ),
     ] {
-        let err = eval_expr(&nix, &format!(
+        let err = eval_expr(
+            &nix,
+            &format!(
                 "let r = {} {arg}; in builtins.deepSeq ({select}) null",
                 pure()
-            ))
-            .unwrap_err();
+            ),
+        )
+        .unwrap_err();
         assert_eq!(error_message(&err), message, "{select}");
     }
 }
@@ -221,7 +231,7 @@ fn pure_nix_forces_no_config_module_or_extra_module() {
 #[test]
 fn pure_nix_evaluates_a_shared_config_once() {
     let nix = Nix::without_plugin();
-    let arg = lazy_argument();
+    let arg = LAZY_ARGUMENT;
     // The instance config reaches both members; force it through each of them.
     let out = nix
         .command("nix")
@@ -272,13 +282,16 @@ fn module_discovery_reads_roles_and_front_matter() {
     );
     // A parent folder: every subdirectory is a module (the example clan's).
     let example = repo().join("examples/clan");
-    let got = eval_expr(&nix, &format!(
+    let got = eval_expr(
+        &nix,
+        &format!(
             "{} ({}.fromParent {})",
             describe(&example),
             modules_nix(),
             nix_string(&example.join("modules"))
-        ))
-        .unwrap();
+        ),
+    )
+    .unwrap();
     assert_eq!(
         got,
         json!({
@@ -299,11 +312,14 @@ fn module_discovery_errors_name_the_module() {
     let nix = Nix::without_plugin();
     let dir = fixtures().join("modules");
     let case = |name: &str| {
-        eval_expr(&nix, &format!(
-            "builtins.deepSeq ({}.fromDirectory {}) null",
-            modules_nix(),
-            nix_string(&dir.join(name))
-        ))
+        eval_expr(
+            &nix,
+            &format!(
+                "builtins.deepSeq ({}.fromDirectory {}) null",
+                modules_nix(),
+                nix_string(&dir.join(name))
+            ),
+        )
         .unwrap_err()
     };
     let d = |name: &str| nix_string(&dir.join(name));
@@ -338,11 +354,14 @@ fn module_discovery_errors_name_the_module() {
 #[test]
 fn example_clan_resolves_as_documented() {
     let nix = Nix::without_plugin();
-    let got = eval_expr(&nix, &format!(
+    let got = eval_expr(
+        &nix,
+        &format!(
             "import {} {{ }}",
             nix_string(&repo().join("examples/clan/summary.nix"))
-        ))
-        .unwrap();
+        ),
+    )
+    .unwrap();
     let borg1 = |role: &str| json!({ "instance_1": { "roles": [role] } });
     assert_eq!(
         got,
@@ -381,12 +400,15 @@ fn example_clan_resolves_as_documented() {
         })
     );
     // jon's settings: instance (inventory.json), machine, then role config, in that order.
-    let jon = eval_expr(&nix, &format!(
+    let jon = eval_expr(
+        &nix,
+        &format!(
             "{} (builtins.elemAt (import {} {{ }}).machines.jon.modules 1).config.clan.borgbackup",
             describe(&repo().join("examples/clan")),
             nix_string(&fixtures().join("example-resolution.nix"))
-        ))
-        .unwrap();
+        ),
+    )
+    .unwrap();
     assert_eq!(
         jon,
         json!({ "_type": "merge", "contents": [{ "exclude": ["*.pyc"] }, { "compression": "zstd,10" }, { "paths": ["/home"] }] })
@@ -413,7 +435,11 @@ fn test_flake() -> TempDir {
     let dir = TempDir::new("flake");
     copy_tree(&fixtures().join("flake"), dir.path());
     copy_tree(&repo().join("nix"), &dir.path().join("lib"));
-    fs::copy(fixtures().join("describe.nix"), dir.path().join("describe.nix")).unwrap();
+    fs::copy(
+        fixtures().join("describe.nix"),
+        dir.path().join("describe.nix"),
+    )
+    .unwrap();
     dir
 }
 
@@ -421,8 +447,7 @@ fn test_flake() -> TempDir {
 fn build_clan_hands_each_machine_its_resolved_modules() {
     let nix = Nix::without_plugin();
     let flake = test_flake();
-    let got = eval(&nix, &[&format!("path:{}#summary", flake.path().display())])
-        .unwrap();
+    let got = eval(&nix, &[&format!("path:{}#summary", flake.path().display())]).unwrap();
     let roles =
         json!({ "client": { "machines": ["a", "b", "c", "d"] }, "server": { "machines": ["a"] } });
     let generated = json!({
@@ -475,8 +500,11 @@ fn build_clan_hands_each_machine_its_resolved_modules() {
 fn build_clan_takes_a_flake_self_as_directory() {
     let nix = Nix::without_plugin();
     let flake = test_flake();
-    let got = eval(&nix, &[&format!("path:{}#fromSelf", flake.path().display())])
-        .unwrap();
+    let got = eval(
+        &nix,
+        &[&format!("path:{}#fromSelf", flake.path().display())],
+    )
+    .unwrap();
     let generated = json!({
         "_file": "clan-inventory/services/backup/one",
         "config": { "clan": { "inventory": { "services": { "backup": { "one": { "roles": {
@@ -497,11 +525,14 @@ fn build_clan_takes_a_flake_self_as_directory() {
 fn build_clan_names_both_sources_of_a_conflicting_value() {
     let nix = Nix::without_plugin();
     let flake = test_flake();
-    let err = eval(&nix, &[&format!(
+    let err = eval(
+        &nix,
+        &[&format!(
             "path:{}#conflict.clanInternals.resolved.warnings",
             flake.path().display()
-        )])
-        .unwrap_err();
+        )],
+    )
+    .unwrap_err();
     let message = error_message(&err);
     let message = message.as_str();
     let (before, after) = message
@@ -509,8 +540,9 @@ fn build_clan_names_both_sources_of_a_conflicting_value() {
         .unwrap_or_else(|| panic!("the message does not name the file: {err}"));
     // The file is named by its path in the store (the physical one, since the tests' store is local).
     assert!(
-        before.starts_with("buildClan: inventory.machines.a.deploy.targetHost is set to \"root@json\" in /")
-            && before.contains("/nix/store/")
+        before.starts_with(
+            "buildClan: inventory.machines.a.deploy.targetHost is set to \"root@json\" in /"
+        ) && before.contains("/nix/store/")
             && before.ends_with("-source"),
         "{message}"
     );
@@ -519,8 +551,11 @@ fn build_clan_names_both_sources_of_a_conflicting_value() {
         " and to \"root@nix\" in the inventory argument of buildClan"
     );
 
-    let err = eval(&nix, &[&format!("path:{}#missingNixpkgs", flake.path().display())])
-        .unwrap_err();
+    let err = eval(
+        &nix,
+        &[&format!("path:{}#missingNixpkgs", flake.path().display())],
+    )
+    .unwrap_err();
     assert_eq!(
         error_message(&err),
         "buildClan: pass `nixpkgs` (whose lib.nixosSystem builds the machines) or `nixosSystem`"
