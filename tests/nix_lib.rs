@@ -466,6 +466,15 @@ fn build_clan_hands_each_machine_its_resolved_modules() {
     };
     let client = "<root>/modules/backup/roles/client.nix";
     let server = "<root>/modules/backup/roles/server.nix";
+    let member = "<root>/extra-module/roles/member.nix";
+    let generated_for = |svc: &str, inst: &str, role: &str, machine: &str| {
+        json!({
+            "_file": format!("clan-inventory/services/{svc}/{inst}"),
+            "config": { "clan": { "inventory": { "services": { svc: { inst: { "roles": {
+                role: { "machines": [machine] }
+            } } } } } } }
+        })
+    };
     let args = |m: &str, imports: Value, resolved: Vec<Value>| {
         let mut modules = vec![json!("<function>"), machine_module(m, imports)];
         modules.extend(resolved);
@@ -476,20 +485,33 @@ fn build_clan_hands_each_machine_its_resolved_modules() {
         json!({
             "machines": {
                 "a": args("a", json!(["<root>/machines/a/configuration.nix"]), vec![json!(client), json!(server), generated.clone()]),
-                "b": args("b", json!([]), vec![json!(client), generated.clone()]),
+                "b": args("b", json!([]), vec![
+                    json!(client), generated.clone(), json!(member), generated_for("extra", "e", "member", "b")
+                ]),
                 "c": args("c", json!([]), vec![json!(client), generated.clone(), json!({
                     "_file": "clan-inventory/machines/c/deploy",
                     "config": { "clan": { "core": { "networking": { "targetHost": "root@c" } } } }
                 })]),
-                "d": args("d", json!([{ "networking": { "domain": "d.test" } }]), vec![json!(client), generated.clone()])
+                "d": args("d", json!([{ "networking": { "domain": "d.test" } }]), vec![
+                    json!(client), generated.clone(), json!({ "id": "solo" }), generated_for("inline", "s", "solo", "d")
+                ])
             },
             "inventory": {
                 "meta": { "name": "test", "description": "from the meta argument" },
                 "machines": { "a": { "tags": ["x", "y"] }, "b": {}, "c": { "deploy": { "targetHost": "root@c" } }, "d": {} },
-                "services": { "backup": { "one": { "roles": {
-                    "server": { "machines": ["a"] },
-                    "client": { "tags": ["x", "y", "all"] }
-                } } } }
+                "services": {
+                    "backup": { "one": { "roles": {
+                        "server": { "machines": ["a"] },
+                        "client": { "tags": ["x", "y", "all"] }
+                    } } },
+                    "extra": { "e": { "roles": { "member": { "machines": ["b"] } } } },
+                    "inline": { "s": { "roles": { "solo": { "machines": ["d"] } } } }
+                }
+            },
+            "modules": {
+                "backup": { "roles": { "client": client, "server": server }, "constraints": { "roles": { "server": { "max": 1 } } } },
+                "extra": { "roles": { "member": member }, "constraints": {} },
+                "inline": { "roles": { "solo": { "id": "solo" } } }
             },
             "moduleListsAgree": true
         })
@@ -568,7 +590,14 @@ fn build_clan_names_both_sources_of_a_conflicting_value() {
 fn every_nix_file_parses() {
     let nix = Nix::without_plugin();
     let mut files = vec![repo().join("flake.nix")];
-    for dir in ["nix", "nix/inventory", "examples/clan"] {
+    for dir in [
+        "nix",
+        "nix/inventory",
+        "examples/clan",
+        "tests/nix",
+        "tests/nix/cases",
+        "tests/nix/flake",
+    ] {
         for entry in fs::read_dir(repo().join(dir)).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "nix") {

@@ -24,6 +24,15 @@
             "y"
             "all"
           ];
+          services.extra.e.roles.member.machines = [ "b" ];
+          services.inline.s.roles.solo.machines = [ "d" ];
+        };
+        # Beside modules/: a module directory, and a module given as `{ roles; }`.
+        modules = {
+          extra = ./extra-module;
+          inline.roles.solo = {
+            id = "solo";
+          };
         };
         machines.d = {
           networking.domain = "d.test";
@@ -46,6 +55,7 @@
       summary = {
         machines = builtins.mapAttrs (_: c: describe c.args) clan.nixosConfigurations;
         inventory = describe clan.clanInternals.inventory;
+        modules = describe clan.clanInternals.modules;
         inherit moduleListsAgree;
       };
 

@@ -1,0 +1,1 @@
+{ id = "extra-member"; }
