@@ -5,9 +5,10 @@
 #
 # gives a NixOS module. `clan.<svc>` of each service is a submodule with free-form attributes, so the
 # instance, machine and role `config` of the inventory merge (the generated module sets it with
-# mkMerge). A role module may add typed options to it by declaring the same option again:
+# mkMerge). A role module may still give some of them types, either way:
+#   options.clan.<svc>.x = lib.mkOption { type = ...; };
 #   options.clan.<svc> = lib.mkOption { type = lib.types.submodule { options.x = ...; }; };
-# (without `default` or `description`, which this module sets).
+# (the second without `default` or `description`, which this module sets).
 {
   services ? [ ],
 }:
