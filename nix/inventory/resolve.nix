@@ -210,13 +210,7 @@ let
       ) (attrNames roles);
     in
     {
-      inherit
-        svc
-        name
-        enabled
-        roleMachines
-        warnings
-        ;
+      inherit enabled roleMachines warnings;
       assertions = if enabled then assertions else [ ];
       # member machine -> what this instance gives it
       perMachine =
