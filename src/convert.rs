@@ -106,6 +106,8 @@ pub(crate) struct Encoder<'a, 'i, 's> {
     constraint_modules: HashMap<usize, Value<'s>>,
     extras: HashMap<usize, Value<'s>>,
     fix_extra: Option<Value<'s>>,
+    /// Run after each machine: a forced collection under the GC-stress test hook.
+    after_machine: fn(),
 }
 
 impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
@@ -126,7 +128,15 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
             constraint_modules: HashMap::new(),
             extras: HashMap::new(),
             fix_extra: None,
+            after_machine: || {},
         }
+    }
+
+    /// Runs `f` after encoding each machine (the GC-stress test hook forces collections there).
+    #[must_use]
+    pub(crate) fn after_each_machine(mut self, f: fn()) -> Self {
+        self.after_machine = f;
+        self
     }
 
     fn string(&mut self, s: &'i str) -> Result<Value<'s>, Error> {
@@ -164,6 +174,7 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
         for m in &output.machines {
             let value = self.machine(m)?;
             machines.insert(m.name, &value)?;
+            (self.after_machine)();
         }
         let machines = machines.finish()?;
         let services = self.services()?;

@@ -16,13 +16,21 @@ pub extern "C" fn nix_plugin_entry() {
             return Err(problem);
         }
         crate::nix::register(c"__clanInventory", &[c"args"], DOC, clan_inventory)?;
-        #[cfg(feature = "test-panic")]
-        crate::nix::register(
-            c"__clanInventoryPanic",
-            &[c"x"],
-            c"Panics: a test of the plugin's trampoline.",
-            |_, _, _| panic!("deliberate test panic"),
-        )?;
+        #[cfg(feature = "test-hooks")]
+        {
+            crate::nix::register(
+                c"__clanInventoryPanic",
+                &[c"x"],
+                c"Panics: a test of the plugin's trampoline.",
+                |_, _, _| panic!("deliberate test panic"),
+            )?;
+            crate::nix::register(
+                c"__clanInventoryGcStress",
+                &[c"args"],
+                c"clanInventory with a forced garbage collection between its phases: a test hook.",
+                |st, args, ret| run(st, args, ret, crate::nix::gc_now),
+            )?;
+        }
         Ok(())
     });
     match outcome {
@@ -35,6 +43,16 @@ pub extern "C" fn nix_plugin_entry() {
 }
 
 fn clan_inventory<'s>(st: &State<'s>, args: &[Value<'s>], ret: &Value<'s>) -> Result<(), String> {
+    run(st, args, ret, || {})
+}
+
+/// decode → resolve → encode; `between` runs between the phases (a forced collection in tests).
+fn run<'s>(
+    st: &State<'s>,
+    args: &[Value<'s>],
+    ret: &Value<'s>,
+    between: fn(),
+) -> Result<(), String> {
     let root = args
         .first()
         .ok_or("internal error: clanInventory called without an argument")?;
@@ -46,8 +64,13 @@ fn clan_inventory<'s>(st: &State<'s>, args: &[Value<'s>], ret: &Value<'s>) -> Re
         }
         Err(Errors::Source { path, error }) => return Err(format!("{path}: {}", error.0)),
     };
+    between();
     let output = inventory::resolve(&input);
-    Encoder::new(st, &input, &output)
+    between();
+    let result = Encoder::new(st, &input, &output)
+        .after_each_machine(between)
         .encode_into(ret)
-        .map_err(|e| e.0)
+        .map_err(|e| e.0);
+    between();
+    result
 }

@@ -1,7 +1,7 @@
 //! A panic inside the primop becomes an ordinary evaluation error, and Nix goes on evaluating.
-//! Needs the `test-panic` feature (scripts/test enables it), which registers
+//! Needs the `test-hooks` feature (scripts/test enables it), which registers
 //! `builtins.clanInventoryPanic`, a primop that always panics.
-#![cfg(feature = "test-panic")]
+#![cfg(feature = "test-hooks")]
 
 mod common;
 

@@ -259,8 +259,9 @@ fn warnings_with<V>(input: &Input<V>, by_tag: &HashMap<&str, Vec<usize>>) -> Vec
             let ip = sp.attr(&inst.name);
             let rp = ip.attr("roles");
             for role in &inst.roles {
-                for (k, tag) in role.tags.iter().enumerate() {
-                    if by_tag.contains_key(tag.as_str()) || role.tags[..k].contains(tag) {
+                let named = first_occurrences(role.tags.iter().map(String::as_str));
+                for tag in named {
+                    if by_tag.contains_key(tag) {
                         continue;
                     }
                     let known = known.get_or_insert_with(|| {
@@ -305,22 +306,36 @@ fn machine_tags<V>(input: &Input<V>) -> Vec<Vec<&str>> {
         .iter()
         .zip(global)
         .map(|(m, global)| {
-            let mut tags: Vec<&str> = Vec::with_capacity(m.tags.len() + global.len() + 2);
             let all = m
                 .tags
                 .iter()
                 .map(String::as_str)
                 .chain(global)
                 .chain(["all", m.class.as_str()]);
-            for t in all {
-                // Tag lists are short; a linear check keeps the first occurrence without hashing.
-                if !tags.contains(&t) {
-                    tags.push(t);
-                }
-            }
-            tags
+            first_occurrences(all)
         })
         .collect()
+}
+
+/// The items without repetitions, first occurrence kept. Lists are usually short, where a
+/// linear check beats hashing; long ones (a machine with thousands of tags) switch to a set.
+fn first_occurrences<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    const LINEAR: usize = 16;
+    let mut out: Vec<&str> = Vec::new();
+    let mut seen: Option<std::collections::HashSet<&str>> = None;
+    for item in items {
+        let new = match &mut seen {
+            Some(set) => set.insert(item),
+            None => !out.contains(&item),
+        };
+        if new {
+            out.push(item);
+            if seen.is_none() && out.len() > LINEAR {
+                seen = Some(out.iter().copied().collect());
+            }
+        }
+    }
+    out
 }
 
 /// For each tag, the machines carrying it, sorted by name (machines are visited in name order).

@@ -22,3 +22,10 @@ pub(crate) fn version_mismatch() -> Option<String> {
         .into_owned();
     (running != built).then(|| format!("built for Nix {built}, loaded into Nix {running}"))
 }
+
+/// Forces a full garbage collection (test hooks only: it is slow).
+#[cfg(feature = "test-hooks")]
+pub(crate) fn gc_now() {
+    // SAFETY: called on the evaluator's thread during a primop call, where Nix allows collections.
+    unsafe { ffi::nix_gc_now() };
+}
