@@ -53,12 +53,11 @@ mod plugin {
         if version >= (2, 34, 1) {
             println!("cargo::rustc-cfg=nix_state_fixed");
         }
-        if version < (2, 26, 0) || (version >= (2, 34, 0) && version < (2, 34, 1)) {
-            panic!(
-                "Nix {} is not supported: use 2.26 to 2.33, or 2.34.1 and later",
-                expr_c.version
-            );
-        }
+        assert!(
+            !(version < (2, 26, 0) || ((2, 34, 0)..(2, 34, 1)).contains(&version)),
+            "Nix {} is not supported: use 2.26 to 2.33, or 2.34.1 and later",
+            expr_c.version
+        );
         // The C API libraries have no rpath of their own home: the plugin carries it, since `nix`
         // itself links only the C++ libraries.
         for dir in &expr_c.link_paths {

@@ -72,7 +72,7 @@ impl<'s> Tree for NixTree<'_, 's> {
     }
 
     fn string(&mut self, v: &Value<'s>) -> Result<Text, Error> {
-        Ok(String::from_utf8(self.st.string(v)?).map_err(|e| e.into_bytes()))
+        Ok(String::from_utf8(self.st.string(v)?).map_err(std::string::FromUtf8Error::into_bytes))
     }
 
     fn int(&mut self, v: &Value<'s>) -> Result<i64, Error> {
@@ -89,6 +89,9 @@ const FIX_EXTRA: &std::ffi::CStr = c"dir: e: if builtins.isString e then dir + \
 /// The same when there is no `directory`: a string entry throws when forced.
 const FIX_EXTRA_NO_DIR: &std::ffi::CStr =
     c"where: e: if builtins.isString e then throw \"${where}: the string module '${e}' needs 'directory' to be set\" else e";
+
+/// A service and, for each of its instances a machine is in, the machine's roles there.
+type ServiceGroup<'a> = (&'a str, Vec<(&'a str, &'a Vec<&'a str>)>);
 
 /// Builds the builtin's result from a resolution, sharing every value that is the same for many
 /// machines (names, role member lists, generated modules without per-machine config).
@@ -227,7 +230,7 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
     ) -> Result<Value<'s>, Error> {
         let output = self.output;
         // Memberships come in instance order, so those of one service are adjacent.
-        let mut groups: Vec<(&str, Vec<(&str, &Vec<&str>)>)> = Vec::new();
+        let mut groups: Vec<ServiceGroup<'_>> = Vec::new();
         for (index, roles) in &m.services {
             let inst = &output.instances[*index];
             match groups.last_mut() {

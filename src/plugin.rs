@@ -37,7 +37,9 @@ pub extern "C" fn nix_plugin_entry() {
         Ok(Ok(())) => {}
         Ok(Err(problem)) => eprintln!("warning: clan-inventory plugin not loaded: {problem}"),
         Err(_) => {
-            eprintln!("warning: clan-inventory plugin not loaded: internal error while registering")
+            eprintln!(
+                "warning: clan-inventory plugin not loaded: internal error while registering"
+            );
         }
     }
 }

@@ -40,7 +40,7 @@ fn error(nix: &Nix, body: &str) -> String {
 }
 
 /// The generated module of `<svc>.<inst>` as `show` prints it.
-fn generated(svc: &str, inst: &str, roles: Value, merge: Option<Value>) -> Value {
+fn generated(svc: &str, inst: &str, roles: &Value, merge: Option<Value>) -> Value {
     let mut clan = json!({ "inventory": { "services": { svc: { inst: { "roles": roles } } } } });
     if let Some(contents) = merge {
         clan[svc] = json!({ "_type": "merge", "contents": contents });
@@ -81,12 +81,12 @@ fn seed_example_borgbackup_explicit_machines() {
         json!({
             "machines": {
                 "backup_server": {
-                    "modules": ["borg-server", generated("borgbackup", "instance_1", roles.clone(), None)],
+                    "modules": ["borg-server", generated("borgbackup", "instance_1", &roles, None)],
                     "services": { "borgbackup": { "instance_1": { "roles": ["server"] } } },
                     "tags": ["all", "nixos"]
                 },
                 "jon": {
-                    "modules": ["borg-client", generated("borgbackup", "instance_1", roles.clone(), None)],
+                    "modules": ["borg-client", generated("borgbackup", "instance_1", &roles, None)],
                     "services": { "borgbackup": { "instance_1": { "roles": ["client"] } } },
                     "tags": ["all", "nixos"]
                 }
@@ -199,7 +199,7 @@ fn config_at_three_levels_lands_in_spec_order() {
         generated(
             "borgbackup",
             "i",
-            roles.clone(),
+            &roles,
             Some(json!([
                 level("instance"),
                 level("machine"),
@@ -213,7 +213,7 @@ fn config_at_three_levels_lands_in_spec_order() {
         generated(
             "borgbackup",
             "i",
-            roles,
+            &roles,
             Some(json!([level("instance"), level("client")]))
         )
     );
@@ -400,19 +400,19 @@ fn warnings_for_tags_that_match_nothing() {
 #[test]
 fn spec_errors_with_full_text() {
     let nix = Nix::with_plugin();
-    let base = r#"inherit modules; inventory.machines = { jon = { }; sara = { }; };"#;
+    let base = r"inherit modules; inventory.machines = { jon = { }; sara = { }; };";
     for (body, message) in [
         (
             r#"inventory.services.borgbackup.instance_1.roles.client.machines = [ "jonn" ];"#,
             "inventory.services.borgbackup.instance_1.roles.client.machines: machine 'jonn' is not defined in inventory.machines; did you mean 'jon'?",
         ),
         (
-            r#"inventory.services.borgbackup.instance_1.roles.clinet = { };"#,
+            r"inventory.services.borgbackup.instance_1.roles.clinet = { };",
             "inventory.services.borgbackup.instance_1.roles: role 'clinet' is not defined by module 'borgbackup' (roles: client, server); did you mean 'client'?",
         ),
-        (r#"inventory.services.fantasy = { };"#, "inventory.services.fantasy: no module named 'fantasy' (modules: borgbackup, zerotier)"),
+        (r"inventory.services.fantasy = { };", "inventory.services.fantasy: no module named 'fantasy' (modules: borgbackup, zerotier)"),
         (
-            r#"inventory.services.borgbackup.i.machines.sarah = { };"#,
+            r"inventory.services.borgbackup.i.machines.sarah = { };",
             "inventory.services.borgbackup.i.machines: machine 'sarah' is not defined in inventory.machines; did you mean 'sara'?",
         ),
         (r#"inventory.tags.t = [ "jn" ];"#, "inventory.tags.t: machine 'jn' is not defined in inventory.machines; did you mean 'jon'?"),
@@ -422,7 +422,7 @@ fn spec_errors_with_full_text() {
     assert_eq!(
         error(
             &nix,
-            r#"builtins.clanInventory { inventory.machines.jon.tags = 1; }"#
+            r"builtins.clanInventory { inventory.machines.jon.tags = 1; }"
         ),
         "inventory.machines.jon.tags: expected a list of strings, found an integer"
     );
@@ -568,7 +568,11 @@ fn errors_in_structural_values_name_their_path() {
         .unwrap_err();
     assert!(out.contains("inventory.machines.jon.tags"), "{out}");
     // Infinite recursion in a structural position is an error, not a crash.
-    let out = nix.eval_json(r#"let x = { inventory.machines = x.inventory.machines; }; in builtins.clanInventory x"#).unwrap_err();
+    let out = nix
+        .eval_json(
+            r"let x = { inventory.machines = x.inventory.machines; }; in builtins.clanInventory x",
+        )
+        .unwrap_err();
     assert!(out.contains("infinite recursion"), "{out}");
 }
 

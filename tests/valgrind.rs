@@ -30,7 +30,10 @@ fn memcheck_finds_no_error_in_a_small_evaluation() {
     let mut cmd = std::process::Command::new("valgrind");
     let inner = nix.command("nix");
     cmd.arg("--error-exitcode=99")
-        .arg(format!("--suppressions={}", repo_root().join("tests/valgrind.supp").display()))
+        .arg(format!(
+            "--suppressions={}",
+            repo_root().join("tests/valgrind.supp").display()
+        ))
         .arg(inner.get_program())
         .args(inner.get_args())
         .args(["eval", "--json", "--expr", expr])

@@ -40,7 +40,7 @@ fn install_panic_hook() {
                     .map(|l| format!(" at {}:{}", l.file(), l.line()))
                     .unwrap_or_default();
                 LAST_PANIC.with(|p| {
-                    *p.borrow_mut() = Some(format!("{}{place}", payload_text(info.payload())))
+                    *p.borrow_mut() = Some(format!("{}{place}", payload_text(info.payload())));
                 });
             } else {
                 previous(info);

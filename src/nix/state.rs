@@ -15,7 +15,7 @@ pub(crate) struct Error(pub(crate) String);
 /// live until the call returns, which `'s` stands for.
 pub(crate) struct State<'s> {
     ctx: *mut ffi::nix_c_context,
-    state: *mut ffi::EvalState,
+    eval: *mut ffi::EvalState,
     _call: PhantomData<&'s ()>,
 }
 
@@ -33,7 +33,7 @@ impl<'s> State<'s> {
         let state = unsafe { ffi::clan_shim_fix_state(state.cast::<c_void>()) };
         State {
             ctx,
-            state,
+            eval: state,
             _call: PhantomData,
         }
     }
@@ -97,7 +97,7 @@ impl<'s> State<'s> {
     pub(crate) fn force(&self, v: &Value<'s>) -> Result<Type, Error> {
         if self.type_of(v) == Type::Thunk {
             // SAFETY: v is a valid value of this call; state is the fixed EvalState.
-            unsafe { ffi::nix_value_force(self.ctx, self.state, v.as_ptr()) };
+            unsafe { ffi::nix_value_force(self.ctx, self.eval, v.as_ptr()) };
             self.check()?;
         }
         Ok(self.type_of(v))
@@ -142,14 +142,14 @@ impl<'s> State<'s> {
         // SAFETY: v is an attribute set and i is in bounds; the shim neither forces nor throws. The
         // element is reachable from v, which outlives the call.
         let (ptr, counted) = (
-            unsafe { ffi::clan_shim_attr_lazy(self.state, v.as_ptr(), i, &raw mut name) },
+            unsafe { ffi::clan_shim_attr_lazy(self.eval, v.as_ptr(), i, &raw mut name) },
             false,
         );
         #[cfg(nix_lazy_getters)]
         // SAFETY: v is an attribute set and i is in bounds; the lazy getter returns a new reference.
         let (ptr, counted) = (
             unsafe {
-                ffi::nix_get_attr_byidx_lazy(self.ctx, v.as_ptr(), self.state, i, &raw mut name)
+                ffi::nix_get_attr_byidx_lazy(self.ctx, v.as_ptr(), self.eval, i, &raw mut name)
             },
             true,
         );
@@ -199,7 +199,7 @@ impl<'s> State<'s> {
         #[cfg(nix_lazy_getters)]
         // SAFETY: v is a list and i is in bounds; the lazy getter returns a new reference.
         let (ptr, counted) = (
-            unsafe { ffi::nix_get_list_byidx_lazy(self.ctx, v.as_ptr(), self.state, i) },
+            unsafe { ffi::nix_get_list_byidx_lazy(self.ctx, v.as_ptr(), self.eval, i) },
             true,
         );
         self.check()?;
@@ -250,7 +250,7 @@ impl<'s> State<'s> {
 
     fn alloc(&self) -> Result<Value<'s>, Error> {
         // SAFETY: state is the fixed EvalState; the new value comes with one reference.
-        let ptr = unsafe { ffi::nix_alloc_value(self.ctx, self.state) };
+        let ptr = unsafe { ffi::nix_alloc_value(self.ctx, self.eval) };
         self.check()?;
         let ptr = NonNull::new(ptr)
             .ok_or_else(|| Error("internal error: could not allocate a value".into()))?;
@@ -292,7 +292,7 @@ impl<'s> State<'s> {
         unsafe {
             ffi::nix_expr_eval_from_string(
                 self.ctx,
-                self.state,
+                self.eval,
                 expr.as_ptr(),
                 c"/".as_ptr(),
                 v.as_ptr(),
@@ -320,7 +320,7 @@ impl<'s> State<'s> {
     {
         let len = items.len();
         // SAFETY: state is the fixed EvalState; the builder is freed below on every path.
-        let lb = unsafe { ffi::nix_make_list_builder(self.ctx, self.state, len) };
+        let lb = unsafe { ffi::nix_make_list_builder(self.ctx, self.eval, len) };
         self.check()?;
         if lb.is_null() {
             return Err(Error("internal error: could not allocate a list".into()));
@@ -332,7 +332,10 @@ impl<'s> State<'s> {
                 }
                 // SAFETY: i < capacity (checked above); the builder stores the value pointer, and
                 // the builder's memory is traced by the GC until the list is made.
-                unsafe { ffi::nix_list_builder_insert(self.ctx, lb, i as c_uint, item.as_ptr()) };
+                let index = c_uint::try_from(i)
+                    .map_err(|_| Error("internal error: list too long".into()))?;
+                // SAFETY: as above.
+                unsafe { ffi::nix_list_builder_insert(self.ctx, lb, index, item.as_ptr()) };
                 self.check()?;
             }
             // SAFETY: every slot below len was filled (ExactSizeIterator); out is uninitialised.
@@ -347,7 +350,7 @@ impl<'s> State<'s> {
     /// A builder for an attribute set of at most `capacity` attributes.
     pub(crate) fn attrs_builder(&self, capacity: usize) -> Result<AttrsBuilder<'_, 's>, Error> {
         // SAFETY: state is the fixed EvalState; AttrsBuilder frees the builder on drop.
-        let raw = unsafe { ffi::nix_make_bindings_builder(self.ctx, self.state, capacity) };
+        let raw = unsafe { ffi::nix_make_bindings_builder(self.ctx, self.eval, capacity) };
         self.check()?;
         let raw = NonNull::new(raw)
             .ok_or_else(|| Error("internal error: could not allocate an attribute set".into()))?;

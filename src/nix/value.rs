@@ -55,7 +55,7 @@ pub(crate) struct Value<'s> {
     _call: PhantomData<&'s ()>,
 }
 
-impl<'s> Value<'s> {
+impl Value<'_> {
     /// # Safety
     /// `ptr` must be a valid value for the call that `ctx` belongs to, and stay valid for `'s`
     /// without a reference of ours (it is reachable from the call's arguments).

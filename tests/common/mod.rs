@@ -25,7 +25,7 @@ pub fn nix_prefix() -> PathBuf {
 
 /// The plugin under test: `CLAN_PLUGIN` when set (scripts/test builds the plugin and sets it),
 /// else the cdylib `cargo test` leaves in `deps/` next to the test binary. That file has no hash
-/// in its name, so a concurrent cargo run with other features may replace it: prefer CLAN_PLUGIN.
+/// in its name, so a concurrent cargo run with other features may replace it: prefer `CLAN_PLUGIN`.
 pub fn plugin_path() -> PathBuf {
     let so = match std::env::var_os("CLAN_PLUGIN") {
         Some(p) => PathBuf::from(p),
@@ -144,7 +144,7 @@ impl Nix {
             .args(["--json", "--expr", expr])
             .output()
             .expect("run nix");
-        result(out)
+        result(&out)
     }
 
     /// `nix eval --raw --expr EXPR`.
@@ -154,7 +154,7 @@ impl Nix {
             .args(["eval", "--raw", "--expr", expr])
             .output()
             .expect("run nix");
-        result(out)
+        result(&out)
     }
 
     /// Evaluates and expects success; on failure the test fails with Nix's error.
@@ -175,9 +175,9 @@ impl Nix {
     }
 }
 
-fn result(out: Output) -> Result<String, String> {
+fn result(out: &Output) -> Result<String, String> {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_no_crash(&out, &stderr);
+    assert_no_crash(out, &stderr);
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
@@ -217,8 +217,7 @@ pub fn error_message(stderr: &str) -> String {
         .lines()
         .map(str::trim_start)
         .filter(|l| l.starts_with("error:"))
-        .filter(|l| l.trim() != "error:")
-        .last()
+        .rfind(|l| l.trim() != "error:")
         .unwrap_or_else(|| panic!("no error line in:\n{stderr}"));
     let msg = line.trim_start_matches("error:").trim();
     msg.strip_prefix("Error from custom function: ")

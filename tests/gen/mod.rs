@@ -28,7 +28,7 @@ impl Rng {
         if n == 0 {
             0
         } else {
-            (self.next() % n as u64) as usize
+            usize::try_from(self.next() % n as u64).unwrap_or(0)
         }
     }
 
