@@ -81,7 +81,17 @@ fn diff_json(what: &str, got: &Value, want: &Value) -> Option<String> {
 
 #[test]
 fn pure_nix_resolves_every_case_as_written_by_hand() {
-    let nix = Nix::without_plugin();
+    resolves_every_case_as_written_by_hand(&Nix::without_plugin(), &pure());
+}
+
+/// The same hand-written cases through the builtin: both implementations meet one expectation.
+#[cfg(feature = "plugin")]
+#[test]
+fn builtin_resolves_every_case_as_written_by_hand() {
+    resolves_every_case_as_written_by_hand(&Nix::with_plugin(), "builtins.clanInventory");
+}
+
+fn resolves_every_case_as_written_by_hand(nix: &Nix, implementation: &str) {
     let cases = fixtures().join("cases");
     let mut names: Vec<String> = fs::read_dir(&cases)
         .unwrap()
@@ -96,12 +106,11 @@ fn pure_nix_resolves_every_case_as_written_by_hand() {
             serde_json::from_str(&fs::read_to_string(cases.join(format!("{name}.json"))).unwrap())
                 .unwrap();
         let expr = format!(
-            "{} ({} (import {}))",
+            "{} ({implementation} (import {}))",
             describe(&cases),
-            pure(),
             nix_string(&cases.join(format!("{name}.nix")))
         );
-        match eval_expr(&nix, &expr) {
+        match eval_expr(nix, &expr) {
             Ok(got) => failures.extend(diff_json(name, &got, &want)),
             Err(e) => failures.push(format!("{name}: {e}")),
         }
@@ -111,10 +120,20 @@ fn pure_nix_resolves_every_case_as_written_by_hand() {
 
 #[test]
 fn pure_nix_stops_with_the_exact_message_of_every_error() {
-    let nix = Nix::without_plugin();
+    stops_with_the_exact_message_of_every_error(&Nix::without_plugin(), &pure());
+}
+
+/// The same error cases through the builtin.
+#[cfg(feature = "plugin")]
+#[test]
+fn builtin_stops_with_the_exact_message_of_every_error() {
+    stops_with_the_exact_message_of_every_error(&Nix::with_plugin(), "builtins.clanInventory");
+}
+
+fn stops_with_the_exact_message_of_every_error(nix: &Nix, implementation: &str) {
     let errors = nix_string(&fixtures().join("errors.nix"));
     let Ok(Value::Object(cases)) = eval_expr(
-        &nix,
+        nix,
         &format!("builtins.mapAttrs (_: e: e.error) (import {errors})"),
     ) else {
         panic!("tests/nix/errors.nix does not evaluate")
@@ -124,10 +143,9 @@ fn pure_nix_stops_with_the_exact_message_of_every_error() {
     for (name, want) in &cases {
         let want = want.as_str().unwrap();
         let expr = format!(
-            "let e = (import {errors}).{name}; in builtins.deepSeq ((e.select or (r: r.warnings)) ({} e.argument)) null",
-            pure()
+            "let e = (import {errors}).{name}; in builtins.deepSeq ((e.select or (r: r.warnings)) ({implementation} e.argument)) null"
         );
-        match eval_expr(&nix, &expr) {
+        match eval_expr(nix, &expr) {
             Ok(v) => failures.push(format!("{name}: no error, got {v}")),
             Err(stderr) if error_message(&stderr) == want => {}
             Err(stderr) => failures.push(format!(
@@ -619,4 +637,27 @@ fn every_nix_file_parses() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// The example clan's whole resolution (module values described by path or content) is the same
+/// JSON with the plugin loaded and without it.
+#[cfg(feature = "plugin")]
+#[test]
+fn example_resolution_is_identical_with_and_without_the_plugin() {
+    let file = nix_string(&fixtures().join("example-resolution.nix"));
+    let builtin = eval_expr(
+        &Nix::with_plugin(),
+        &format!("import {file} {{ implementation = \"builtin\"; }}"),
+    )
+    .unwrap();
+    let auto_with_plugin = eval_expr(&Nix::with_plugin(), &format!("import {file} {{ }}")).unwrap();
+    let pure = eval_expr(&Nix::without_plugin(), &format!("import {file} {{ }}")).unwrap();
+    assert_eq!(builtin, pure);
+    assert_eq!(auto_with_plugin, pure);
+    assert!(
+        builtin["machines"]["gateway"]["modules"]
+            .as_array()
+            .is_some_and(|m| m.len() == 6),
+        "{builtin}"
+    );
 }
