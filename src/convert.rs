@@ -102,13 +102,14 @@ pub(crate) struct Encoder<'a, 'i, 's> {
     strings: HashMap<&'i str, Value<'s>>,
     /// Per instance: `{ <role> = { machines = [ ... ]; }; }`.
     role_sets: Vec<Option<Value<'s>>>,
-    /// Per instance: the assertions of its failed constraints.
-    failures: Vec<Option<Value<'s>>>,
+    /// Per instance: the assertions of its failed constraints, and the list of them.
+    failures: Vec<Option<(Vec<Value<'s>>, Value<'s>)>>,
     /// Generated modules by instance and the addresses of their config layers.
     generated: HashMap<(usize, Vec<usize>), Value<'s>>,
     constraint_modules: HashMap<usize, Value<'s>>,
     extras: HashMap<usize, Value<'s>>,
     fix_extra: Option<Value<'s>>,
+    fix_extra_no_dir: Option<Value<'s>>,
     /// Run after each machine: a forced collection under the GC-stress test hook.
     after_machine: fn(),
 }
@@ -131,6 +132,7 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
             constraint_modules: HashMap::new(),
             extras: HashMap::new(),
             fix_extra: None,
+            fix_extra_no_dir: None,
             after_machine: || {},
         }
     }
@@ -185,11 +187,7 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
         let mut assertions = Vec::new();
         for (i, inst) in output.instances.iter().enumerate() {
             if !inst.failures.is_empty() {
-                let list = self.failures(i)?;
-                let n = self.st_list_len(&list)?;
-                for k in 0..n {
-                    assertions.push(self.st.list_elem_lazy(&list, k)?);
-                }
+                assertions.extend(self.failures(i)?.0);
             }
         }
         let assertions = self.st.new_list(assertions.iter())?;
@@ -199,10 +197,6 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
         result.insert("services", &services)?;
         result.insert("warnings", &warnings)?;
         result.finish_into(ret)
-    }
-
-    fn st_list_len(&self, v: &Value<'s>) -> Result<usize, Error> {
-        self.st.list_len(v)
     }
 
     fn machine(
@@ -292,25 +286,28 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
         if let Some(v) = self.extras.get(&value.address()) {
             return Ok(v.clone());
         }
-        let wrapped = match (origin, &self.input.directory) {
-            (_, Some(dir)) => {
-                if self.fix_extra.is_none() {
-                    let fix = self.st.eval(FIX_EXTRA)?;
-                    self.fix_extra = Some(self.st.apply(&fix, dir)?);
-                }
-                let fix = self
-                    .fix_extra
-                    .as_ref()
-                    .ok_or_else(|| Error("internal error: no fix function".into()))?;
-                self.st.apply(fix, value)?
+        let wrapped = if let Some(dir) = &self.input.directory {
+            if self.fix_extra.is_none() {
+                let fix = self.st.eval(FIX_EXTRA)?;
+                self.fix_extra = Some(self.st.apply(&fix, dir)?);
             }
-            (origin, None) => {
-                let fix = self.st.eval(FIX_EXTRA_NO_DIR)?;
-                let origin = self.st.new_string(origin.unwrap_or("extraModules"))?;
-                let fix = self.st.apply(&fix, &origin)?;
-                // Not cached: the message names the list the entry came from.
-                return self.st.apply(&fix, value);
+            let fix = self
+                .fix_extra
+                .as_ref()
+                .ok_or_else(|| Error("internal error: no fix function".into()))?;
+            self.st.apply(fix, value)?
+        } else {
+            if self.fix_extra_no_dir.is_none() {
+                self.fix_extra_no_dir = Some(self.st.eval(FIX_EXTRA_NO_DIR)?);
             }
+            let fix = self
+                .fix_extra_no_dir
+                .as_ref()
+                .ok_or_else(|| Error("internal error: no fix function".into()))?;
+            let origin = self.st.new_string(origin.unwrap_or("extraModules"))?;
+            let fix = self.st.apply(fix, &origin)?;
+            // Not cached: the message names the list the entry came from.
+            return self.st.apply(&fix, value);
         };
         self.extras.insert(value.address(), wrapped.clone());
         Ok(wrapped)
@@ -333,7 +330,8 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
         Ok(set)
     }
 
-    fn failures(&mut self, index: usize) -> Result<Value<'s>, Error> {
+    /// The assertions of instance `index`'s failed constraints, and the list of them.
+    fn failures(&mut self, index: usize) -> Result<(Vec<Value<'s>>, Value<'s>), Error> {
         if let Some(v) = &self.failures[index] {
             return Ok(v.clone());
         }
@@ -345,8 +343,8 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
             items.push(self.attrs(&[("assertion", &no), ("message", &message)])?);
         }
         let list = self.st.new_list(items.iter())?;
-        self.failures[index] = Some(list.clone());
-        Ok(list)
+        self.failures[index] = Some((items.clone(), list.clone()));
+        Ok((items, list))
     }
 
     fn instance_file(&mut self, index: usize, suffix: &str) -> Result<Value<'s>, Error> {
@@ -395,7 +393,7 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
         if let Some(v) = self.constraint_modules.get(&index) {
             return Ok(v.clone());
         }
-        let failures = self.failures(index)?;
+        let (_, failures) = self.failures(index)?;
         let config = self.attrs(&[("assertions", &failures)])?;
         let file = self.instance_file(index, "/constraints")?;
         let module = self.attrs(&[("_file", &file), ("config", &config)])?;
