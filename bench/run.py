@@ -206,19 +206,23 @@ def render(results, args, nix_version, startup, command):
                  f"time in seconds (min / median), memory = peak RSS in MiB (largest over the runs). "
                  f"`nix eval` of a constant with the plugin loaded takes {startup[0]:.3f} s and {startup[1]:.0f} MiB (included in every number).")
     lines.append("")
-    lines.append("| fleet (machines × instances) | floor s (min / med) | floor MiB | builtin s (min / med) | builtin MiB | pure s (min / med) | pure MiB | n | builtin/floor time | builtin/floor mem | pure/builtin time | pure/builtin mem |")
-    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    lines.append("| fleet (machines × instances) | result size | floor s (min / med) | floor MiB | builtin s (min / med) | builtin MiB | pure s (min / med) | pure MiB | n | builtin/floor time | builtin/floor mem | pure/builtin time | pure/builtin mem |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for (n, k), res in results:
         f, b, p = (res.get(m) for m in MODES)
         def cell(s, key):
             return "–" if s is None else (f"{fmt_t(s['min'])} / {fmt_t(s['med'])}" if key == "t" else f"{s['mem']:.0f}")
         pure_t = cell(p, "t") if p else ("timeout" if res.get("pure_timeout") else "–")
         ns = "/".join(str(s["n"]) if s else "0" for s in (f, b, p))
+        size = f"{int(res['size']):,}" if res.get("size") else "–"
         lines.append(
-            f"| {n:,} × {k} | {cell(f, 't')} | {cell(f, 'm')} | {cell(b, 't')} | {cell(b, 'm')} | {pure_t} | {cell(p, 'm')} | {ns} | "
+            f"| {n:,} × {k} | {size} | {cell(f, 't')} |"
+            f" {cell(f, 'm')} | {cell(b, 't')} | {cell(b, 'm')} | {pure_t} | {cell(p, 'm')} | {ns} | "
             f"{ratio(b and b['min'], f and f['min'])} | {ratio(b and b['mem'], f and f['mem'])} | "
             f"{ratio(p and p['min'], b and b['min'])} | {ratio(p and p['mem'], b and b['mem'])} |"
         )
+    lines.append("")
+    lines.append("Result size: module-list entries over all machines plus the number of instances (what the builtin and pure runs print).")
     lines.append("")
     lines.append("CPU time (user + system of the `nix` process, min over the runs; less sensitive to other load on the machine):")
     lines.append("")
@@ -358,6 +362,7 @@ def main():
                 res["pure_timeout"] = raw.get("pure", {}).get("timeout", False)
                 outs = {raw[m]["out"] for m in ("builtin", "pure") if m in raw and raw[m]["out"] is not None}
                 res["agree"] = len(outs) <= 1
+                res["size"] = next(iter(outs), None)
                 if not res["agree"]:
                     log(f"[bench] MISMATCH between builtin and pure: {outs}")
                 results.append(((n, k), res))
