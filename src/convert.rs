@@ -2,8 +2,9 @@
 //! argument, and the encoding of a resolution as the builtin's result.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
-use crate::inventory::{Input, Kind, ModuleItem, Output, Text, Tree};
+use crate::inventory::{Input, Kind, MachineOutput, ModuleItem, Output, ServiceRoles, Text, Tree};
 use crate::nix::{AttrsBuilder, Error, State, Type, Value};
 
 /// Reads the argument of the primop. Handles point into the argument itself, so nothing is copied
@@ -90,24 +91,74 @@ const FIX_EXTRA: &std::ffi::CStr = c"dir: e: if builtins.isString e then dir + \
 const FIX_EXTRA_NO_DIR: &std::ffi::CStr =
     c"where: e: if builtins.isString e then throw \"${where}: the string module '${e}' needs 'directory' to be set\" else e";
 
-/// A service and, for each of its instances a machine is in, the machine's roles there.
-type ServiceGroup<'a> = (&'a str, Vec<(&'a str, &'a Vec<&'a str>)>);
+/// The key of a generated module: its instance and the addresses of its config layers. Compared
+/// by address, so a lookup needs no allocation.
+struct LayersKey<'i, 's>(usize, &'i [&'i Value<'s>]);
+
+impl Hash for LayersKey<'_, '_> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.0.hash(h);
+        for v in self.1 {
+            v.address().hash(h);
+        }
+    }
+}
+
+impl PartialEq for LayersKey<'_, '_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+            && self.1.len() == other.1.len()
+            && self
+                .1
+                .iter()
+                .zip(other.1)
+                .all(|(a, b)| a.address() == b.address())
+    }
+}
+
+impl Eq for LayersKey<'_, '_> {}
+
+/// Where an element of a machine's module list lives while the list is built: nothing is cloned
+/// (every clone and drop is a reference-count update in Nix's global table).
+#[derive(Clone, Copy)]
+enum Slot<'i, 's> {
+    /// A value of the argument.
+    Input(&'i Value<'s>),
+    /// A value shared between machines, in `Encoder::shared`.
+    Shared(usize),
+    /// A value made for this machine only.
+    Own(usize),
+}
 
 /// Builds the builtin's result from a resolution, sharing every value that is the same for many
-/// machines (names, role member lists, generated modules without per-machine config).
+/// machines (names, tag and role lists, service entries, generated modules without per-machine
+/// config).
 pub(crate) struct Encoder<'a, 'i, 's> {
     st: &'a State<'s>,
     input: &'i Input<Value<'s>>,
     output: &'i Output<'i, Value<'s>>,
     strings: HashMap<&'i str, Value<'s>>,
+    /// String lists by content (machine tags, a machine's roles in an instance).
+    lists: HashMap<&'i [&'i str], Value<'s>>,
+    /// `{ roles = [ ... ]; }` by the roles.
+    role_entries: HashMap<&'i [&'i str], Value<'s>>,
+    /// `{ <inst> = { roles = ...; }; }` of one service, by the memberships in it.
+    service_entries: HashMap<&'i [ServiceRoles<'i>], Value<'s>>,
+    /// A machine's whole `services`, by its memberships.
+    machine_services: HashMap<&'i [ServiceRoles<'i>], Value<'s>>,
+    /// One string value per machine name, made on first use, in `Input::machines` order.
+    names: Vec<Value<'s>>,
+    /// Role member lists by content (many instances fill a role with the same tag).
+    member_lists: HashMap<&'i [usize], Value<'s>>,
+    /// Module values shared between machines (generated modules, wrapped extra modules).
+    shared: Vec<Value<'s>>,
+    generated_at: HashMap<LayersKey<'i, 's>, usize>,
+    extras_at: HashMap<usize, usize>,
     /// Per instance: `{ <role> = { machines = [ ... ]; }; }`.
     role_sets: Vec<Option<Value<'s>>>,
     /// Per instance: the assertions of its failed constraints, and the list of them.
     failures: Vec<Option<(Vec<Value<'s>>, Value<'s>)>>,
-    /// Generated modules by instance and the addresses of their config layers.
-    generated: HashMap<(usize, Vec<usize>), Value<'s>>,
-    constraint_modules: HashMap<usize, Value<'s>>,
-    extras: HashMap<usize, Value<'s>>,
+    constraint_modules_at: HashMap<usize, usize>,
     fix_extra: Option<Value<'s>>,
     fix_extra_no_dir: Option<Value<'s>>,
     /// Run after each machine: a forced collection under the GC-stress test hook.
@@ -126,11 +177,18 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
             input,
             output,
             strings: HashMap::new(),
+            lists: HashMap::new(),
+            role_entries: HashMap::new(),
+            service_entries: HashMap::new(),
+            machine_services: HashMap::new(),
+            shared: Vec::new(),
+            names: Vec::new(),
+            member_lists: HashMap::new(),
+            generated_at: HashMap::new(),
+            extras_at: HashMap::new(),
             role_sets: (0..n).map(|_| None).collect(),
             failures: (0..n).map(|_| None).collect(),
-            generated: HashMap::new(),
-            constraint_modules: HashMap::new(),
-            extras: HashMap::new(),
+            constraint_modules_at: HashMap::new(),
             fix_extra: None,
             fix_extra_no_dir: None,
             after_machine: || {},
@@ -162,6 +220,22 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
             .map(|s| self.string(s))
             .collect::<Result<Vec<_>, _>>()?;
         self.st.new_list(values.iter())
+    }
+
+    /// A list of strings, shared with every other list of the same strings.
+    fn shared_list(&mut self, items: &'i [&'i str]) -> Result<Value<'s>, Error> {
+        if let Some(v) = self.lists.get(items) {
+            return Ok(v.clone());
+        }
+        let v = self.string_list(items.iter().copied())?;
+        self.lists.insert(items, v.clone());
+        Ok(v)
+    }
+
+    /// Keeps a value for sharing; its index in `shared`.
+    fn share(&mut self, v: Value<'s>) -> usize {
+        self.shared.push(v);
+        self.shared.len() - 1
     }
 
     fn attrs(&self, entries: &[(&str, &Value<'s>)]) -> Result<Value<'s>, Error> {
@@ -199,16 +273,19 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
         result.finish_into(ret)
     }
 
-    fn machine(
-        &mut self,
-        m: &'i crate::inventory::MachineOutput<'i, Value<'s>>,
-    ) -> Result<Value<'s>, Error> {
-        let tags = self.string_list(m.tags.iter().copied())?;
-        let mut modules = Vec::with_capacity(m.modules.len());
+    fn machine(&mut self, m: &'i MachineOutput<'i, Value<'s>>) -> Result<Value<'s>, Error> {
+        let tags = self.shared_list(&m.tags)?;
+        let mut own = Vec::new();
+        let mut slots = Vec::with_capacity(m.modules.len());
         for item in &m.modules {
-            modules.push(self.module(m.name, item)?);
+            slots.push(self.module(m.name, item, &mut own)?);
         }
-        let modules = self.st.new_list(modules.iter())?;
+        let shared = &self.shared;
+        let modules = self.st.new_list(slots.iter().map(|slot| match *slot {
+            Slot::Input(v) => v,
+            Slot::Shared(i) => &shared[i],
+            Slot::Own(i) => &own[i],
+        }))?;
         let services = self.machine_services(m)?;
         self.attrs(&[
             ("modules", &modules),
@@ -218,43 +295,81 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
     }
 
     /// `{ <svc> = { <inst> = { roles = [ ... ]; }; }; }` for the instances the machine is in.
+    /// Machines with the same memberships share it, and so do those with the same memberships in
+    /// one service.
     fn machine_services(
         &mut self,
-        m: &'i crate::inventory::MachineOutput<'i, Value<'s>>,
+        m: &'i MachineOutput<'i, Value<'s>>,
     ) -> Result<Value<'s>, Error> {
+        let all: &'i [ServiceRoles<'i>] = &m.services;
+        if let Some(v) = self.machine_services.get(all) {
+            return Ok(v.clone());
+        }
         let output = self.output;
         // Memberships come in instance order, so those of one service are adjacent.
-        let mut groups: Vec<ServiceGroup<'_>> = Vec::new();
-        for (index, roles) in &m.services {
-            let inst = &output.instances[*index];
-            match groups.last_mut() {
-                Some((svc, list)) if *svc == inst.service => list.push((inst.instance, roles)),
-                _ => groups.push((inst.service, vec![(inst.instance, roles)])),
+        let mut groups: Vec<(&'i str, &'i [ServiceRoles<'i>])> = Vec::new();
+        let mut k = 0;
+        while k < all.len() {
+            let service = output.instances[all[k].0].service;
+            let mut end = k + 1;
+            while end < all.len() && output.instances[all[end].0].service == service {
+                end += 1;
             }
+            groups.push((service, &all[k..end]));
+            k = end;
         }
         let mut services = self.st.attrs_builder(groups.len())?;
-        for (svc, instances) in groups {
-            let mut b = self.st.attrs_builder(instances.len())?;
-            for (inst, roles) in instances {
-                let roles = self.string_list(roles.iter().copied())?;
-                let entry = self.attrs(&[("roles", &roles)])?;
-                b.insert(inst, &entry)?;
-            }
-            services.insert(svc, &b.finish()?)?;
+        for (svc, memberships) in groups {
+            let entry = self.service_entry(memberships)?;
+            services.insert(svc, &entry)?;
         }
-        services.finish()
+        let v = services.finish()?;
+        self.machine_services.insert(all, v.clone());
+        Ok(v)
+    }
+
+    /// `{ <inst> = { roles = [ ... ]; }; }` for memberships in instances of one service.
+    fn service_entry(&mut self, memberships: &'i [ServiceRoles<'i>]) -> Result<Value<'s>, Error> {
+        if let Some(v) = self.service_entries.get(memberships) {
+            return Ok(v.clone());
+        }
+        let output = self.output;
+        let mut b = self.st.attrs_builder(memberships.len())?;
+        for (index, roles) in memberships {
+            let entry = self.role_entry(roles)?;
+            b.insert(output.instances[*index].instance, &entry)?;
+        }
+        let v = b.finish()?;
+        self.service_entries.insert(memberships, v.clone());
+        Ok(v)
+    }
+
+    /// `{ roles = [ ... ]; }`.
+    fn role_entry(&mut self, roles: &'i [&'i str]) -> Result<Value<'s>, Error> {
+        if let Some(v) = self.role_entries.get(roles) {
+            return Ok(v.clone());
+        }
+        let list = self.shared_list(roles)?;
+        let v = self.attrs(&[("roles", &list)])?;
+        self.role_entries.insert(roles, v.clone());
+        Ok(v)
     }
 
     fn module(
         &mut self,
         machine: &'i str,
         item: &'i ModuleItem<'i, Value<'s>>,
-    ) -> Result<Value<'s>, Error> {
+        own: &mut Vec<Value<'s>>,
+    ) -> Result<Slot<'i, 's>, Error> {
         match item {
-            ModuleItem::Role(v) => Ok((*v).clone()),
-            ModuleItem::Extra { value, origin } => self.extra(value, origin.as_deref()),
-            ModuleItem::Generated { instance, layers } => self.generated(*instance, layers),
-            ModuleItem::Constraints { instance } => self.constraint_module(*instance),
+            ModuleItem::Role(v) => Ok(Slot::Input(v)),
+            ModuleItem::Extra { value, origin } => self.extra(value, origin.as_deref(), own),
+            ModuleItem::Generated { instance, layers } => {
+                self.generated(*instance, layers).map(Slot::Shared)
+            }
+            ModuleItem::Constraints { instance } => {
+                self.constraint_module(*instance).map(Slot::Shared)
+            }
             ModuleItem::Deploy {
                 target_host,
                 build_host,
@@ -273,18 +388,24 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
                 let file = self
                     .st
                     .new_string(&format!("clan-inventory/machines/{machine}/deploy"))?;
-                self.attrs(&[("_file", &file), ("config", &config)])
+                own.push(self.attrs(&[("_file", &file), ("config", &config)])?);
+                Ok(Slot::Own(own.len() - 1))
             }
         }
     }
 
-    fn extra(&mut self, value: &'i Value<'s>, origin: Option<&str>) -> Result<Value<'s>, Error> {
+    fn extra(
+        &mut self,
+        value: &'i Value<'s>,
+        origin: Option<&str>,
+        own: &mut Vec<Value<'s>>,
+    ) -> Result<Slot<'i, 's>, Error> {
         // An entry that is already evaluated and not a string is the module itself.
         if !matches!(self.st.type_of(value), Type::Thunk | Type::String) {
-            return Ok(value.clone());
+            return Ok(Slot::Input(value));
         }
-        if let Some(v) = self.extras.get(&value.address()) {
-            return Ok(v.clone());
+        if let Some(&i) = self.extras_at.get(&value.address()) {
+            return Ok(Slot::Shared(i));
         }
         let wrapped = if let Some(dir) = &self.input.directory {
             if self.fix_extra.is_none() {
@@ -306,11 +427,13 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
                 .ok_or_else(|| Error("internal error: no fix function".into()))?;
             let origin = self.st.new_string(origin.unwrap_or("extraModules"))?;
             let fix = self.st.apply(fix, &origin)?;
-            // Not cached: the message names the list the entry came from.
-            return self.st.apply(&fix, value);
+            // Not shared: the message names the list the entry came from.
+            own.push(self.st.apply(&fix, value)?);
+            return Ok(Slot::Own(own.len() - 1));
         };
-        self.extras.insert(value.address(), wrapped.clone());
-        Ok(wrapped)
+        let i = self.share(wrapped);
+        self.extras_at.insert(value.address(), i);
+        Ok(Slot::Shared(i))
     }
 
     fn role_set(&mut self, index: usize) -> Result<Value<'s>, Error> {
@@ -318,16 +441,34 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
             return Ok(v.clone());
         }
         let inst = &self.output.instances[index];
-        let machines = &self.input.machines;
         let mut b = Vec::with_capacity(inst.roles.len());
         for (role, members) in &inst.roles {
-            let list = self.string_list(members.iter().map(|&i| machines[i].name.as_str()))?;
+            let list = self.member_list(members)?;
             b.push((*role, self.attrs(&[("machines", &list)])?));
         }
         let entries: Vec<(&str, &Value<'s>)> = b.iter().map(|(k, v)| (*k, v)).collect();
         let set = self.attrs(&entries)?;
         self.role_sets[index] = Some(set.clone());
         Ok(set)
+    }
+
+    /// The names of `members` (indices into `Input::machines`), shared with equal lists.
+    fn member_list(&mut self, members: &'i [usize]) -> Result<Value<'s>, Error> {
+        if let Some(v) = self.member_lists.get(members) {
+            return Ok(v.clone());
+        }
+        if self.names.len() != self.input.machines.len() {
+            self.names = self
+                .input
+                .machines
+                .iter()
+                .map(|m| self.st.new_string(&m.name))
+                .collect::<Result<_, _>>()?;
+        }
+        let names = &self.names;
+        let v = self.st.new_list(members.iter().map(|&i| &names[i]))?;
+        self.member_lists.insert(members, v.clone());
+        Ok(v)
     }
 
     /// The assertions of instance `index`'s failed constraints, and the list of them.
@@ -355,13 +496,10 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
         ))
     }
 
-    fn generated(&mut self, index: usize, layers: &[&'i Value<'s>]) -> Result<Value<'s>, Error> {
-        let key = (
-            index,
-            layers.iter().map(|v| v.address()).collect::<Vec<_>>(),
-        );
-        if let Some(v) = self.generated.get(&key) {
-            return Ok(v.clone());
+    fn generated(&mut self, index: usize, layers: &'i [&'i Value<'s>]) -> Result<usize, Error> {
+        let key = LayersKey(index, layers);
+        if let Some(&i) = self.generated_at.get(&key) {
+            return Ok(i);
         }
         let inst = &self.output.instances[index];
         let (service, instance) = (inst.service, inst.instance);
@@ -385,20 +523,22 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
         let config = self.attrs(&[("clan", &clan)])?;
         let file = self.instance_file(index, "")?;
         let module = self.attrs(&[("_file", &file), ("config", &config)])?;
-        self.generated.insert(key, module.clone());
-        Ok(module)
+        let i = self.share(module);
+        self.generated_at.insert(key, i);
+        Ok(i)
     }
 
-    fn constraint_module(&mut self, index: usize) -> Result<Value<'s>, Error> {
-        if let Some(v) = self.constraint_modules.get(&index) {
-            return Ok(v.clone());
+    fn constraint_module(&mut self, index: usize) -> Result<usize, Error> {
+        if let Some(&i) = self.constraint_modules_at.get(&index) {
+            return Ok(i);
         }
         let (_, failures) = self.failures(index)?;
         let config = self.attrs(&[("assertions", &failures)])?;
         let file = self.instance_file(index, "/constraints")?;
         let module = self.attrs(&[("_file", &file), ("config", &config)])?;
-        self.constraint_modules.insert(index, module.clone());
-        Ok(module)
+        let i = self.share(module);
+        self.constraint_modules_at.insert(index, i);
+        Ok(i)
     }
 
     /// `{ <svc> = { <inst> = { enabled = ...; roles = { <r>.machines = [ ... ]; }; }; }; }`.
