@@ -139,8 +139,9 @@ pub fn resolve<'a, V>(input: &'a Input<V>) -> Output<'a, V> {
 
     let mut machines = Vec::with_capacity(n);
     for ((machine, tags), member_of) in input.machines.iter().zip(tags).zip(memberships) {
-        let mut modules = Vec::new();
-        let mut services: Vec<ServiceRoles<'_>> = Vec::new();
+        // Per membership: its roles, extra modules, the generated module; then deploy.
+        let mut modules = Vec::with_capacity(3 * member_of.len() + 1);
+        let mut services: Vec<ServiceRoles<'_>> = Vec::with_capacity(member_of.len());
         // memberships are grouped by instance (instances are visited in order, roles inside).
         let mut k = 0;
         while k < member_of.len() {
@@ -149,18 +150,18 @@ pub fn resolve<'a, V>(input: &'a Input<V>) -> Output<'a, V> {
             while end < member_of.len() && member_of[end].0 == index {
                 end += 1;
             }
-            let role_indices: Vec<usize> = member_of[k..end].iter().map(|&(_, ri)| ri).collect();
+            let role_indices = &member_of[k..end];
             k = end;
             let (inst, module) = instance_refs[index];
             let out = &instances[index];
             let role_names: Vec<&str> = role_indices
                 .iter()
-                .map(|&ri| module.roles[ri].0.as_str())
+                .map(|&(_, ri)| module.roles[ri].0.as_str())
                 .collect();
             modules.extend(
                 role_indices
                     .iter()
-                    .map(|&ri| ModuleItem::Role(&module.roles[ri].1)),
+                    .map(|&(_, ri)| ModuleItem::Role(&module.roles[ri].1)),
             );
 
             let inst_path = || {
@@ -193,11 +194,8 @@ pub fn resolve<'a, V>(input: &'a Input<V>) -> Output<'a, V> {
                     )
                 });
             }
-            let member_roles: Vec<_> = role_names
-                .iter()
-                .filter_map(|r| find_role(inst, r))
-                .collect();
-            for role in &member_roles {
+            let member_roles = || role_names.iter().filter_map(|r| find_role(inst, r));
+            for role in member_roles() {
                 extras(&role.extra_modules, &|| {
                     format!(
                         "{}.roles.{}.extraModules",
@@ -207,10 +205,10 @@ pub fn resolve<'a, V>(input: &'a Input<V>) -> Output<'a, V> {
                 });
             }
 
-            let mut layers = Vec::new();
+            let mut layers = Vec::with_capacity(2 + role_names.len());
             layers.extend(inst.config.as_ref());
             layers.extend(machine_entry.and_then(|e| e.config.as_ref()));
-            layers.extend(member_roles.iter().filter_map(|r| r.config.as_ref()));
+            layers.extend(member_roles().filter_map(|r| r.config.as_ref()));
             modules.push(ModuleItem::Generated {
                 instance: index,
                 layers,
