@@ -81,6 +81,12 @@ fn plugin_and_pure_nix_agree_on_random_inventories() {
         let eb = pure.error(&expr(PURE));
         assert_eq!(ea, eb, "seed {seed}: errors differ for\n{text}");
     }
+    eprintln!(
+        "compared {} valid cases and {} of {} invalid ones",
+        valid.len(),
+        invalid.len().min(error_cases()),
+        invalid.len()
+    );
     assert!(
         valid.len() > 50 && !invalid.is_empty(),
         "generator balance: {} valid, {} invalid",
