@@ -76,7 +76,7 @@ pub fn resolve<'a, V>(input: &'a Input<V>) -> Output<'a, V> {
     let mut assertions = Vec::new();
     // For each machine: (instance index, role index in the module, index of the instance's Role).
     let mut memberships: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
-    let mut instance_refs: Vec<(&Instance<V>, &Module<V>)> = Vec::new();
+    let mut instance_refs: Vec<InstanceRefs<'_, V>> = Vec::new();
     for service in &input.services {
         let Ok(mi) = input
             .modules
@@ -88,8 +88,13 @@ pub fn resolve<'a, V>(input: &'a Input<V>) -> Output<'a, V> {
         for inst in &service.instances {
             let index = instances.len();
             let mut roles = Vec::with_capacity(module.roles.len());
+            let role_entries: Vec<_> = module
+                .roles
+                .iter()
+                .map(|(role_name, _)| find_role(inst, role_name))
+                .collect();
             for (ri, (role_name, _)) in module.roles.iter().enumerate() {
-                let members = match find_role(inst, role_name) {
+                let members = match role_entries[ri] {
                     Some(role) => {
                         seen.next();
                         let mut members = Vec::new();
@@ -133,12 +138,32 @@ pub fn resolve<'a, V>(input: &'a Input<V>) -> Output<'a, V> {
                 roles,
                 failures,
             });
-            instance_refs.push((inst, module));
+            // Both lists are sorted by machine name, so the indices come out increasing.
+            let machine_entries = inst
+                .machines
+                .iter()
+                .enumerate()
+                .filter_map(|(e, entry)| {
+                    input
+                        .machines
+                        .binary_search_by(|x| x.name.as_str().cmp(&entry.name))
+                        .ok()
+                        .map(|m| (m, e))
+                })
+                .collect();
+            instance_refs.push(InstanceRefs {
+                inst,
+                module,
+                role_entries,
+                machine_entries,
+            });
         }
     }
 
     let mut machines = Vec::with_capacity(n);
-    for ((machine, tags), member_of) in input.machines.iter().zip(tags).zip(memberships) {
+    for (mi, ((machine, tags), member_of)) in
+        input.machines.iter().zip(tags).zip(memberships).enumerate()
+    {
         // Per membership: its roles, extra modules, the generated module; then deploy.
         let mut modules = Vec::with_capacity(3 * member_of.len() + 1);
         let mut services: Vec<ServiceRoles<'_>> = Vec::with_capacity(member_of.len());
@@ -152,7 +177,8 @@ pub fn resolve<'a, V>(input: &'a Input<V>) -> Output<'a, V> {
             }
             let role_indices = &member_of[k..end];
             k = end;
-            let (inst, module) = instance_refs[index];
+            let refs = &instance_refs[index];
+            let (inst, module) = (refs.inst, refs.module);
             let out = &instances[index];
             let role_names: Vec<&str> = role_indices
                 .iter()
@@ -180,11 +206,11 @@ pub fn resolve<'a, V>(input: &'a Input<V>) -> Output<'a, V> {
             extras(&inst.extra_modules, &|| {
                 format!("{}.extraModules", inst_path())
             });
-            let machine_entry = inst
-                .machines
-                .binary_search_by(|x| x.name.as_str().cmp(&machine.name))
+            let machine_entry = refs
+                .machine_entries
+                .binary_search_by_key(&mi, |&(m, _)| m)
                 .ok()
-                .map(|i| &inst.machines[i]);
+                .map(|i| &inst.machines[refs.machine_entries[i].1]);
             if let Some(entry) = machine_entry {
                 extras(&entry.extra_modules, &|| {
                     format!(
@@ -194,7 +220,11 @@ pub fn resolve<'a, V>(input: &'a Input<V>) -> Output<'a, V> {
                     )
                 });
             }
-            let member_roles = || role_names.iter().filter_map(|r| find_role(inst, r));
+            let member_roles = || {
+                role_indices
+                    .iter()
+                    .filter_map(|&(_, ri)| refs.role_entries[ri])
+            };
             for role in member_roles() {
                 extras(&role.extra_modules, &|| {
                     format!(
@@ -280,6 +310,16 @@ fn warnings_with<V>(input: &Input<V>, by_tag: &HashMap<&str, Vec<usize>>) -> Vec
         }
     }
     out
+}
+
+/// What the per-machine pass needs of an instance, looked up once rather than by name per member.
+struct InstanceRefs<'a, V> {
+    inst: &'a Instance<V>,
+    module: &'a Module<V>,
+    /// Per role of the module (in module order): the instance's `roles.<r>` entry, if any.
+    role_entries: Vec<Option<&'a super::model::Role<V>>>,
+    /// (machine index, index into `inst.machines`) for every `machines.<m>` entry, increasing.
+    machine_entries: Vec<(usize, usize)>,
 }
 
 fn find_role<'a, V>(inst: &'a Instance<V>, name: &str) -> Option<&'a super::model::Role<V>> {
