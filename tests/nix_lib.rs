@@ -4,6 +4,8 @@
 //!
 //! Nix comes from `CLAN_NIX_PREFIX` or the cache of `scripts/bootstrap-nix` (see `tests/common`);
 //! every test runs it with a store, state and configuration of its own, and downloads nothing.
+//! Needs the `with-nix` feature (implied by `plugin`; scripts/test enables it).
+#![cfg(feature = "with-nix")]
 
 mod common;
 
