@@ -162,14 +162,7 @@ impl<'s> State<'s> {
         // SAFETY: names live in the evaluator's symbol table, which outlives the call.
         let name = unsafe { CStr::from_ptr(name) };
         // SAFETY: ptr is a value of v, valid for the call; `counted` says whether we own a reference.
-        let value = unsafe {
-            if counted {
-                Value::counted(ptr, self.ctx)
-            } else {
-                Value::borrowed(ptr, self.ctx)
-            }
-        };
-        Ok((name, value))
+        Ok((name, unsafe { self.element(ptr, counted) }))
     }
 
     /// The number of elements of a forced list.
@@ -206,13 +199,24 @@ impl<'s> State<'s> {
         let ptr =
             NonNull::new(ptr).ok_or_else(|| Error("internal error: null list element".into()))?;
         // SAFETY: as in attr_lazy.
-        Ok(unsafe {
+        Ok(unsafe { self.element(ptr, counted) })
+    }
+
+    /// A handle to an element of a set or list of the call's argument, as a lazy getter gave it:
+    /// counted when the getter took a reference (Nix >= 2.32), borrowed otherwise.
+    ///
+    /// # Safety
+    /// `ptr` must be an element of a value of this call, and `counted` must say whether the
+    /// getter took a reference for it.
+    unsafe fn element(&self, ptr: NonNull<ffi::nix_value>, counted: bool) -> Value<'s> {
+        // SAFETY: the caller's contract is that of the two constructors.
+        unsafe {
             if counted {
                 Value::counted(ptr, self.ctx)
             } else {
                 Value::borrowed(ptr, self.ctx)
             }
-        })
+        }
     }
 
     /// The bytes of a forced string (its context is not read).
