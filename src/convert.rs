@@ -1,7 +1,7 @@
 //! Nix values to and from the inventory model, in safe code: a [`Tree`] over the primop's
 //! argument, and the encoding of a resolution as the builtin's result.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::hash::{Hash, Hasher};
 
 use crate::inventory::{Input, Kind, MachineOutput, ModuleItem, Output, ServiceRoles, Text, Tree};
@@ -176,19 +176,19 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
             st,
             input,
             output,
-            strings: HashMap::new(),
-            lists: HashMap::new(),
-            role_entries: HashMap::new(),
-            service_entries: HashMap::new(),
-            machine_services: HashMap::new(),
+            strings: HashMap::default(),
+            lists: HashMap::default(),
+            role_entries: HashMap::default(),
+            service_entries: HashMap::default(),
+            machine_services: HashMap::default(),
             shared: Vec::new(),
             names: Vec::new(),
-            member_lists: HashMap::new(),
-            generated_at: HashMap::new(),
-            extras_at: HashMap::new(),
+            member_lists: HashMap::default(),
+            generated_at: HashMap::default(),
+            extras_at: HashMap::default(),
             role_sets: (0..n).map(|_| None).collect(),
             failures: (0..n).map(|_| None).collect(),
-            constraint_modules_at: HashMap::new(),
+            constraint_modules_at: HashMap::default(),
             fix_extra: None,
             fix_extra_no_dir: None,
             after_machine: || {},

@@ -1,7 +1,8 @@
 //! Resolution: tags of machines, members of roles, and what each machine gets. Linear in the size
 //! of the input: tag membership is computed once, never per machine.
 
-use std::collections::HashMap;
+// Fx hashing: the keys are the user's own names, and SipHash showed in profiles of large fleets.
+use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 
 use super::model::{Input, Instance, Module};
 use super::path::Path;
@@ -360,7 +361,7 @@ fn machine_tags<V>(input: &Input<V>) -> Vec<Vec<&str>> {
 fn first_occurrences<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     const LINEAR: usize = 16;
     let mut out: Vec<&str> = Vec::new();
-    let mut seen: Option<std::collections::HashSet<&str>> = None;
+    let mut seen: Option<FxHashSet<&str>> = None;
     for item in items {
         let new = match &mut seen {
             Some(set) => set.insert(item),
@@ -378,7 +379,7 @@ fn first_occurrences<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
 
 /// For each tag, the machines carrying it, sorted by name (machines are visited in name order).
 fn machines_by_tag<'a>(tags: &[Vec<&'a str>]) -> HashMap<&'a str, Vec<usize>> {
-    let mut by_tag: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_tag: HashMap<&str, Vec<usize>> = HashMap::default();
     for (i, tags) in tags.iter().enumerate() {
         for t in tags {
             by_tag.entry(t).or_default().push(i);
