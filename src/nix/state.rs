@@ -42,7 +42,12 @@ impl<'s> State<'s> {
     /// clears it so that a handled error does not fail the primop.
     fn check(&self) -> Result<(), Error> {
         // SAFETY: ctx is the call's live context.
-        let code = unsafe { ffi::nix_err_code(self.ctx) };
+        self.check_code(unsafe { ffi::nix_err_code(self.ctx) })
+    }
+
+    /// [`State::check`] for the calls that return their error code: saves asking the context
+    /// again on the hot path (list and attribute set building).
+    fn check_code(&self, code: ffi::nix_err) -> Result<(), Error> {
         if code == ffi::NIX_OK {
             return Ok(());
         }
@@ -97,8 +102,8 @@ impl<'s> State<'s> {
     pub(crate) fn force(&self, v: &Value<'s>) -> Result<Type, Error> {
         if self.type_of(v) == Type::Thunk {
             // SAFETY: v is a valid value of this call; state is the fixed EvalState.
-            unsafe { ffi::nix_value_force(self.ctx, self.eval, v.as_ptr()) };
-            self.check()?;
+            let code = unsafe { ffi::nix_value_force(self.ctx, self.eval, v.as_ptr()) };
+            self.check_code(code)?;
         }
         Ok(self.type_of(v))
     }
@@ -267,16 +272,16 @@ impl<'s> State<'s> {
             CString::new(s).map_err(|_| Error("internal error: string with a NUL byte".into()))?;
         let v = self.alloc()?;
         // SAFETY: v is freshly allocated and uninitialised; the string is copied.
-        unsafe { ffi::nix_init_string(self.ctx, v.as_ptr(), c.as_ptr()) };
-        self.check()?;
+        let code = unsafe { ffi::nix_init_string(self.ctx, v.as_ptr(), c.as_ptr()) };
+        self.check_code(code)?;
         Ok(v)
     }
 
     pub(crate) fn new_bool(&self, b: bool) -> Result<Value<'s>, Error> {
         let v = self.alloc()?;
         // SAFETY: v is freshly allocated and uninitialised.
-        unsafe { ffi::nix_init_bool(self.ctx, v.as_ptr(), b) };
-        self.check()?;
+        let code = unsafe { ffi::nix_init_bool(self.ctx, v.as_ptr(), b) };
+        self.check_code(code)?;
         Ok(v)
     }
 
@@ -284,8 +289,8 @@ impl<'s> State<'s> {
     pub(crate) fn apply(&self, f: &Value<'s>, arg: &Value<'s>) -> Result<Value<'s>, Error> {
         let v = self.alloc()?;
         // SAFETY: v is fresh; f and arg are valid for the call and stay reachable from the thunk.
-        unsafe { ffi::nix_init_apply(self.ctx, v.as_ptr(), f.as_ptr(), arg.as_ptr()) };
-        self.check()?;
+        let code = unsafe { ffi::nix_init_apply(self.ctx, v.as_ptr(), f.as_ptr(), arg.as_ptr()) };
+        self.check_code(code)?;
         Ok(v)
     }
 
@@ -339,12 +344,13 @@ impl<'s> State<'s> {
                 let index = c_uint::try_from(i)
                     .map_err(|_| Error("internal error: list too long".into()))?;
                 // SAFETY: as above.
-                unsafe { ffi::nix_list_builder_insert(self.ctx, lb, index, item.as_ptr()) };
-                self.check()?;
+                let code =
+                    unsafe { ffi::nix_list_builder_insert(self.ctx, lb, index, item.as_ptr()) };
+                self.check_code(code)?;
             }
             // SAFETY: every slot below len was filled (ExactSizeIterator); out is uninitialised.
-            unsafe { ffi::nix_make_list(self.ctx, lb, out.as_ptr()) };
-            self.check()
+            let code = unsafe { ffi::nix_make_list(self.ctx, lb, out.as_ptr()) };
+            self.check_code(code)
         })();
         // SAFETY: lb came from nix_make_list_builder and is freed once.
         unsafe { ffi::nix_list_builder_free(lb) };
@@ -386,7 +392,7 @@ impl<'s> AttrsBuilder<'_, 's> {
             .map_err(|_| Error("internal error: attribute name with a NUL byte".into()))?;
         // SAFETY: below capacity; the name is copied into the symbol table and the value pointer
         // is stored in traced memory.
-        unsafe {
+        let code = unsafe {
             ffi::nix_bindings_builder_insert(
                 self.state.ctx,
                 self.raw.as_ptr(),
@@ -394,7 +400,7 @@ impl<'s> AttrsBuilder<'_, 's> {
                 value.as_ptr(),
             )
         };
-        self.state.check()?;
+        self.state.check_code(code)?;
         self.len += 1;
         Ok(())
     }
@@ -409,8 +415,8 @@ impl<'s> AttrsBuilder<'_, 's> {
     /// Makes the set in `out`, which must not be initialised yet (the primop's return slot).
     pub(crate) fn finish_into(self, out: &Value<'s>) -> Result<(), Error> {
         // SAFETY: out is uninitialised; nix_make_attrs sorts and copies the bindings.
-        unsafe { ffi::nix_make_attrs(self.state.ctx, out.as_ptr(), self.raw.as_ptr()) };
-        self.state.check()
+        let code = unsafe { ffi::nix_make_attrs(self.state.ctx, out.as_ptr(), self.raw.as_ptr()) };
+        self.state.check_code(code)
     }
 }
 
