@@ -147,16 +147,6 @@ impl Nix {
         result(&out)
     }
 
-    /// `nix eval --raw --expr EXPR`.
-    pub fn eval_raw(&self, expr: &str) -> Result<String, String> {
-        let out = self
-            .command("nix")
-            .args(["eval", "--raw", "--expr", expr])
-            .output()
-            .expect("run nix");
-        result(&out)
-    }
-
     /// Evaluates and expects success; on failure the test fails with Nix's error.
     pub fn json(&self, expr: &str) -> serde_json::Value {
         match self.eval_json(expr) {
