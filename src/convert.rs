@@ -51,10 +51,9 @@ impl<'s> Tree for NixTree<'_, 's> {
     }
 
     fn attrs(&mut self, v: &Value<'s>) -> Result<Vec<(Text, Value<'s>)>, Error> {
-        let n = self.st.attrs_len(v)?;
-        let mut out = Vec::with_capacity(n);
-        for i in 0..n {
-            let (name, value) = self.st.attr_lazy(v, i)?;
+        let raw = self.st.attrs_lazy(v)?;
+        let mut out = Vec::with_capacity(raw.len());
+        for (name, value) in raw {
             let bytes = name.to_bytes();
             let name = std::str::from_utf8(bytes)
                 .map(str::to_owned)
@@ -67,9 +66,7 @@ impl<'s> Tree for NixTree<'_, 's> {
     }
 
     fn list(&mut self, v: &Value<'s>) -> Result<Vec<Value<'s>>, Error> {
-        (0..self.st.list_len(v)?)
-            .map(|i| self.st.list_elem_lazy(v, i))
-            .collect()
+        self.st.list_lazy(v)
     }
 
     fn string(&mut self, v: &Value<'s>) -> Result<Text, Error> {

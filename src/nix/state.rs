@@ -121,7 +121,7 @@ impl<'s> State<'s> {
     }
 
     /// The number of attributes of a forced attribute set.
-    pub(crate) fn attrs_len(&self, v: &Value<'s>) -> Result<usize, Error> {
+    fn attrs_len(&self, v: &Value<'s>) -> Result<usize, Error> {
         self.expect(v, Type::Attrs)?;
         // SAFETY: v is an attribute set of this call.
         let n = unsafe { ffi::nix_get_attrs_size(self.ctx, v.as_ptr()) };
@@ -129,49 +129,46 @@ impl<'s> State<'s> {
         Ok(n as usize)
     }
 
-    /// Attribute `i` (in Nix's internal order) of a forced attribute set, without forcing it.
-    pub(crate) fn attr_lazy(
-        &self,
-        v: &Value<'s>,
-        i: usize,
-    ) -> Result<(&'s CStr, Value<'s>), Error> {
-        if i >= self.attrs_len(v)? {
-            return Err(Error(format!(
-                "internal error: attribute index {i} out of bounds"
-            )));
+    /// The attributes of a forced attribute set (in Nix's internal order), none of them forced.
+    /// The type and size are read once for the whole set.
+    pub(crate) fn attrs_lazy(&self, v: &Value<'s>) -> Result<Vec<(&'s CStr, Value<'s>)>, Error> {
+        let n = self.attrs_len(v)?;
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let i = c_uint::try_from(i)
+                .map_err(|_| Error("internal error: attribute index too large".into()))?;
+            let mut name: *const c_char = std::ptr::null();
+            #[cfg(not(nix_lazy_getters))]
+            // SAFETY: v is an attribute set and i < its size; the shim neither forces nor throws.
+            // The element is reachable from v, which outlives the call.
+            let (ptr, counted) = (
+                unsafe { ffi::clan_shim_attr_lazy(self.eval, v.as_ptr(), i, &raw mut name) },
+                false,
+            );
+            #[cfg(nix_lazy_getters)]
+            // SAFETY: v is an attribute set and i < its size; the lazy getter returns a new reference.
+            let (ptr, counted) = (
+                unsafe {
+                    ffi::nix_get_attr_byidx_lazy(self.ctx, v.as_ptr(), self.eval, i, &raw mut name)
+                },
+                true,
+            );
+            self.check()?;
+            let ptr = NonNull::new(ptr)
+                .ok_or_else(|| Error("internal error: null attribute value".into()))?;
+            if name.is_null() {
+                return Err(Error("internal error: null attribute name".into()));
+            }
+            // SAFETY: names live in the evaluator's symbol table, which outlives the call.
+            let name = unsafe { CStr::from_ptr(name) };
+            // SAFETY: ptr is a value of v, valid for the call; `counted` says whether we own a reference.
+            out.push((name, unsafe { self.element(ptr, counted) }));
         }
-        let i = c_uint::try_from(i)
-            .map_err(|_| Error("internal error: attribute index too large".into()))?;
-        let mut name: *const c_char = std::ptr::null();
-        #[cfg(not(nix_lazy_getters))]
-        // SAFETY: v is an attribute set and i is in bounds; the shim neither forces nor throws. The
-        // element is reachable from v, which outlives the call.
-        let (ptr, counted) = (
-            unsafe { ffi::clan_shim_attr_lazy(self.eval, v.as_ptr(), i, &raw mut name) },
-            false,
-        );
-        #[cfg(nix_lazy_getters)]
-        // SAFETY: v is an attribute set and i is in bounds; the lazy getter returns a new reference.
-        let (ptr, counted) = (
-            unsafe {
-                ffi::nix_get_attr_byidx_lazy(self.ctx, v.as_ptr(), self.eval, i, &raw mut name)
-            },
-            true,
-        );
-        self.check()?;
-        let ptr = NonNull::new(ptr)
-            .ok_or_else(|| Error("internal error: null attribute value".into()))?;
-        if name.is_null() {
-            return Err(Error("internal error: null attribute name".into()));
-        }
-        // SAFETY: names live in the evaluator's symbol table, which outlives the call.
-        let name = unsafe { CStr::from_ptr(name) };
-        // SAFETY: ptr is a value of v, valid for the call; `counted` says whether we own a reference.
-        Ok((name, unsafe { self.element(ptr, counted) }))
+        Ok(out)
     }
 
     /// The number of elements of a forced list.
-    pub(crate) fn list_len(&self, v: &Value<'s>) -> Result<usize, Error> {
+    fn list_len(&self, v: &Value<'s>) -> Result<usize, Error> {
         self.expect(v, Type::List)?;
         // SAFETY: v is a list of this call.
         let n = unsafe { ffi::nix_get_list_size(self.ctx, v.as_ptr()) };
@@ -179,32 +176,32 @@ impl<'s> State<'s> {
         Ok(n as usize)
     }
 
-    /// Element `i` of a forced list, without forcing it.
-    pub(crate) fn list_elem_lazy(&self, v: &Value<'s>, i: usize) -> Result<Value<'s>, Error> {
-        if i >= self.list_len(v)? {
-            return Err(Error(format!(
-                "internal error: list index {i} out of bounds"
-            )));
+    /// The elements of a forced list, none of them forced. The type and size are read once.
+    pub(crate) fn list_lazy(&self, v: &Value<'s>) -> Result<Vec<Value<'s>>, Error> {
+        let n = self.list_len(v)?;
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let i = c_uint::try_from(i)
+                .map_err(|_| Error("internal error: list index too large".into()))?;
+            #[cfg(not(nix_lazy_getters))]
+            // SAFETY: v is a list and i < its size; the shim neither forces nor throws.
+            let (ptr, counted) = (
+                unsafe { ffi::clan_shim_list_elem_lazy(v.as_ptr(), i) },
+                false,
+            );
+            #[cfg(nix_lazy_getters)]
+            // SAFETY: v is a list and i < its size; the lazy getter returns a new reference.
+            let (ptr, counted) = (
+                unsafe { ffi::nix_get_list_byidx_lazy(self.ctx, v.as_ptr(), self.eval, i) },
+                true,
+            );
+            self.check()?;
+            let ptr = NonNull::new(ptr)
+                .ok_or_else(|| Error("internal error: null list element".into()))?;
+            // SAFETY: as in attrs_lazy.
+            out.push(unsafe { self.element(ptr, counted) });
         }
-        let i = c_uint::try_from(i)
-            .map_err(|_| Error("internal error: list index too large".into()))?;
-        #[cfg(not(nix_lazy_getters))]
-        // SAFETY: v is a list and i is in bounds; the shim neither forces nor throws.
-        let (ptr, counted) = (
-            unsafe { ffi::clan_shim_list_elem_lazy(v.as_ptr(), i) },
-            false,
-        );
-        #[cfg(nix_lazy_getters)]
-        // SAFETY: v is a list and i is in bounds; the lazy getter returns a new reference.
-        let (ptr, counted) = (
-            unsafe { ffi::nix_get_list_byidx_lazy(self.ctx, v.as_ptr(), self.eval, i) },
-            true,
-        );
-        self.check()?;
-        let ptr =
-            NonNull::new(ptr).ok_or_else(|| Error("internal error: null list element".into()))?;
-        // SAFETY: as in attr_lazy.
-        Ok(unsafe { self.element(ptr, counted) })
+        Ok(out)
     }
 
     /// A handle to an element of a set or list of the call's argument, as a lazy getter gave it:
