@@ -2,9 +2,9 @@
 //! argument, and the encoding of a resolution as the builtin's result.
 
 use rustc_hash::FxHashMap as HashMap;
-use std::hash::{Hash, Hasher};
+use std::ffi::CStr;
 
-use crate::inventory::{Input, Kind, MachineOutput, ModuleItem, Output, ServiceRoles, Text, Tree};
+use crate::inventory::{Input, Kind, Membership, Resolution, Text, Tree, Visit};
 use crate::nix::{AttrsBuilder, Error, State, Type, Value};
 
 /// Reads the argument of the primop. Handles point into the argument itself, so nothing is copied
@@ -83,37 +83,16 @@ impl<'s> Tree for NixTree<'_, 's> {
 }
 
 /// Turns `extraModules` entries into modules, lazily: a string is taken relative to `directory`.
-const FIX_EXTRA: &std::ffi::CStr = c"dir: e: if builtins.isString e then dir + \"/${e}\" else e";
+const FIX_EXTRA: &CStr = c"dir: e: if builtins.isString e then dir + \"/${e}\" else e";
 /// The same when there is no `directory`: a string entry throws when forced.
-const FIX_EXTRA_NO_DIR: &std::ffi::CStr =
+const FIX_EXTRA_NO_DIR: &CStr =
     c"where: e: if builtins.isString e then throw \"${where}: the string module '${e}' needs 'directory' to be set\" else e";
-
-/// The key of a generated module: its instance and the addresses of its config layers. Compared
-/// by address, so a lookup needs no allocation.
-struct LayersKey<'i, 's>(usize, &'i [&'i Value<'s>]);
-
-impl Hash for LayersKey<'_, '_> {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        self.0.hash(h);
-        for v in self.1 {
-            v.address().hash(h);
-        }
-    }
-}
-
-impl PartialEq for LayersKey<'_, '_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.0 == other.0
-            && self.1.len() == other.1.len()
-            && self
-                .1
-                .iter()
-                .zip(other.1)
-                .all(|(a, b)| a.address() == b.address())
-    }
-}
-
-impl Eq for LayersKey<'_, '_> {}
+/// The deploy module of a machine, applied lazily to the machine's name and its hosts, so that
+/// only the machines whose configuration is evaluated pay for it. One function per combination
+/// of hosts that are set.
+const DEPLOY_TARGET: &CStr = c"name: targetHost: { _file = \"clan-inventory/machines/${name}/deploy\"; config.clan.core.networking = { inherit targetHost; }; }";
+const DEPLOY_BUILD: &CStr = c"name: buildHost: { _file = \"clan-inventory/machines/${name}/deploy\"; config.clan.core.networking = { inherit buildHost; }; }";
+const DEPLOY_BOTH: &CStr = c"name: targetHost: buildHost: { _file = \"clan-inventory/machines/${name}/deploy\"; config.clan.core.networking = { inherit buildHost targetHost; }; }";
 
 /// Where an element of a machine's module list lives while the list is built: nothing is cloned
 /// (every clone and drop is a reference-count update in Nix's global table).
@@ -123,71 +102,104 @@ enum Slot<'i, 's> {
     Input(&'i Value<'s>),
     /// A value shared between machines, in `Encoder::shared`.
     Shared(usize),
-    /// A value made for this machine only.
+    /// A value made for this machine only, in `Encoder::own`.
     Own(usize),
 }
 
-/// Builds the builtin's result from a resolution, sharing every value that is the same for many
-/// machines (names, tag and role lists, service entries, generated modules without per-machine
-/// config).
-pub(crate) struct Encoder<'a, 'i, 's> {
+/// Helper functions of the plugin's own, evaluated on first use.
+#[derive(Default)]
+struct Helpers<'s> {
+    fix_extra: Option<Value<'s>>,
+    fix_extra_no_dir: Option<Value<'s>>,
+    deploy_target: Option<Value<'s>>,
+    deploy_build: Option<Value<'s>>,
+    deploy_both: Option<Value<'s>>,
+}
+
+/// `slot`, evaluated from `expr` the first time.
+fn helper<'h, 's>(
+    st: &State<'s>,
+    slot: &'h mut Option<Value<'s>>,
+    expr: &CStr,
+) -> Result<&'h Value<'s>, Error> {
+    if slot.is_none() {
+        *slot = Some(st.eval(expr)?);
+    }
+    slot.as_ref()
+        .ok_or_else(|| Error("internal error: no helper function".into()))
+}
+
+/// Builds the builtin's result from a resolution, one machine at a time, sharing every value that
+/// is the same for many machines (names, tag and role lists, service entries, generated modules
+/// without per-machine config). Caches are keyed by content, borrowed from the input and the
+/// resolution, which outlive the encoding.
+pub(crate) struct Encoder<'a, 'r, 'i, 's> {
     st: &'a State<'s>,
     input: &'i Input<Value<'s>>,
-    output: &'i Output<'i, Value<'s>>,
+    res: &'r Resolution<'i, Value<'s>>,
     strings: HashMap<&'i str, Value<'s>>,
-    /// String lists by content (machine tags, a machine's roles in an instance).
-    lists: HashMap<&'i [&'i str], Value<'s>>,
-    /// `{ roles = [ ... ]; }` by the roles.
-    role_entries: HashMap<&'i [&'i str], Value<'s>>,
+    /// Machine tag lists by content.
+    tag_lists: HashMap<&'r [&'i str], Value<'s>>,
+    /// `{ roles = [ ... ]; }` by the role names.
+    role_entries: HashMap<Box<[&'i str]>, Value<'s>>,
     /// `{ <inst> = { roles = ...; }; }` of one service, by the memberships in it.
-    service_entries: HashMap<&'i [ServiceRoles<'i>], Value<'s>>,
+    service_entries: HashMap<&'r [Membership], Value<'s>>,
     /// A machine's whole `services`, by its memberships.
-    machine_services: HashMap<&'i [ServiceRoles<'i>], Value<'s>>,
-    /// One string value per machine name, made on first use, in `Input::machines` order.
+    machine_services: HashMap<&'r [Membership], Value<'s>>,
+    /// One string value per machine name, in `Input::machines` order, made on first use.
     names: Vec<Value<'s>>,
     /// Role member lists by content (many instances fill a role with the same tag).
-    member_lists: HashMap<&'i [usize], Value<'s>>,
+    member_lists: HashMap<&'r [usize], Value<'s>>,
     /// Module values shared between machines (generated modules, wrapped extra modules).
     shared: Vec<Value<'s>>,
-    generated_at: HashMap<LayersKey<'i, 's>, usize>,
+    /// Generated modules by `[instance, addresses of the config layers...]`.
+    generated_at: HashMap<Box<[usize]>, usize>,
     extras_at: HashMap<usize, usize>,
     /// Per instance: `{ <role> = { machines = [ ... ]; }; }`.
     role_sets: Vec<Option<Value<'s>>>,
     /// Per instance: the assertions of its failed constraints, and the list of them.
     failures: Vec<Option<(Vec<Value<'s>>, Value<'s>)>>,
     constraint_modules_at: HashMap<usize, usize>,
-    fix_extra: Option<Value<'s>>,
-    fix_extra_no_dir: Option<Value<'s>>,
+    helpers: Helpers<'s>,
+    /// Per machine, reused: where its module list's elements are, values made for it alone, the
+    /// key of a generated module, the role names of a membership.
+    slots: Vec<Slot<'i, 's>>,
+    own: Vec<Value<'s>>,
+    key: Vec<usize>,
+    role_names: Vec<&'i str>,
     /// Run after each machine: a forced collection under the GC-stress test hook.
     after_machine: fn(),
 }
 
-impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
+impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
     pub(crate) fn new(
         st: &'a State<'s>,
         input: &'i Input<Value<'s>>,
-        output: &'i Output<'i, Value<'s>>,
+        res: &'r Resolution<'i, Value<'s>>,
     ) -> Self {
-        let n = output.instances.len();
+        let n = res.instances.len();
         Encoder {
             st,
             input,
-            output,
+            res,
             strings: HashMap::default(),
-            lists: HashMap::default(),
+            tag_lists: HashMap::default(),
             role_entries: HashMap::default(),
             service_entries: HashMap::default(),
             machine_services: HashMap::default(),
-            shared: Vec::new(),
             names: Vec::new(),
             member_lists: HashMap::default(),
+            shared: Vec::new(),
             generated_at: HashMap::default(),
             extras_at: HashMap::default(),
             role_sets: (0..n).map(|_| None).collect(),
             failures: (0..n).map(|_| None).collect(),
             constraint_modules_at: HashMap::default(),
-            fix_extra: None,
-            fix_extra_no_dir: None,
+            helpers: Helpers::default(),
+            slots: Vec::new(),
+            own: Vec::new(),
+            key: Vec::new(),
+            role_names: Vec::new(),
             after_machine: || {},
         }
     }
@@ -219,20 +231,16 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
         self.st.new_list(values.iter())
     }
 
-    /// A list of strings, shared with every other list of the same strings.
-    fn shared_list(&mut self, items: &'i [&'i str]) -> Result<Value<'s>, Error> {
-        if let Some(v) = self.lists.get(items) {
-            return Ok(v.clone());
-        }
-        let v = self.string_list(items.iter().copied())?;
-        self.lists.insert(items, v.clone());
-        Ok(v)
-    }
-
     /// Keeps a value for sharing; its index in `shared`.
     fn share(&mut self, v: Value<'s>) -> usize {
         self.shared.push(v);
         self.shared.len() - 1
+    }
+
+    /// Keeps a value made for the current machine; its slot.
+    fn own(&mut self, v: Value<'s>) -> Slot<'i, 's> {
+        self.own.push(v);
+        Slot::Own(self.own.len() - 1)
     }
 
     fn attrs(&self, entries: &[(&str, &Value<'s>)]) -> Result<Value<'s>, Error> {
@@ -245,80 +253,92 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
 
     /// The whole result, written into the primop's return slot.
     pub(crate) fn encode_into(mut self, ret: &Value<'s>) -> Result<(), Error> {
-        let output = self.output;
-        let mut machines = self.st.attrs_builder(output.machines.len())?;
-        for m in &output.machines {
-            let value = self.machine(m)?;
-            machines.insert(m.name, &value)?;
+        let input = self.input;
+        let mut machines = self.st.attrs_builder(input.machines.len())?;
+        for (mi, m) in input.machines.iter().enumerate() {
+            let value = self.machine(mi)?;
+            machines.insert(&m.name, &value)?;
             (self.after_machine)();
         }
         let machines = machines.finish()?;
         let services = self.services()?;
-        let warnings = self.string_list(output.warnings.iter().map(String::as_str))?;
+        let res = self.res;
+        let warnings = res
+            .warnings
+            .iter()
+            .map(|w| self.st.new_string(w))
+            .collect::<Result<Vec<_>, _>>()?;
+        let warnings = self.st.new_list(warnings.iter())?;
         let mut assertions = Vec::new();
-        for (i, inst) in output.instances.iter().enumerate() {
+        for (i, inst) in res.instances.iter().enumerate() {
             if !inst.failures.is_empty() {
                 assertions.extend(self.failures(i)?.0);
             }
         }
         let assertions = self.st.new_list(assertions.iter())?;
         let mut result = self.st.attrs_builder(4)?;
-        result.insert("assertions", &assertions)?;
-        result.insert("machines", &machines)?;
-        result.insert("services", &services)?;
-        result.insert("warnings", &warnings)?;
+        result.insert_static(c"assertions", &assertions)?;
+        result.insert_static(c"machines", &machines)?;
+        result.insert_static(c"services", &services)?;
+        result.insert_static(c"warnings", &warnings)?;
         result.finish_into(ret)
     }
 
-    fn machine(&mut self, m: &'i MachineOutput<'i, Value<'s>>) -> Result<Value<'s>, Error> {
-        let tags = self.shared_list(&m.tags)?;
-        let mut own = Vec::new();
-        let mut slots = Vec::with_capacity(m.modules.len());
-        for item in &m.modules {
-            slots.push(self.module(m.name, item, &mut own)?);
+    /// `{ modules = [ ... ]; services = { ... }; tags = [ ... ]; }` of machine `mi`.
+    fn machine(&mut self, mi: usize) -> Result<Value<'s>, Error> {
+        let res = self.res;
+        let tags = res.tags(mi);
+        let tags = if let Some(v) = self.tag_lists.get(tags) {
+            v.clone()
+        } else {
+            let v = self.string_list(tags.iter().copied())?;
+            self.tag_lists.insert(tags, v.clone());
+            v
+        };
+        self.slots.clear();
+        self.own.clear();
+        let mut visitor = Modules {
+            enc: self,
+            machine: mi,
+            error: None,
+        };
+        res.visit_modules(mi, &mut visitor);
+        if let Some(e) = visitor.error {
+            return Err(e);
         }
-        let shared = &self.shared;
-        let modules = self.st.new_list(slots.iter().map(|slot| match *slot {
+        let (shared, own) = (&self.shared, &self.own);
+        let modules = self.st.new_list(self.slots.iter().map(|slot| match *slot {
             Slot::Input(v) => v,
             Slot::Shared(i) => &shared[i],
             Slot::Own(i) => &own[i],
         }))?;
-        let services = self.machine_services(m)?;
-        self.attrs(&[
-            ("modules", &modules),
-            ("services", &services),
-            ("tags", &tags),
-        ])
+        let services = self.machine_services(mi)?;
+        let mut b = self.st.attrs_builder(3)?;
+        b.insert_static(c"modules", &modules)?;
+        b.insert_static(c"services", &services)?;
+        b.insert_static(c"tags", &tags)?;
+        b.finish()
     }
 
-    /// `{ <svc> = { <inst> = { roles = [ ... ]; }; }; }` for the instances the machine is in.
+    /// `{ <svc> = { <inst> = { roles = [ ... ]; }; }; }` for the instances machine `mi` is in.
     /// Machines with the same memberships share it, and so do those with the same memberships in
     /// one service.
-    fn machine_services(
-        &mut self,
-        m: &'i MachineOutput<'i, Value<'s>>,
-    ) -> Result<Value<'s>, Error> {
-        let all: &'i [ServiceRoles<'i>] = &m.services;
+    fn machine_services(&mut self, mi: usize) -> Result<Value<'s>, Error> {
+        let res = self.res;
+        let all = res.memberships(mi);
         if let Some(v) = self.machine_services.get(all) {
             return Ok(v.clone());
         }
-        let output = self.output;
         // Memberships come in instance order, so those of one service are adjacent.
-        let mut groups: Vec<(&'i str, &'i [ServiceRoles<'i>])> = Vec::new();
-        let mut k = 0;
-        while k < all.len() {
-            let service = output.instances[all[k].0].service;
-            let mut end = k + 1;
-            while end < all.len() && output.instances[all[end].0].service == service {
-                end += 1;
-            }
-            groups.push((service, &all[k..end]));
-            k = end;
-        }
-        let mut services = self.st.attrs_builder(groups.len())?;
-        for (svc, memberships) in groups {
+        let by_service: Vec<&'r [Membership]> = all
+            .chunk_by(|a, b| {
+                res.instances[a.0 as usize].service == res.instances[b.0 as usize].service
+            })
+            .collect();
+        let mut services = self.st.attrs_builder(by_service.len())?;
+        for memberships in by_service {
             let entry = self.service_entry(memberships)?;
-            services.insert(svc, &entry)?;
+            services.insert(res.instances[memberships[0].0 as usize].service, &entry)?;
         }
         let v = services.finish()?;
         self.machine_services.insert(all, v.clone());
@@ -326,118 +346,118 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
     }
 
     /// `{ <inst> = { roles = [ ... ]; }; }` for memberships in instances of one service.
-    fn service_entry(&mut self, memberships: &'i [ServiceRoles<'i>]) -> Result<Value<'s>, Error> {
+    fn service_entry(&mut self, memberships: &'r [Membership]) -> Result<Value<'s>, Error> {
         if let Some(v) = self.service_entries.get(memberships) {
             return Ok(v.clone());
         }
-        let output = self.output;
-        let mut b = self.st.attrs_builder(memberships.len())?;
-        for (index, roles) in memberships {
-            let entry = self.role_entry(roles)?;
-            b.insert(output.instances[*index].instance, &entry)?;
+        let res = self.res;
+        let groups: Vec<&'r [Membership]> = memberships.chunk_by(|a, b| a.0 == b.0).collect();
+        let mut b = self.st.attrs_builder(groups.len())?;
+        for group in groups {
+            let entry = self.role_entry(group)?;
+            b.insert(res.instances[group[0].0 as usize].instance, &entry)?;
         }
         let v = b.finish()?;
         self.service_entries.insert(memberships, v.clone());
         Ok(v)
     }
 
-    /// `{ roles = [ ... ]; }`.
-    fn role_entry(&mut self, roles: &'i [&'i str]) -> Result<Value<'s>, Error> {
-        if let Some(v) = self.role_entries.get(roles) {
+    /// `{ roles = [ ... ]; }` for the memberships of one instance.
+    fn role_entry(&mut self, group: &'r [Membership]) -> Result<Value<'s>, Error> {
+        let res = self.res;
+        self.role_names.clear();
+        self.role_names
+            .extend(group.iter().map(|&m| res.role_name(m)));
+        if let Some(v) = self.role_entries.get(self.role_names.as_slice()) {
             return Ok(v.clone());
         }
-        let list = self.shared_list(roles)?;
+        let names: Box<[&'i str]> = self.role_names.as_slice().into();
+        let list = self.string_list(names.iter().copied())?;
         let v = self.attrs(&[("roles", &list)])?;
-        self.role_entries.insert(roles, v.clone());
+        self.role_entries.insert(names, v.clone());
         Ok(v)
     }
 
-    fn module(
-        &mut self,
-        machine: &'i str,
-        item: &'i ModuleItem<'i, Value<'s>>,
-        own: &mut Vec<Value<'s>>,
-    ) -> Result<Slot<'i, 's>, Error> {
-        match item {
-            ModuleItem::Role(v) => Ok(Slot::Input(v)),
-            ModuleItem::Extra { value, origin } => self.extra(value, origin.as_deref(), own),
-            ModuleItem::Generated { instance, layers } => {
-                self.generated(*instance, layers).map(Slot::Shared)
-            }
-            ModuleItem::Constraints { instance } => {
-                self.constraint_module(*instance).map(Slot::Shared)
-            }
-            ModuleItem::Deploy {
-                target_host,
-                build_host,
-            } => {
-                let mut hosts: Vec<(&str, &Value<'s>)> = Vec::new();
-                if let Some(b) = build_host {
-                    hosts.push(("buildHost", b));
-                }
-                if let Some(t) = target_host {
-                    hosts.push(("targetHost", t));
-                }
-                let networking = self.attrs(&hosts)?;
-                let core = self.attrs(&[("networking", &networking)])?;
-                let clan = self.attrs(&[("core", &core)])?;
-                let config = self.attrs(&[("clan", &clan)])?;
-                let file = self
-                    .st
-                    .new_string(&format!("clan-inventory/machines/{machine}/deploy"))?;
-                own.push(self.attrs(&[("_file", &file), ("config", &config)])?);
-                Ok(Slot::Own(own.len() - 1))
-            }
+    /// Makes `names`, the string values of the machine names, if not done yet.
+    fn make_names(&mut self) -> Result<(), Error> {
+        if self.names.len() != self.input.machines.len() {
+            self.names = self
+                .input
+                .machines
+                .iter()
+                .map(|m| self.st.new_string(&m.name))
+                .collect::<Result<_, _>>()?;
         }
+        Ok(())
     }
 
-    fn extra(
+    /// A lazy deploy module: one of the deploy helpers applied to the name and the hosts.
+    fn deploy(
         &mut self,
-        value: &'i Value<'s>,
-        origin: Option<&str>,
-        own: &mut Vec<Value<'s>>,
+        mi: usize,
+        target_host: Option<&'i Value<'s>>,
+        build_host: Option<&'i Value<'s>>,
     ) -> Result<Slot<'i, 's>, Error> {
+        self.make_names()?;
+        let st = self.st;
+        let name = &self.names[mi];
+        let h = &mut self.helpers;
+        let v = match (target_host, build_host) {
+            (Some(t), Some(b)) => {
+                let f = helper(st, &mut h.deploy_both, DEPLOY_BOTH)?;
+                st.apply(&st.apply(&st.apply(f, name)?, t)?, b)?
+            }
+            (Some(t), None) => {
+                let f = helper(st, &mut h.deploy_target, DEPLOY_TARGET)?;
+                st.apply(&st.apply(f, name)?, t)?
+            }
+            (None, Some(b)) => {
+                let f = helper(st, &mut h.deploy_build, DEPLOY_BUILD)?;
+                st.apply(&st.apply(f, name)?, b)?
+            }
+            (None, None) => return Err(Error("internal error: deploy without hosts".into())),
+        };
+        Ok(self.own(v))
+    }
+
+    fn extra(&mut self, value: &'i Value<'s>, origin: Option<&str>) -> Result<Slot<'i, 's>, Error> {
+        if let Some(&i) = self.extras_at.get(&value.address()) {
+            return Ok(Slot::Shared(i));
+        }
         // An entry that is already evaluated and not a string is the module itself.
         if !matches!(self.st.type_of(value), Type::Thunk | Type::String) {
             return Ok(Slot::Input(value));
         }
-        if let Some(&i) = self.extras_at.get(&value.address()) {
-            return Ok(Slot::Shared(i));
-        }
-        let wrapped = if let Some(dir) = &self.input.directory {
-            if self.fix_extra.is_none() {
-                let fix = self.st.eval(FIX_EXTRA)?;
-                self.fix_extra = Some(self.st.apply(&fix, dir)?);
+        let st = self.st;
+        let h = &mut self.helpers;
+        if let Some(dir) = &self.input.directory {
+            if h.fix_extra.is_none() {
+                let fix = st.eval(FIX_EXTRA)?;
+                h.fix_extra = Some(st.apply(&fix, dir)?);
             }
-            let fix = self
+            let fix = h
                 .fix_extra
                 .as_ref()
-                .ok_or_else(|| Error("internal error: no fix function".into()))?;
-            self.st.apply(fix, value)?
+                .ok_or_else(|| Error("internal error: no helper function".into()))?;
+            let wrapped = st.apply(fix, value)?;
+            let i = self.share(wrapped);
+            self.extras_at.insert(value.address(), i);
+            Ok(Slot::Shared(i))
         } else {
-            if self.fix_extra_no_dir.is_none() {
-                self.fix_extra_no_dir = Some(self.st.eval(FIX_EXTRA_NO_DIR)?);
-            }
-            let fix = self
-                .fix_extra_no_dir
-                .as_ref()
-                .ok_or_else(|| Error("internal error: no fix function".into()))?;
-            let origin = self.st.new_string(origin.unwrap_or("extraModules"))?;
-            let fix = self.st.apply(fix, &origin)?;
+            let fix = helper(st, &mut h.fix_extra_no_dir, FIX_EXTRA_NO_DIR)?;
+            let origin = st.new_string(origin.unwrap_or("extraModules"))?;
+            let fix = st.apply(fix, &origin)?;
             // Not shared: the message names the list the entry came from.
-            own.push(self.st.apply(&fix, value)?);
-            return Ok(Slot::Own(own.len() - 1));
-        };
-        let i = self.share(wrapped);
-        self.extras_at.insert(value.address(), i);
-        Ok(Slot::Shared(i))
+            let wrapped = st.apply(&fix, value)?;
+            Ok(self.own(wrapped))
+        }
     }
 
     fn role_set(&mut self, index: usize) -> Result<Value<'s>, Error> {
         if let Some(v) = &self.role_sets[index] {
             return Ok(v.clone());
         }
-        let inst = &self.output.instances[index];
+        let inst = &self.res.instances[index];
         let mut b = Vec::with_capacity(inst.roles.len());
         for (role, members) in &inst.roles {
             let list = self.member_list(members)?;
@@ -450,18 +470,11 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
     }
 
     /// The names of `members` (indices into `Input::machines`), shared with equal lists.
-    fn member_list(&mut self, members: &'i [usize]) -> Result<Value<'s>, Error> {
+    fn member_list(&mut self, members: &'r [usize]) -> Result<Value<'s>, Error> {
         if let Some(v) = self.member_lists.get(members) {
             return Ok(v.clone());
         }
-        if self.names.len() != self.input.machines.len() {
-            self.names = self
-                .input
-                .machines
-                .iter()
-                .map(|m| self.st.new_string(&m.name))
-                .collect::<Result<_, _>>()?;
-        }
+        self.make_names()?;
         let names = &self.names;
         let v = self.st.new_list(members.iter().map(|&i| &names[i]))?;
         self.member_lists.insert(members, v.clone());
@@ -473,7 +486,7 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
         if let Some(v) = &self.failures[index] {
             return Ok(v.clone());
         }
-        let inst = &self.output.instances[index];
+        let inst = &self.res.instances[index];
         let no = self.st.new_bool(false)?;
         let mut items = Vec::with_capacity(inst.failures.len());
         for message in &inst.failures {
@@ -486,19 +499,22 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
     }
 
     fn instance_file(&mut self, index: usize, suffix: &str) -> Result<Value<'s>, Error> {
-        let inst = &self.output.instances[index];
+        let inst = &self.res.instances[index];
         self.st.new_string(&format!(
             "clan-inventory/services/{}/{}{suffix}",
             inst.service, inst.instance
         ))
     }
 
-    fn generated(&mut self, index: usize, layers: &'i [&'i Value<'s>]) -> Result<usize, Error> {
-        let key = LayersKey(index, layers);
-        if let Some(&i) = self.generated_at.get(&key) {
+    fn generated(&mut self, index: usize, layers: &[&'i Value<'s>]) -> Result<usize, Error> {
+        self.key.clear();
+        self.key.push(index);
+        self.key.extend(layers.iter().map(|v| v.address()));
+        if let Some(&i) = self.generated_at.get(self.key.as_slice()) {
             return Ok(i);
         }
-        let inst = &self.output.instances[index];
+        let key: Box<[usize]> = self.key.as_slice().into();
+        let inst = &self.res.instances[index];
         let (service, instance) = (inst.service, inst.instance);
         let roles = self.role_set(index)?;
         let inst_entry = self.attrs(&[("roles", &roles)])?;
@@ -541,17 +557,17 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
     /// `{ <svc> = { <inst> = { enabled = ...; roles = { <r>.machines = [ ... ]; }; }; }; }`.
     fn services(&mut self) -> Result<Value<'s>, Error> {
         let input = self.input;
-        let output = self.output;
+        let res = self.res;
         let mut services = self.st.attrs_builder(input.services.len())?;
         let mut index = 0;
         for service in &input.services {
-            let count = output.instances[index..]
+            let count = res.instances[index..]
                 .iter()
                 .take_while(|i| i.service == service.name)
                 .count();
             let mut b = self.st.attrs_builder(count)?;
             for i in index..index + count {
-                let inst = &output.instances[i];
+                let inst = &res.instances[i];
                 let roles = self.role_set(i)?;
                 let enabled = self.st.new_bool(inst.enabled)?;
                 let entry = self.attrs(&[("enabled", &enabled), ("roles", &roles)])?;
@@ -561,5 +577,58 @@ impl<'a, 'i, 's> Encoder<'a, 'i, 's> {
             services.insert(&service.name, &b.finish()?)?;
         }
         services.finish()
+    }
+}
+
+/// Turns the module list of one machine, as the resolution visits it, into slots. The first
+/// error stops the work and is kept for the caller.
+struct Modules<'e, 'a, 'r, 'i, 's> {
+    enc: &'e mut Encoder<'a, 'r, 'i, 's>,
+    machine: usize,
+    error: Option<Error>,
+}
+
+impl<'i, 's> Modules<'_, '_, '_, 'i, 's> {
+    fn push(&mut self, slot: Result<Slot<'i, 's>, Error>) {
+        match slot {
+            Ok(slot) => self.enc.slots.push(slot),
+            Err(e) => self.error = Some(e),
+        }
+    }
+}
+
+impl<'i, 's> Visit<'i, Value<'s>> for Modules<'_, '_, '_, 'i, 's> {
+    fn role(&mut self, module: &'i Value<'s>) {
+        if self.error.is_none() {
+            self.enc.slots.push(Slot::Input(module));
+        }
+    }
+
+    fn extra(&mut self, value: &'i Value<'s>, origin: Option<String>) {
+        if self.error.is_none() {
+            let slot = self.enc.extra(value, origin.as_deref());
+            self.push(slot);
+        }
+    }
+
+    fn generated(&mut self, instance: usize, layers: &[&'i Value<'s>]) {
+        if self.error.is_none() {
+            let slot = self.enc.generated(instance, layers).map(Slot::Shared);
+            self.push(slot);
+        }
+    }
+
+    fn constraints(&mut self, instance: usize) {
+        if self.error.is_none() {
+            let slot = self.enc.constraint_module(instance).map(Slot::Shared);
+            self.push(slot);
+        }
+    }
+
+    fn deploy(&mut self, target_host: Option<&'i Value<'s>>, build_host: Option<&'i Value<'s>>) {
+        if self.error.is_none() {
+            let slot = self.enc.deploy(self.machine, target_host, build_host);
+            self.push(slot);
+        }
     }
 }

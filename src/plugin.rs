@@ -67,9 +67,9 @@ fn run<'s>(
         Err(Errors::Source { path, error }) => return Err(format!("{path}: {}", error.0)),
     };
     between();
-    let output = inventory::resolve(&input);
+    let resolution = inventory::Resolution::new(&input);
     between();
-    let result = Encoder::new(st, &input, &output)
+    let result = Encoder::new(st, &input, &resolution)
         .after_each_machine(between)
         .encode_into(ret)
         .map_err(|e| e.0);

@@ -66,43 +66,138 @@ pub enum ModuleItem<'a, V> {
     },
 }
 
-/// Resolves a validated input.
-pub fn resolve<'a, V>(input: &'a Input<V>) -> Output<'a, V> {
-    let n = input.machines.len();
-    let tags = machine_tags(input);
-    let by_tag = machines_by_tag(&tags);
-    let mut seen = Seen::new(n);
+/// Resolves a validated input into an owned [`Output`]: every machine's module list at once.
+pub fn resolve<V>(input: &Input<V>) -> Output<'_, V> {
+    let resolution = Resolution::new(input);
+    let mut machines = Vec::with_capacity(input.machines.len());
+    for mi in 0..input.machines.len() {
+        let mut collect = Collect(Vec::with_capacity(3 * resolution.memberships(mi).len() + 1));
+        resolution.visit_modules(mi, &mut collect);
+        machines.push(MachineOutput {
+            name: &input.machines[mi].name,
+            tags: resolution.tags(mi).to_vec(),
+            services: resolution
+                .groups(mi)
+                .map(|group| {
+                    let instance = group[0].0 as usize;
+                    (
+                        instance,
+                        group.iter().map(|&m| resolution.role_name(m)).collect(),
+                    )
+                })
+                .collect(),
+            modules: collect.0,
+        });
+    }
+    let Resolution {
+        instances,
+        warnings,
+        assertions,
+        ..
+    } = resolution;
+    Output {
+        machines,
+        instances,
+        warnings,
+        assertions,
+    }
+}
 
-    let mut instances = Vec::new();
-    let mut assertions = Vec::new();
-    // For each machine: (instance index, role index in the module, index of the instance's Role).
-    let mut memberships: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
-    let mut instance_refs: Vec<InstanceRefs<'_, V>> = Vec::new();
-    for service in &input.services {
-        let Ok(mi) = input
-            .modules
-            .binary_search_by(|m| m.name.as_str().cmp(&service.name))
-        else {
-            continue;
-        };
-        let module = &input.modules[mi];
-        for inst in &service.instances {
-            let index = instances.len();
-            let mut roles = Vec::with_capacity(module.roles.len());
-            let role_entries: Vec<_> = module
-                .roles
-                .iter()
-                .map(|(role_name, _)| find_role(inst, role_name))
-                .collect();
-            for (ri, (role_name, _)) in module.roles.iter().enumerate() {
-                let members = match role_entries[ri] {
-                    Some(role) => {
+/// Builds the owned module list of [`resolve`].
+struct Collect<'a, V>(Vec<ModuleItem<'a, V>>);
+
+impl<'a, V> Visit<'a, V> for Collect<'a, V> {
+    fn role(&mut self, module: &'a V) {
+        self.0.push(ModuleItem::Role(module));
+    }
+    fn extra(&mut self, value: &'a V, origin: Option<String>) {
+        self.0.push(ModuleItem::Extra { value, origin });
+    }
+    fn generated(&mut self, instance: usize, layers: &[&'a V]) {
+        self.0.push(ModuleItem::Generated {
+            instance,
+            layers: layers.to_vec(),
+        });
+    }
+    fn constraints(&mut self, instance: usize) {
+        self.0.push(ModuleItem::Constraints { instance });
+    }
+    fn deploy(&mut self, target_host: Option<&'a V>, build_host: Option<&'a V>) {
+        self.0.push(ModuleItem::Deploy {
+            target_host,
+            build_host,
+        });
+    }
+}
+
+/// Receives the elements of one machine's module list, in order (see [`ModuleItem`] for what
+/// each one is). Lets a caller build its own representation without an intermediate list.
+pub trait Visit<'a, V> {
+    fn role(&mut self, module: &'a V);
+    /// `origin` is given only when there is no `directory`.
+    fn extra(&mut self, value: &'a V, origin: Option<String>);
+    /// `layers` is only valid for the call.
+    fn generated(&mut self, instance: usize, layers: &[&'a V]);
+    fn constraints(&mut self, instance: usize);
+    fn deploy(&mut self, target_host: Option<&'a V>, build_host: Option<&'a V>);
+}
+
+/// One membership: (index into `Resolution::instances`, index of the role in the service's
+/// module). 32 bits each, so that the memberships of a large fleet stay small.
+pub type Membership = (u32, u32);
+
+/// The resolution of an input, with the per-machine module lists left to be visited one machine
+/// at a time ([`Resolution::visit_modules`]), so that a caller can turn each into its own
+/// representation without holding all of them.
+pub struct Resolution<'a, V> {
+    input: &'a Input<V>,
+    /// One per instance of every service, services then instances sorted.
+    pub instances: Vec<InstanceOutput<'a>>,
+    pub warnings: Vec<String>,
+    /// Messages of the failed constraints of every enabled instance.
+    pub assertions: Vec<String>,
+    tags: Vec<Vec<&'a str>>,
+    /// The memberships of machine `m` are `members[starts[m]..starts[m + 1]]`, in instance order
+    /// and role order within an instance. Only enabled instances have members here.
+    starts: Vec<usize>,
+    members: Vec<Membership>,
+    refs: Vec<InstanceRefs<'a, V>>,
+}
+
+impl<'a, V> Resolution<'a, V> {
+    /// Resolves a validated input: tags, role members and constraints of every instance, and
+    /// which instances and roles every machine is in. Linear in the size of input and result.
+    pub fn new(input: &'a Input<V>) -> Self {
+        let n = input.machines.len();
+        let tags = machine_tags(input);
+        let by_tag = machines_by_tag(&tags);
+        let mut seen = Seen::new(n);
+
+        let mut instances = Vec::new();
+        let mut assertions = Vec::new();
+        let mut refs: Vec<InstanceRefs<'_, V>> = Vec::new();
+        let mut counts = vec![0usize; n + 1];
+        for service in &input.services {
+            let Ok(mi) = input
+                .modules
+                .binary_search_by(|m| m.name.as_str().cmp(&service.name))
+            else {
+                continue;
+            };
+            let module = &input.modules[mi];
+            for inst in &service.instances {
+                let mut roles = Vec::with_capacity(module.roles.len());
+                let role_entries: Vec<_> = module
+                    .roles
+                    .iter()
+                    .map(|(role_name, _)| find_role(inst, role_name))
+                    .collect();
+                for ((role_name, _), entry) in module.roles.iter().zip(&role_entries) {
+                    let mut members = Vec::new();
+                    if let Some(role) = entry {
                         seen.next();
-                        let mut members = Vec::new();
                         for m in &role.machines {
-                            if let Ok(i) =
-                                input.machines.binary_search_by(|x| x.name.as_str().cmp(m))
-                            {
+                            if let Some(i) = machine_index(input, m) {
                                 if seen.insert(i) {
                                     members.push(i);
                                 }
@@ -115,93 +210,127 @@ pub fn resolve<'a, V>(input: &'a Input<V>) -> Output<'a, V> {
                                 }
                             }
                         }
-                        members
                     }
-                    None => Vec::new(),
-                };
-                if inst.enabled {
-                    for &m in &members {
-                        memberships[m].push((index, ri));
+                    if inst.enabled {
+                        for &m in &members {
+                            counts[m] += 1;
+                        }
                     }
+                    roles.push((role_name.as_str(), members));
                 }
-                roles.push((role_name.as_str(), members));
+                let failures = if inst.enabled {
+                    check_constraints(input, &service.name, inst, module, &roles)
+                } else {
+                    Vec::new()
+                };
+                assertions.extend(failures.iter().cloned());
+                instances.push(InstanceOutput {
+                    service: &service.name,
+                    instance: &inst.name,
+                    enabled: inst.enabled,
+                    roles,
+                    failures,
+                });
+                // Both lists are sorted by machine name, so the indices come out increasing.
+                let machine_entries = inst
+                    .machines
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(e, entry)| machine_index(input, &entry.name).map(|m| (m, e)))
+                    .collect();
+                refs.push(InstanceRefs {
+                    inst,
+                    module,
+                    role_entries,
+                    machine_entries,
+                });
             }
-            let failures = if inst.enabled {
-                check_constraints(input, &service.name, inst, module, &roles)
-            } else {
-                Vec::new()
-            };
-            assertions.extend(failures.iter().cloned());
-            instances.push(InstanceOutput {
-                service: &service.name,
-                instance: &inst.name,
-                enabled: inst.enabled,
-                roles,
-                failures,
-            });
-            // Both lists are sorted by machine name, so the indices come out increasing.
-            let machine_entries = inst
-                .machines
-                .iter()
-                .enumerate()
-                .filter_map(|(e, entry)| {
-                    input
-                        .machines
-                        .binary_search_by(|x| x.name.as_str().cmp(&entry.name))
-                        .ok()
-                        .map(|m| (m, e))
-                })
-                .collect();
-            instance_refs.push(InstanceRefs {
-                inst,
-                module,
-                role_entries,
-                machine_entries,
-            });
+        }
+
+        // Counts become start offsets; filling in instance and role order keeps each machine's
+        // memberships in that order.
+        let mut total = 0;
+        for c in &mut counts {
+            let here = *c;
+            *c = total;
+            total += here;
+        }
+        let starts = counts;
+        let mut next = starts.clone();
+        let mut members = vec![(0u32, 0u32); total];
+        for (index, out) in instances.iter().enumerate() {
+            if !out.enabled {
+                continue;
+            }
+            for (ri, (_, role_members)) in out.roles.iter().enumerate() {
+                for &m in role_members {
+                    members[next[m]] = (narrow(index), narrow(ri));
+                    next[m] += 1;
+                }
+            }
+        }
+
+        Resolution {
+            input,
+            instances,
+            warnings: warnings_with(input, &by_tag),
+            assertions,
+            tags,
+            starts,
+            members,
+            refs,
         }
     }
 
-    let mut machines = Vec::with_capacity(n);
-    for (mi, ((machine, tags), member_of)) in
-        input.machines.iter().zip(tags).zip(memberships).enumerate()
-    {
-        // Per membership: its roles, extra modules, the generated module; then deploy.
-        let mut modules = Vec::with_capacity(3 * member_of.len() + 1);
-        let mut services: Vec<ServiceRoles<'_>> = Vec::with_capacity(member_of.len());
-        // memberships are grouped by instance (instances are visited in order, roles inside).
-        let mut k = 0;
-        while k < member_of.len() {
-            let index = member_of[k].0;
-            let mut end = k;
-            while end < member_of.len() && member_of[end].0 == index {
-                end += 1;
-            }
-            let role_indices = &member_of[k..end];
-            k = end;
-            let refs = &instance_refs[index];
-            let (inst, module) = (refs.inst, refs.module);
-            let out = &instances[index];
-            let role_names: Vec<&str> = role_indices
-                .iter()
-                .map(|&(_, ri)| module.roles[ri].0.as_str())
-                .collect();
-            modules.extend(
-                role_indices
-                    .iter()
-                    .map(|&(_, ri)| ModuleItem::Role(&module.roles[ri].1)),
-            );
+    /// The tags of machine `mi` (an index into `Input::machines`).
+    #[must_use]
+    pub fn tags(&self, mi: usize) -> &[&'a str] {
+        &self.tags[mi]
+    }
 
+    /// The memberships of machine `mi`, in instance order.
+    #[must_use]
+    pub fn memberships(&self, mi: usize) -> &[Membership] {
+        &self.members[self.starts[mi]..self.starts[mi + 1]]
+    }
+
+    /// The memberships of machine `mi`, one non-empty group per instance.
+    pub fn groups(&self, mi: usize) -> impl Iterator<Item = &[Membership]> {
+        self.memberships(mi).chunk_by(|a, b| a.0 == b.0)
+    }
+
+    /// The name of the role of a membership.
+    #[must_use]
+    pub fn role_name(&self, m: Membership) -> &'a str {
+        self.instances[m.0 as usize].roles[m.1 as usize].0
+    }
+
+    /// Visits the module list of machine `mi`: per instance it is in, its role modules, the extra
+    /// modules of the instance, of its `machines.<m>` entry and of its roles, the generated module
+    /// and the constraints module if a constraint failed; then its deploy module.
+    pub fn visit_modules(&self, mi: usize, visit: &mut impl Visit<'a, V>) {
+        let input = self.input;
+        let machine = &input.machines[mi];
+        let no_dir = input.directory.is_none();
+        let mut layers: Vec<&'a V> = Vec::new();
+        for group in self.groups(mi) {
+            let index = group[0].0 as usize;
+            let refs = &self.refs[index];
+            let (inst, module) = (refs.inst, refs.module);
+            for &(_, ri) in group {
+                visit.role(&module.roles[ri as usize].1);
+            }
             let inst_path = || {
+                let out = &self.instances[index];
                 let services = Path::Root("inventory");
                 let services = services.attr("services");
                 let svc = services.attr(out.service);
                 svc.attr(out.instance).render()
             };
-            let no_dir = input.directory.is_none();
             let mut extras = |list: &'a [V], path: &dyn Fn() -> String| {
                 for (i, value) in list.iter().enumerate() {
                     let origin = no_dir.then(|| format!("{}[{i}]", path()));
-                    modules.push(ModuleItem::Extra { value, origin });
+                    visit.extra(value, origin);
                 }
             };
             extras(&inst.extra_modules, &|| {
@@ -222,9 +351,9 @@ pub fn resolve<'a, V>(input: &'a Input<V>) -> Output<'a, V> {
                 });
             }
             let member_roles = || {
-                role_indices
+                group
                     .iter()
-                    .filter_map(|&(_, ri)| refs.role_entries[ri])
+                    .filter_map(|&(_, ri)| refs.role_entries[ri as usize])
             };
             for role in member_roles() {
                 extras(&role.extra_modules, &|| {
@@ -236,39 +365,33 @@ pub fn resolve<'a, V>(input: &'a Input<V>) -> Output<'a, V> {
                 });
             }
 
-            let mut layers = Vec::with_capacity(2 + role_names.len());
+            layers.clear();
             layers.extend(inst.config.as_ref());
             layers.extend(machine_entry.and_then(|e| e.config.as_ref()));
             layers.extend(member_roles().filter_map(|r| r.config.as_ref()));
-            modules.push(ModuleItem::Generated {
-                instance: index,
-                layers,
-            });
-            if !out.failures.is_empty() {
-                modules.push(ModuleItem::Constraints { instance: index });
+            visit.generated(index, &layers);
+            if !self.instances[index].failures.is_empty() {
+                visit.constraints(index);
             }
-            services.push((index, role_names));
         }
         if machine.target_host.is_some() || machine.build_host.is_some() {
-            modules.push(ModuleItem::Deploy {
-                target_host: machine.target_host.as_ref(),
-                build_host: machine.build_host.as_ref(),
-            });
+            visit.deploy(machine.target_host.as_ref(), machine.build_host.as_ref());
         }
-        machines.push(MachineOutput {
-            name: &machine.name,
-            tags,
-            services,
-            modules,
-        });
     }
+}
 
-    Output {
-        machines,
-        instances,
-        warnings: warnings_with(input, &by_tag),
-        assertions,
-    }
+/// The index of the machine named `name`, if it is one.
+fn machine_index<V>(input: &Input<V>, name: &str) -> Option<usize> {
+    input
+        .machines
+        .binary_search_by(|x| x.name.as_str().cmp(name))
+        .ok()
+}
+
+/// An index into a list of instances or roles as a 32-bit membership field. A fleet with more
+/// than 4 billion instances or roles cannot be read into memory, so this never saturates.
+fn narrow(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 /// The warnings of a validated input (tags that match no machine), without resolving it.

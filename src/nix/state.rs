@@ -366,6 +366,7 @@ impl<'s> State<'s> {
             raw,
             capacity,
             len: 0,
+            name: Vec::new(),
         })
     }
 }
@@ -377,23 +378,41 @@ pub(crate) struct AttrsBuilder<'a, 's> {
     raw: NonNull<ffi::BindingsBuilder>,
     capacity: usize,
     len: usize,
+    /// The NUL-terminated name being inserted, reused from one insertion to the next.
+    name: Vec<u8>,
 }
 
 impl<'s> AttrsBuilder<'_, 's> {
     pub(crate) fn insert(&mut self, name: &str, value: &Value<'s>) -> Result<(), Error> {
+        if name.as_bytes().contains(&0) {
+            return Err(Error(
+                "internal error: attribute name with a NUL byte".into(),
+            ));
+        }
+        let mut buf = std::mem::take(&mut self.name);
+        buf.clear();
+        buf.extend_from_slice(name.as_bytes());
+        buf.push(0);
+        let result = CStr::from_bytes_with_nul(&buf)
+            .map_err(|_| Error("internal error: attribute name with a NUL byte".into()))
+            .and_then(|c| self.insert_static(c, value));
+        self.name = buf;
+        result
+    }
+
+    /// [`AttrsBuilder::insert`] for a name that is already NUL-terminated.
+    pub(crate) fn insert_static(&mut self, name: &CStr, value: &Value<'s>) -> Result<(), Error> {
         if self.len >= self.capacity {
             // Nix would trip an assertion and abort.
             return Err(Error("internal error: attribute set over capacity".into()));
         }
-        let c = CString::new(name)
-            .map_err(|_| Error("internal error: attribute name with a NUL byte".into()))?;
         // SAFETY: below capacity; the name is copied into the symbol table and the value pointer
         // is stored in traced memory.
         let code = unsafe {
             ffi::nix_bindings_builder_insert(
                 self.state.ctx,
                 self.raw.as_ptr(),
-                c.as_ptr(),
+                name.as_ptr(),
                 value.as_ptr(),
             )
         };
