@@ -5,7 +5,7 @@ use rustc_hash::FxHashMap as HashMap;
 use std::ffi::CStr;
 
 use crate::inventory::{Input, Kind, Membership, Resolution, Text, Tree, Visit};
-use crate::nix::{AttrsBuilder, Error, State, Type, Value};
+use crate::nix::{Error, State, Type, Value};
 
 /// Reads the argument of the primop. Handles point into the argument itself, so nothing is copied
 /// and only structural values are forced.
@@ -90,6 +90,10 @@ const FIX_EXTRA_NO_DIR: &CStr =
 /// The deploy module of a machine, applied lazily to the machine's name and its hosts, so that
 /// only the machines whose configuration is evaluated pay for it. One function per combination
 /// of hosts that are set.
+/// A generated module with config layers, applied lazily to its `_file`, the value of
+/// `clan.inventory`, the service name and the layers. `inventory` is a reserved service name
+/// (phase 2), so the two attributes of `clan` differ.
+const GENERATED: &CStr = c"file: inventory: service: contents: { _file = file; config.clan = { inherit inventory; ${service} = { _type = \"merge\"; inherit contents; }; }; }";
 const DEPLOY_TARGET: &CStr = c"name: targetHost: { _file = \"clan-inventory/machines/${name}/deploy\"; config.clan.core.networking = { inherit targetHost; }; }";
 const DEPLOY_BUILD: &CStr = c"name: buildHost: { _file = \"clan-inventory/machines/${name}/deploy\"; config.clan.core.networking = { inherit buildHost; }; }";
 const DEPLOY_BOTH: &CStr = c"name: targetHost: buildHost: { _file = \"clan-inventory/machines/${name}/deploy\"; config.clan.core.networking = { inherit buildHost targetHost; }; }";
@@ -114,6 +118,7 @@ struct Helpers<'s> {
     deploy_target: Option<Value<'s>>,
     deploy_build: Option<Value<'s>>,
     deploy_both: Option<Value<'s>>,
+    generated: Option<Value<'s>>,
 }
 
 /// `slot`, evaluated from `expr` the first time.
@@ -157,6 +162,10 @@ pub(crate) struct Encoder<'a, 'r, 'i, 's> {
     extras_at: HashMap<usize, usize>,
     /// Per instance: `{ <role> = { machines = [ ... ]; }; }`.
     role_sets: Vec<Option<Value<'s>>>,
+    /// Per instance: see [`Encoder::instance_parts`].
+    instance_parts: Vec<Option<(Value<'s>, Value<'s>)>>,
+    /// Per instance: the generated-module helper applied to all but the config layers.
+    partials: Vec<Option<Value<'s>>>,
     /// Per instance: the assertions of its failed constraints, and the list of them.
     failures: Vec<Option<(Vec<Value<'s>>, Value<'s>)>>,
     constraint_modules_at: HashMap<usize, usize>,
@@ -193,6 +202,8 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
             generated_at: HashMap::default(),
             extras_at: HashMap::default(),
             role_sets: (0..n).map(|_| None).collect(),
+            instance_parts: (0..n).map(|_| None).collect(),
+            partials: (0..n).map(|_| None).collect(),
             failures: (0..n).map(|_| None).collect(),
             constraint_modules_at: HashMap::default(),
             helpers: Helpers::default(),
@@ -506,6 +517,27 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
         ))
     }
 
+    /// What every generated module of instance `index` has: its `_file`, and
+    /// `{ services.<svc>.<inst>.roles = ...; }` for `clan.inventory`.
+    fn instance_parts(&mut self, index: usize) -> Result<(Value<'s>, Value<'s>), Error> {
+        if let Some(parts) = &self.instance_parts[index] {
+            return Ok(parts.clone());
+        }
+        let inst = &self.res.instances[index];
+        let (service, instance) = (inst.service, inst.instance);
+        let roles = self.role_set(index)?;
+        let inst_entry = self.attrs(&[("roles", &roles)])?;
+        let svc_entry = self.attrs(&[(instance, &inst_entry)])?;
+        let services = self.attrs(&[(service, &svc_entry)])?;
+        let inventory = self.attrs(&[("services", &services)])?;
+        let file = self.instance_file(index, "")?;
+        self.instance_parts[index] = Some((file.clone(), inventory.clone()));
+        Ok((file, inventory))
+    }
+
+    /// The generated module of instance `index` with the given config layers, shared by every
+    /// machine that has the same layers. With layers it is a lazy application of a helper, so
+    /// that per-machine configs cost a list and a thunk until the machine is evaluated.
     fn generated(&mut self, index: usize, layers: &[&'i Value<'s>]) -> Result<usize, Error> {
         self.key.clear();
         self.key.push(index);
@@ -514,28 +546,26 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
             return Ok(i);
         }
         let key: Box<[usize]> = self.key.as_slice().into();
-        let inst = &self.res.instances[index];
-        let (service, instance) = (inst.service, inst.instance);
-        let roles = self.role_set(index)?;
-        let inst_entry = self.attrs(&[("roles", &roles)])?;
-        let svc_entry = self.attrs(&[(instance, &inst_entry)])?;
-        let services = self.attrs(&[(service, &svc_entry)])?;
-        let inventory = self.attrs(&[("services", &services)])?;
-        let clan = if layers.is_empty() {
-            self.attrs(&[("inventory", &inventory)])?
+        let (file, inventory) = self.instance_parts(index)?;
+        let module = if layers.is_empty() {
+            let clan = self.attrs(&[("inventory", &inventory)])?;
+            let config = self.attrs(&[("clan", &clan)])?;
+            self.attrs(&[("_file", &file), ("config", &config)])?
         } else {
+            if self.partials[index].is_none() {
+                let service = self.res.instances[index].service;
+                let service = self.string(service)?;
+                let st = self.st;
+                let f = helper(st, &mut self.helpers.generated, GENERATED)?;
+                let partial = st.apply(&st.apply(&st.apply(f, &file)?, &inventory)?, &service)?;
+                self.partials[index] = Some(partial);
+            }
+            let partial = self.partials[index]
+                .as_ref()
+                .ok_or_else(|| Error("internal error: no generated module function".into()))?;
             let contents = self.st.new_list(layers.iter().copied())?;
-            let merge = self.string("merge")?;
-            let merged = self.attrs(&[("_type", &merge), ("contents", &contents)])?;
-            let mut b: AttrsBuilder<'_, 's> = self.st.attrs_builder(2)?;
-            // `inventory` is a reserved service name (phase 2), so the two names differ.
-            b.insert("inventory", &inventory)?;
-            b.insert(service, &merged)?;
-            b.finish()?
+            self.st.apply(partial, &contents)?
         };
-        let config = self.attrs(&[("clan", &clan)])?;
-        let file = self.instance_file(index, "")?;
-        let module = self.attrs(&[("_file", &file), ("config", &config)])?;
         let i = self.share(module);
         self.generated_at.insert(key, i);
         Ok(i)

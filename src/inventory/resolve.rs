@@ -161,6 +161,10 @@ pub struct Resolution<'a, V> {
     /// and role order within an instance. Only enabled instances have members here.
     starts: Vec<usize>,
     members: Vec<Membership>,
+    /// The `machines.<m>` entries naming machine `m`, as (instance, index into its `machines`)
+    /// in instance order, are `entries[entry_starts[m]..entry_starts[m + 1]]`.
+    entry_starts: Vec<usize>,
+    entries: Vec<(u32, u32)>,
     refs: Vec<InstanceRefs<'a, V>>,
 }
 
@@ -177,6 +181,9 @@ impl<'a, V> Resolution<'a, V> {
         let mut assertions = Vec::new();
         let mut refs: Vec<InstanceRefs<'_, V>> = Vec::new();
         let mut counts = vec![0usize; n + 1];
+        // Every `machines.<m>` entry of an instance: (machine, instance, index of the entry).
+        let mut entry_list: Vec<(usize, u32, u32)> = Vec::new();
+        let mut entry_counts = vec![0usize; n + 1];
         for service in &input.services {
             let Ok(mi) = input
                 .modules
@@ -231,33 +238,26 @@ impl<'a, V> Resolution<'a, V> {
                     roles,
                     failures,
                 });
-                // Both lists are sorted by machine name, so the indices come out increasing.
-                let machine_entries = inst
-                    .machines
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(e, entry)| machine_index(input, &entry.name).map(|m| (m, e)))
-                    .collect();
+                let index = narrow(instances.len() - 1);
+                for (e, entry) in inst.machines.iter().enumerate() {
+                    if let Some(m) = machine_index(input, &entry.name) {
+                        entry_counts[m] += 1;
+                        entry_list.push((m, index, narrow(e)));
+                    }
+                }
                 refs.push(InstanceRefs {
                     inst,
                     module,
                     role_entries,
-                    machine_entries,
                 });
             }
         }
 
         // Counts become start offsets; filling in instance and role order keeps each machine's
         // memberships in that order.
-        let mut total = 0;
-        for c in &mut counts {
-            let here = *c;
-            *c = total;
-            total += here;
-        }
-        let starts = counts;
+        let starts = offsets(counts);
         let mut next = starts.clone();
-        let mut members = vec![(0u32, 0u32); total];
+        let mut members = vec![(0u32, 0u32); starts[n]];
         for (index, out) in instances.iter().enumerate() {
             if !out.enabled {
                 continue;
@@ -269,6 +269,14 @@ impl<'a, V> Resolution<'a, V> {
                 }
             }
         }
+        // The same for the `machines.<m>` entries, which were listed in instance order.
+        let entry_starts = offsets(entry_counts);
+        let mut next = entry_starts.clone();
+        let mut entries = vec![(0u32, 0u32); entry_starts[n]];
+        for (m, index, e) in entry_list {
+            entries[next[m]] = (index, e);
+            next[m] += 1;
+        }
 
         Resolution {
             input,
@@ -278,6 +286,8 @@ impl<'a, V> Resolution<'a, V> {
             tags,
             starts,
             members,
+            entry_starts,
+            entries,
             refs,
         }
     }
@@ -313,6 +323,11 @@ impl<'a, V> Resolution<'a, V> {
         let machine = &input.machines[mi];
         let no_dir = input.directory.is_none();
         let mut layers: Vec<&'a V> = Vec::new();
+        // The machine's `machines.<m>` entries, walked along with its memberships (both are in
+        // instance order).
+        let mut entries = self.entries[self.entry_starts[mi]..self.entry_starts[mi + 1]]
+            .iter()
+            .peekable();
         for group in self.groups(mi) {
             let index = group[0].0 as usize;
             let refs = &self.refs[index];
@@ -336,11 +351,11 @@ impl<'a, V> Resolution<'a, V> {
             extras(&inst.extra_modules, &|| {
                 format!("{}.extraModules", inst_path())
             });
-            let machine_entry = refs
-                .machine_entries
-                .binary_search_by_key(&mi, |&(m, _)| m)
-                .ok()
-                .map(|i| &inst.machines[refs.machine_entries[i].1]);
+            let instance = group[0].0;
+            while entries.next_if(|&&(i, _)| i < instance).is_some() {}
+            let machine_entry = entries
+                .next_if(|&&(i, _)| i == instance)
+                .map(|&(_, e)| &inst.machines[e as usize]);
             if let Some(entry) = machine_entry {
                 extras(&entry.extra_modules, &|| {
                     format!(
@@ -378,6 +393,18 @@ impl<'a, V> Resolution<'a, V> {
             visit.deploy(machine.target_host.as_ref(), machine.build_host.as_ref());
         }
     }
+}
+
+/// Per-machine counts (with one spare slot at the end) turned into start offsets: element `m`
+/// becomes the sum of the counts before it, and the last the total.
+fn offsets(mut counts: Vec<usize>) -> Vec<usize> {
+    let mut total = 0;
+    for c in &mut counts {
+        let here = *c;
+        *c = total;
+        total += here;
+    }
+    counts
 }
 
 /// The index of the machine named `name`, if it is one.
@@ -442,8 +469,6 @@ struct InstanceRefs<'a, V> {
     module: &'a Module<V>,
     /// Per role of the module (in module order): the instance's `roles.<r>` entry, if any.
     role_entries: Vec<Option<&'a super::model::Role<V>>>,
-    /// (machine index, index into `inst.machines`) for every `machines.<m>` entry, increasing.
-    machine_entries: Vec<(usize, usize)>,
 }
 
 fn find_role<'a, V>(inst: &'a Instance<V>, name: &str) -> Option<&'a super::model::Role<V>> {

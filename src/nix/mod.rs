@@ -9,7 +9,7 @@ mod state;
 mod value;
 
 pub(crate) use primop::register;
-pub(crate) use state::{AttrsBuilder, Error, State};
+pub(crate) use state::{Error, State};
 pub(crate) use value::{Type, Value};
 
 /// Why the plugin must not register in this process, if it must not: it was built against another

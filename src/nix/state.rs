@@ -47,14 +47,22 @@ impl<'s> State<'s> {
 
     /// [`State::check`] for the calls that return their error code: saves asking the context
     /// again on the hot path (list and attribute set building).
+    #[inline]
     fn check_code(&self, code: ffi::nix_err) -> Result<(), Error> {
         if code == ffi::NIX_OK {
-            return Ok(());
+            Ok(())
+        } else {
+            Err(self.take_error())
         }
+    }
+
+    /// The context's error, which is then cleared.
+    #[cold]
+    fn take_error(&self) -> Error {
         let message = self.error_message();
-        // SAFETY: as above.
+        // SAFETY: ctx is the call's live context.
         unsafe { ffi::nix_clear_err(self.ctx) };
-        Err(Error(message))
+        Error(message)
     }
 
     fn error_message(&self) -> String {
@@ -100,11 +108,13 @@ impl<'s> State<'s> {
 
     /// Forces `v` to weak head normal form, in place (shared with every other reference to it).
     pub(crate) fn force(&self, v: &Value<'s>) -> Result<Type, Error> {
-        if self.type_of(v) == Type::Thunk {
-            // SAFETY: v is a valid value of this call; state is the fixed EvalState.
-            let code = unsafe { ffi::nix_value_force(self.ctx, self.eval, v.as_ptr()) };
-            self.check_code(code)?;
+        let t = self.type_of(v);
+        if t != Type::Thunk {
+            return Ok(t);
         }
+        // SAFETY: v is a valid value of this call; state is the fixed EvalState.
+        let code = unsafe { ffi::nix_value_force(self.ctx, self.eval, v.as_ptr()) };
+        self.check_code(code)?;
         Ok(self.type_of(v))
     }
 
@@ -153,6 +163,8 @@ impl<'s> State<'s> {
                 },
                 true,
             );
+            // The shim cannot fail; the C API getter reports through the context.
+            #[cfg(nix_lazy_getters)]
             self.check()?;
             let ptr = NonNull::new(ptr)
                 .ok_or_else(|| Error("internal error: null attribute value".into()))?;
@@ -195,6 +207,7 @@ impl<'s> State<'s> {
                 unsafe { ffi::nix_get_list_byidx_lazy(self.ctx, v.as_ptr(), self.eval, i) },
                 true,
             );
+            #[cfg(nix_lazy_getters)]
             self.check()?;
             let ptr = NonNull::new(ptr)
                 .ok_or_else(|| Error("internal error: null list element".into()))?;
