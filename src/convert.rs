@@ -87,13 +87,13 @@ const FIX_EXTRA: &CStr = c"dir: e: if builtins.isString e then dir + \"/${e}\" e
 /// The same when there is no `directory`: a string entry throws when forced.
 const FIX_EXTRA_NO_DIR: &CStr =
     c"where: e: if builtins.isString e then throw \"${where}: the string module '${e}' needs 'directory' to be set\" else e";
-/// The deploy module of a machine, applied lazily to the machine's name and its hosts, so that
-/// only the machines whose configuration is evaluated pay for it. One function per combination
-/// of hosts that are set.
 /// A generated module with config layers, applied lazily to its `_file`, the value of
 /// `clan.inventory`, the service name and the layers. `inventory` is a reserved service name
 /// (phase 2), so the two attributes of `clan` differ.
 const GENERATED: &CStr = c"file: inventory: service: contents: { _file = file; config.clan = { inherit inventory; ${service} = { _type = \"merge\"; inherit contents; }; }; }";
+/// The deploy module of a machine, applied lazily to the machine's name and its hosts, so that
+/// only the machines whose configuration is evaluated pay for it. One function per combination
+/// of hosts that are set.
 const DEPLOY_TARGET: &CStr = c"name: targetHost: { _file = \"clan-inventory/machines/${name}/deploy\"; config.clan.core.networking = { inherit targetHost; }; }";
 const DEPLOY_BUILD: &CStr = c"name: buildHost: { _file = \"clan-inventory/machines/${name}/deploy\"; config.clan.core.networking = { inherit buildHost; }; }";
 const DEPLOY_BOTH: &CStr = c"name: targetHost: buildHost: { _file = \"clan-inventory/machines/${name}/deploy\"; config.clan.core.networking = { inherit buildHost targetHost; }; }";
