@@ -8,10 +8,18 @@
 # the length of its module list, every instance's role members, warnings and assertion messages. The
 # user's values inside the module lists (configs, role modules, extra modules) are not forced.
 # The result is a small integer, so that printing costs nothing.
+#
+# `passes` and `force` serve `scripts/bench --forcing`, which measures what forcing the structure
+# costs by itself: the structure is walked `passes` times (the first pass forces it, later ones only
+# walk it again), either with a `deepSeq` per machine ("each", the default, as a tool reading one
+# machine after another would) or with one `deepSeq` over all machines ("once", which walks values
+# shared between machines once).
 {
   fleet, # path of a directory written by bench/gen_fleet.py
   mode, # "floor" | "builtin" | "pure"
   repo, # path of the clan-inventory checkout (for nix/inventory.nix)
+  passes ? 1,
+  force ? "each", # "each" | "once"
 }:
 let
   inherit (builtins)
@@ -41,10 +49,22 @@ let
   structure =
     r:
     let
-      machine = m: deepSeq m.tags (deepSeq m.services (length m.modules));
-      perMachine = foldl' (acc: m: acc + machine m) 0 (attrValues r.machines);
+      machines = attrValues r.machines;
+      lengths = foldl' (acc: m: acc + length m.modules) 0 machines;
+      perMachine =
+        if force == "each" then
+          foldl' (acc: m: acc + deepSeq m.tags (deepSeq m.services (length m.modules))) 0 machines
+        else if force == "once" then
+          deepSeq (map (m: [
+            m.tags
+            m.services
+          ]) machines) lengths
+        else
+          throw "bench/eval.nix: unknown force '${force}'";
       instances = deepSeq r.services (length (attrNames r.services));
     in
     deepSeq r.warnings (deepSeq r.assertions (perMachine + instances));
+
+  walk = r: foldl' (acc: _: acc + structure r) 0 (builtins.genList (i: i) passes);
 in
-if mode == "floor" then input else seq input (structure (resolve arg))
+if mode == "floor" then input else seq input (walk (resolve arg))

@@ -106,11 +106,35 @@ def nix_str(path):
     return '"' + path.replace("\\", "\\\\").replace('"', '\\"').replace("${", "\\${") + '"'
 
 
-def expr(fleet, mode):
+def expr(fleet, mode, passes=1, force="each"):
     return (
         f"import {nix_str(os.path.join(BENCH, 'eval.nix'))} "
-        f"{{ fleet = /. + {nix_str(fleet)}; mode = {nix_str(mode)}; repo = /. + {nix_str(REPO)}; }}"
+        f"{{ fleet = /. + {nix_str(fleet)}; mode = {nix_str(mode)}; repo = /. + {nix_str(REPO)}; "
+        f"passes = {passes}; force = {nix_str(force)}; }}"
     )
+
+
+FORCING = [(1, "each"), (3, "each"), (1, "once"), (3, "once")]
+
+
+def measure_forcing(nix, fleet, runs, timeout, log):
+    """What one walk over the builtin's result structure costs by itself: the builtin run with the
+    structure walked once and three times, per style; (3 passes - 1 pass) / 2 in CPU time (the
+    smallest over the runs), so that start-up, reading and the primop cancel out."""
+    cpu = {v: [] for v in FORCING}
+    for rep in range(runs + 1):  # the first round is a warm-up
+        for passes, force in FORCING:
+            t, _, _ = nix.run_wait4(expr(fleet, "builtin", passes, force), timeout)
+            if t is None:
+                raise RuntimeError(f"forcing run timed out after {timeout:g} s")
+            log(f"  {'warm-up' if rep == 0 else f'run {rep}':8s} builtin, {passes} pass(es), {force:4s} cpu {nix.last_cpu:8.3f} s")
+            if rep:
+                cpu[(passes, force)].append(nix.last_cpu)
+    best = {v: min(c) for v, c in cpu.items()}
+    return {
+        "each": (best[(3, "each")] - best[(1, "each")]) / 2,
+        "once": (best[(3, "once")] - best[(1, "once")]) / 2,
+    }
 
 
 def measure(nix, fleet, modes, runs, timeout, log):
@@ -249,6 +273,19 @@ def render(results, args, nix_version, startup, command):
                 cols.append(ratio(b and b["mem"], a and a["mem"]))
             lines.append(f"| {n0:,} → {n1:,} × {k} | {n1 / n0:g}× | " + " | ".join(cols) + " |")
     lines.append("")
+    forced = [((n, k), res) for (n, k), res in results if res.get("forcing") and res.get("floor")]
+    if forced:
+        lines.append("What forcing the result's structure costs by itself (`--forcing`: the builtin run with the structure "
+                     "walked once and three times in one evaluation, (3 − 1) / 2 of the smallest CPU time), against the "
+                     "time the 1.5 × floor target leaves for everything beyond the floor (half the floor's CPU time):")
+        lines.append("")
+        lines.append("| fleet | half the floor (CPU s) | one walk, a `deepSeq` per machine (as measured above) | one walk, one `deepSeq` over all machines | builtin CPU s beyond the floor |")
+        lines.append("|---|---|---|---|---|")
+        for (n, k), res in forced:
+            f, b, fc = res["floor"], res.get("builtin"), res["forcing"]
+            beyond = fmt_t(b["cpu"] - f["cpu"]) if b else "–"
+            lines.append(f"| {n:,} × {k} | {fmt_t(f['cpu'] / 2)} | {fmt_t(fc['each'])} | {fmt_t(fc['once'])} | {beyond} |")
+        lines.append("")
     lines.append("Targets of issue 5 (fleets of 1,000 machines × 40 instances and above):")
     lines.append("")
     lines.extend(targets(results))
@@ -337,6 +374,8 @@ def main():
     p.add_argument("--output", default=os.path.join(REPO, "BENCHMARKS.md"))
     p.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     p.add_argument("--command", default="scripts/bench", help="the command line recorded in BENCHMARKS.md")
+    p.add_argument("--forcing", action="store_true",
+                   help="also measure what forcing the result costs by itself (fleets of 1,000 machines and more)")
     args = p.parse_args()
     modes = [m for m in args.modes.split(",") if m]
     for m in modes:
@@ -365,6 +404,8 @@ def main():
                 res["size"] = next(iter(outs), None)
                 if not res["agree"]:
                     log(f"[bench] MISMATCH between builtin and pure: {outs}")
+                if args.forcing and n >= 1000 and "builtin" in modes:
+                    res["forcing"] = measure_forcing(nix, fleet, args.runs, args.timeout, log)
                 results.append(((n, k), res))
     finally:
         nix.close()
