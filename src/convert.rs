@@ -4,7 +4,7 @@
 use rustc_hash::FxHashMap as HashMap;
 use std::ffi::CStr;
 
-use crate::inventory::{Input, Kind, Membership, Resolution, Text, Tree, Visit};
+use crate::inventory::{by_instance, Input, Kind, Membership, Resolution, Text, Tree, Visit};
 use crate::nix::{Error, State, Type, Value};
 
 /// Reads the argument of the primop. Handles point into the argument itself, so nothing is copied
@@ -362,11 +362,11 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
             return Ok(v.clone());
         }
         let res = self.res;
-        let groups: Vec<&'r [Membership]> = memberships.chunk_by(|a, b| a.0 == b.0).collect();
+        let groups: Vec<(usize, &'r [Membership])> = by_instance(memberships).collect();
         let mut b = self.st.attrs_builder(groups.len())?;
-        for group in groups {
+        for (instance, group) in groups {
             let entry = self.role_entry(group)?;
-            b.insert(res.instances[group[0].0 as usize].instance, &entry)?;
+            b.insert(res.instances[instance].instance, &entry)?;
         }
         let v = b.finish()?;
         self.service_entries.insert(memberships, v.clone());

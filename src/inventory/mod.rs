@@ -24,8 +24,8 @@ pub use model::{
 };
 pub use path::quote_attr;
 pub use resolve::{
-    resolve, warnings, InstanceOutput, MachineOutput, Membership, ModuleItem, Output, Resolution,
-    ServiceRoles, Visit,
+    by_instance, resolve, warnings, InstanceOutput, MachineOutput, Membership, ModuleItem, Output,
+    Resolution, ServiceRoles, Visit,
 };
 pub use suggest::did_you_mean;
 pub use tree::{Kind, Text, Tree};

@@ -78,8 +78,7 @@ pub fn resolve<V>(input: &Input<V>) -> Output<'_, V> {
             tags: resolution.tags(mi).to_vec(),
             services: resolution
                 .groups(mi)
-                .map(|group| {
-                    let instance = group[0].0 as usize;
+                .map(|(instance, group)| {
                     (
                         instance,
                         group.iter().map(|&m| resolution.role_name(m)).collect(),
@@ -304,9 +303,9 @@ impl<'a, V> Resolution<'a, V> {
         &self.members[self.starts[mi]..self.starts[mi + 1]]
     }
 
-    /// The memberships of machine `mi`, one non-empty group per instance.
-    pub fn groups(&self, mi: usize) -> impl Iterator<Item = &[Membership]> {
-        self.memberships(mi).chunk_by(|a, b| a.0 == b.0)
+    /// The memberships of machine `mi` by instance: see [`by_instance`].
+    pub fn groups(&self, mi: usize) -> impl Iterator<Item = (usize, &[Membership])> {
+        by_instance(self.memberships(mi))
     }
 
     /// The name of the role of a membership.
@@ -328,8 +327,7 @@ impl<'a, V> Resolution<'a, V> {
         let mut entries = self.entries[self.entry_starts[mi]..self.entry_starts[mi + 1]]
             .iter()
             .peekable();
-        for group in self.groups(mi) {
-            let index = group[0].0 as usize;
+        for (index, group) in self.groups(mi) {
             let refs = &self.refs[index];
             let (inst, module) = (refs.inst, refs.module);
             for &(_, ri) in group {
@@ -351,7 +349,7 @@ impl<'a, V> Resolution<'a, V> {
             extras(&inst.extra_modules, &|| {
                 format!("{}.extraModules", inst_path())
             });
-            let instance = group[0].0;
+            let instance = narrow(index);
             while entries.next_if(|&&(i, _)| i < instance).is_some() {}
             let machine_entry = entries
                 .next_if(|&&(i, _)| i == instance)
@@ -393,6 +391,14 @@ impl<'a, V> Resolution<'a, V> {
             visit.deploy(machine.target_host.as_ref(), machine.build_host.as_ref());
         }
     }
+}
+
+/// Memberships in instance order, split into one non-empty group per instance: (the instance's
+/// index into `Resolution::instances`, its memberships).
+pub fn by_instance(memberships: &[Membership]) -> impl Iterator<Item = (usize, &[Membership])> {
+    memberships
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(|group| (group[0].0 as usize, group))
 }
 
 /// Per-machine counts (with one spare slot at the end) turned into start offsets: element `m`

@@ -397,15 +397,11 @@ pub(crate) struct AttrsBuilder<'a, 's> {
 
 impl<'s> AttrsBuilder<'_, 's> {
     pub(crate) fn insert(&mut self, name: &str, value: &Value<'s>) -> Result<(), Error> {
-        if name.as_bytes().contains(&0) {
-            return Err(Error(
-                "internal error: attribute name with a NUL byte".into(),
-            ));
-        }
         let mut buf = std::mem::take(&mut self.name);
         buf.clear();
         buf.extend_from_slice(name.as_bytes());
         buf.push(0);
+        // Fails on a NUL byte inside the name.
         let result = CStr::from_bytes_with_nul(&buf)
             .map_err(|_| Error("internal error: attribute name with a NUL byte".into()))
             .and_then(|c| self.insert_static(c, value));
