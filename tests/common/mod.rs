@@ -5,22 +5,18 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The prefix of the plugin-capable Nix (`scripts/test` sets `CLAN_NIX_PREFIX`).
+/// The prefix of the plugin-capable Nix (`scripts/test` sets `CLAN_NIX_PREFIX` for the version
+/// it runs against; scripts/versions.sh lists them).
 pub fn nix_prefix() -> PathBuf {
-    if let Some(p) = std::env::var_os("CLAN_NIX_PREFIX") {
-        return PathBuf::from(p);
-    }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    let cache =
-        std::env::var_os("XDG_CACHE_HOME").map_or_else(|| home.join(".cache"), PathBuf::from);
-    let default = cache.join("clan-inventory/nix-2.26.3-r1");
-    assert!(
-        default.join(".complete").exists(),
-        "no plugin-capable Nix: run the tests with scripts/test (it builds one), or set CLAN_NIX_PREFIX"
+    let prefix = std::env::var_os("CLAN_NIX_PREFIX").map(PathBuf::from).expect(
+        "no plugin-capable Nix: run the tests with scripts/test (it builds one), or set CLAN_NIX_PREFIX",
     );
-    default
+    assert!(
+        prefix.join("bin/nix").exists(),
+        "CLAN_NIX_PREFIX={} has no bin/nix",
+        prefix.display()
+    );
+    prefix
 }
 
 /// The plugin under test: `CLAN_PLUGIN` when set (scripts/test builds the plugin and sets it),
