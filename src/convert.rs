@@ -42,7 +42,7 @@ impl<'s> Tree for NixTree<'_, 's> {
             Type::List => Kind::List,
             Type::Function => Kind::Function,
             Type::External => Kind::External,
-            t @ (Type::Thunk | Type::Other) => {
+            t @ (Type::Thunk | Type::Failed | Type::Other) => {
                 return Err(Error(format!(
                     "internal error: value of type {t:?} after forcing"
                 )))
@@ -432,7 +432,7 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
     }
 
     fn extra(&mut self, value: &'i Value<'s>, origin: Option<&str>) -> Result<Slot<'i, 's>, Error> {
-        if let Some(&i) = self.extras_at.get(&value.address()) {
+        if let Some(&i) = self.extras_at.get(&value.identity()) {
             return Ok(Slot::Shared(i));
         }
         // An entry that is already evaluated and not a string is the module itself.
@@ -452,7 +452,7 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
                 .ok_or_else(|| Error("internal error: no helper function".into()))?;
             let wrapped = st.apply(fix, value)?;
             let i = self.share(wrapped);
-            self.extras_at.insert(value.address(), i);
+            self.extras_at.insert(value.identity(), i);
             Ok(Slot::Shared(i))
         } else {
             let fix = helper(st, &mut h.fix_extra_no_dir, FIX_EXTRA_NO_DIR)?;
@@ -541,7 +541,7 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
     fn generated(&mut self, index: usize, layers: &[&'i Value<'s>]) -> Result<usize, Error> {
         self.key.clear();
         self.key.push(index);
-        self.key.extend(layers.iter().map(|v| v.address()));
+        self.key.extend(layers.iter().map(|v| v.identity()));
         if let Some(&i) = self.generated_at.get(self.key.as_slice()) {
             return Ok(i);
         }

@@ -142,8 +142,8 @@ unsafe extern "C" fn trampoline(
             // SAFETY: Nix passes exactly `arity` argument pointers.
             let ptr = unsafe { *args.add(i) };
             let ptr = NonNull::new(ptr).ok_or("internal error: null argument")?;
-            // SAFETY: arguments are kept alive by the caller for the whole call; on Nix >= 2.33 the
-            // handles belong to the wrapper, which we must not release.
+            // SAFETY: arguments are kept alive by the caller for the whole call. On Nix >= 2.33
+            // each is a handle with a reference, released once after the body (below).
             values.push(unsafe { Value::borrowed(ptr, ctx) });
         }
         let ret = NonNull::new(ret).ok_or("internal error: null return slot")?;
@@ -152,6 +152,12 @@ unsafe extern "C" fn trampoline(
         (def.body)(&st, &values, &ret)
     }));
     IN_PRIMOP.with(|d| d.set(d.get().saturating_sub(1)));
+    #[cfg(nix_primop_leaks_handles)]
+    // SAFETY: the body has returned and every `Value` of it is dropped; the handles are this
+    // call's, and nothing reads them after we return (Nix reads the value behind `ret`).
+    unsafe {
+        release_call_handles(user_data, ctx, args, ret);
+    }
     let message = match outcome {
         Ok(Ok(())) => return,
         Ok(Err(message)) => message,
@@ -168,4 +174,36 @@ unsafe extern "C" fn trampoline(
     // SAFETY: ctx is this call's context; setting the error last makes Nix raise it as an
     // evaluation error after we return.
     unsafe { ffi::nix_set_err_msg(ctx, ffi::NIX_ERR_UNKNOWN, message.as_ptr()) };
+}
+
+/// Nix 2.33 to 2.35 make a counted handle for each argument and for the return slot of a primop
+/// call (`new_nix_value` in `nix_c_primop_wrapper`) and never release them: each call would leave
+/// its argument reachable from the C API's root table for ever. The plugin releases them.
+///
+/// # Safety
+/// The pointers must be the ones Nix passed to the running callback, after the body has dropped
+/// every handle it made from them, and this must run once per call.
+#[cfg(nix_primop_leaks_handles)]
+unsafe fn release_call_handles(
+    user_data: *mut c_void,
+    ctx: *mut ffi::nix_c_context,
+    args: *mut *mut ffi::nix_value,
+    ret: *mut ffi::nix_value,
+) {
+    // SAFETY: user_data is the 'static Primop given to nix_alloc_primop; Nix passes `arity`
+    // arguments; each handle carries the one reference the wrapper took.
+    unsafe {
+        let def = &*user_data.cast::<Primop>();
+        for i in 0..def.arity {
+            let arg = *args.add(i);
+            if !arg.is_null() {
+                ffi::nix_value_decref(ctx, arg);
+            }
+        }
+        if !ret.is_null() {
+            ffi::nix_value_decref(ctx, ret);
+        }
+        // A failed release (a Nix that released them itself) must not fail the call.
+        ffi::nix_clear_err(ctx);
+    }
 }

@@ -1,11 +1,18 @@
 // Small C++ shim over Nix internals, for the Nix versions whose C API cannot do what the plugin
-// needs. Compiled by build.rs against the exact Nix the plugin is built for.
+// needs. Compiled by build.rs against the exact Nix the plugin is built for, and only for
+// Nix < 2.34.1; build.rs defines what this version needs:
 //
-// - Nix < 2.34.1 hands primop callbacks a pointer to the inner nix::EvalState where the C API
-//   expects its wrapper struct (NixOS/nix#12800); clan_shim_fix_state recovers the wrapper.
-// - Nix < 2.32 has no lazy getters: nix_get_attr_byidx and nix_get_list_byidx force the value.
-//   clan_shim_attr_lazy / clan_shim_list_elem_lazy read the element without forcing it. On these
-//   versions a nix_value* is the nix::Value* itself, so the element is the user's very value.
+// - Always: Nix < 2.34.1 hands primop callbacks a pointer to the inner nix::EvalState where the C
+//   API expects its wrapper struct (NixOS/nix#12800); clan_shim_fix_state recovers the wrapper.
+//   The wrapper `{ fetchSettings; settings; nix::EvalState state; }` is the same from 2.26 to
+//   2.33, so the offset taken from this version's own header is right.
+// - CLAN_SHIM_LAZY_GETTERS (Nix < 2.32, which has no lazy getters: nix_get_attr_byidx and
+//   nix_get_list_byidx force the value): clan_shim_attr_lazy / clan_shim_list_elem_lazy read an
+//   element without forcing it. On these versions a nix_value* is the nix::Value* itself, so the
+//   element is the user's very value. From 2.32 the C API's own lazy getters are used instead: its
+//   attribute sets may be layered, and only the C API collapses them correctly.
+// - CLAN_SHIM_LIST_VIEW (Nix >= 2.30): list elements are read through Value::listView(), which
+//   replaced Value::listElems().
 //
 // None of these functions throw: the caller has checked the type and the bounds.
 #include <cstddef>
@@ -21,6 +28,7 @@ EvalState * clan_shim_fix_state(void * inner)
 #pragma GCC diagnostic pop
 }
 
+#ifdef CLAN_SHIM_LAZY_GETTERS
 nix_value * clan_shim_attr_lazy(EvalState * state, const nix_value * set, unsigned int i, const char ** name)
 {
     const nix::Attr & a = (*set->value.attrs())[i];
@@ -30,7 +38,12 @@ nix_value * clan_shim_attr_lazy(EvalState * state, const nix_value * set, unsign
 
 nix_value * clan_shim_list_elem_lazy(const nix_value * list, unsigned int i)
 {
+#  ifdef CLAN_SHIM_LIST_VIEW
+    return reinterpret_cast<nix_value *>(list->value.listView()[i]);
+#  else
     return reinterpret_cast<nix_value *>(list->value.listElems()[i]);
+#  endif
 }
+#endif
 
 } // extern "C"

@@ -107,9 +107,11 @@ impl<'s> State<'s> {
     }
 
     /// Forces `v` to weak head normal form, in place (shared with every other reference to it).
+    /// A value whose evaluation already failed (Nix 2.34+) is forced too: that rethrows the
+    /// user's own error, which is what the caller reports.
     pub(crate) fn force(&self, v: &Value<'s>) -> Result<Type, Error> {
         let t = self.type_of(v);
-        if t != Type::Thunk {
+        if !matches!(t, Type::Thunk | Type::Failed) {
             return Ok(t);
         }
         // SAFETY: v is a valid value of this call; state is the fixed EvalState.

@@ -19,7 +19,10 @@ pub(crate) enum Type {
     List,
     Function,
     External,
-    /// A type this plugin does not know (a newer Nix's `NIX_TYPE_FAILED`, say).
+    /// A value whose evaluation already threw (Nix 2.34+): forcing it again rethrows the error.
+    #[cfg_attr(not(nix_failed_type), allow(dead_code))] // older Nix has no such type
+    Failed,
+    /// A type this plugin does not know (a newer Nix's, say).
     Other,
 }
 
@@ -37,6 +40,8 @@ impl Type {
             ffi::NIX_TYPE_LIST => Type::List,
             ffi::NIX_TYPE_FUNCTION => Type::Function,
             ffi::NIX_TYPE_EXTERNAL => Type::External,
+            #[cfg(nix_failed_type)]
+            ffi::NIX_TYPE_FAILED => Type::Failed,
             _ => Type::Other,
         }
     }
@@ -72,7 +77,7 @@ impl Value<'_> {
     }
 
     /// # Safety
-    /// `ptr` must be a valid value that carries one reference (`nix_gc_incref`) that this handle
+    /// `ptr` must be a valid value that carries one reference (`nix_value_incref`) that this handle
     /// now owns; `ctx` must be the call's context.
     pub(super) unsafe fn counted(
         ptr: NonNull<ffi::nix_value>,
@@ -90,9 +95,23 @@ impl Value<'_> {
         self.ptr.as_ptr()
     }
 
-    /// An address that identifies the underlying value for the call (for caches keyed by value).
-    pub(crate) fn address(&self) -> usize {
-        self.ptr.as_ptr() as usize
+    /// An address that identifies the underlying Nix value for the call (for caches keyed by
+    /// value): the same for two handles of one value, which a value reached twice has on Nix 2.33+.
+    pub(crate) fn identity(&self) -> usize {
+        #[cfg(nix_handle_layout_known)]
+        {
+            // SAFETY: from Nix 2.33 a handle is `struct nix_value { nix::Value * value; ... }`
+            // (build.rs checked the installed nix_api_expr_internal.h); the handle is valid for the
+            // call, so its first field can be read. Only the address is used, never dereferenced.
+            let inner = unsafe { *self.ptr.as_ptr().cast::<*const std::ffi::c_void>() };
+            inner as usize
+        }
+        // Before 2.33 the handle is the value itself. On a 2.33+ Nix whose layout build.rs could
+        // not confirm, two handles of one value stay two keys: results are the same, only unshared.
+        #[cfg(not(nix_handle_layout_known))]
+        {
+            self.ptr.as_ptr() as usize
+        }
     }
 }
 
@@ -101,7 +120,7 @@ impl Clone for Value<'_> {
         if self.counted {
             // SAFETY: the handle is valid for the call and ctx is the call's context; the new
             // reference is released by the clone's drop.
-            unsafe { ffi::nix_gc_incref(self.ctx, self.ptr.as_ptr().cast()) };
+            unsafe { ffi::nix_value_incref(self.ctx, self.ptr.as_ptr()) };
         }
         Value {
             ptr: self.ptr,
@@ -116,7 +135,7 @@ impl Drop for Value<'_> {
     fn drop(&mut self) {
         if self.counted {
             // SAFETY: this handle owns one reference to a value that is valid for the call.
-            unsafe { ffi::nix_gc_decref(self.ctx, self.ptr.as_ptr().cast()) };
+            unsafe { ffi::nix_value_decref(self.ctx, self.ptr.as_ptr()) };
         }
     }
 }
