@@ -119,7 +119,9 @@ mod plugin {
                 .and_then(|a| pkg_config::Config::new().cargo_metadata(false).probe("nix-fetchers").map(|b| (a, b)))
                 .unwrap_or_else(|e| panic!("the shim for Nix {} needs the C++ headers (pkg-config nix-expr nix-fetchers): {e}", expr_c.version));
             let mut cc = cc::Build::new();
-            cc.cpp(true).file("src/nix/shim.cc").flag_if_supported("-std=c++2a");
+            cc.cpp(true)
+                .file("src/nix/shim.cc")
+                .flag_if_supported("-std=c++2a");
             // What the shim provides depends on the version: see shim.cc.
             if version < (2, 32, 0) {
                 cc.define("CLAN_SHIM_LAZY_GETTERS", None);
@@ -159,8 +161,7 @@ mod plugin {
         .expect("pkg-config runs");
         String::from_utf8_lossy(&out.stdout)
             .split_whitespace()
-            .filter(|w| w.starts_with("-std="))
-            .last()
+            .rfind(|w| w.starts_with("-std="))
             .map(str::to_owned)
     }
 
@@ -185,10 +186,9 @@ mod plugin {
             return false;
         };
         let body = &text[start + "struct nix_value\n{".len()..];
-        let first = body
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty() && !l.starts_with("//") && !l.starts_with("/*") && !l.starts_with('*'));
+        let first = body.lines().map(str::trim).find(|l| {
+            !l.is_empty() && !l.starts_with("//") && !l.starts_with("/*") && !l.starts_with('*')
+        });
         first.is_some_and(|l| l.split_whitespace().collect::<String>() == "nix::Value*value;")
     }
 }

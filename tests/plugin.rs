@@ -625,7 +625,7 @@ fn an_input_whose_evaluation_already_failed_shows_its_own_error() {
     }
 }
 
-/// The number of function calls Nix made in `expr` (`nrFunctionCalls` of NIX_SHOW_STATS).
+/// The number of function calls Nix made in `expr` (`nrFunctionCalls` of `NIX_SHOW_STATS`).
 fn function_calls(nix: &Nix, expr: &str) -> u64 {
     let stats = nix.dir().join(format!("stats-{}.json", expr.len()));
     let out = nix
@@ -670,7 +670,10 @@ fn a_value_shared_by_many_machines_is_one_value_in_the_result() {
         )
     };
     let n = 200;
-    let structure = function_calls(&nix, &fleet(n, "builtins.length (builtins.concatLists mods)"));
+    let structure = function_calls(
+        &nix,
+        &fleet(n, "builtins.length (builtins.concatLists mods)"),
+    );
     let forced = function_calls(&nix, &fleet(n, "builtins.deepSeq mods true"));
     let evaluated = forced - structure;
     // Shared: the generated-module helper is applied a handful of times for the one instance.
@@ -689,7 +692,8 @@ fn a_value_shared_by_many_machines_is_one_value_in_the_result() {
 #[ignore = "needs a plugin built for another Nix: scripts/test-matrix runs it"]
 fn a_plugin_built_for_another_nix_registers_nothing_and_says_so_once() {
     let foreign = std::env::var("CLAN_FOREIGN_PLUGIN").expect("CLAN_FOREIGN_PLUGIN");
-    let foreign_version = std::env::var("CLAN_FOREIGN_NIX_VERSION").expect("CLAN_FOREIGN_NIX_VERSION");
+    let foreign_version =
+        std::env::var("CLAN_FOREIGN_NIX_VERSION").expect("CLAN_FOREIGN_NIX_VERSION");
     let nix = Nix::without_plugin();
     let summary = |plugin: Option<&str>| {
         let mut cmd = nix.command("nix");
@@ -709,7 +713,10 @@ fn a_plugin_built_for_another_nix_registers_nothing_and_says_so_once() {
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         common::assert_no_crash(&out, &stderr);
         assert!(out.status.success(), "{stderr}");
-        (serde_json::from_slice::<Value>(&out.stdout).unwrap(), stderr)
+        (
+            serde_json::from_slice::<Value>(&out.stdout).unwrap(),
+            stderr,
+        )
     };
     let (with_foreign, stderr) = summary(Some(&foreign));
     let (pure, _) = summary(None);
@@ -725,5 +732,7 @@ fn a_plugin_built_for_another_nix_registers_nothing_and_says_so_once() {
     );
     // buildClan fell back to pure Nix: the same per-machine result as without any plugin.
     assert_eq!(with_foreign["summary"], pure["summary"]);
-    assert!(with_foreign["summary"].as_object().is_some_and(|m| !m.is_empty()));
+    assert!(with_foreign["summary"]
+        .as_object()
+        .is_some_and(|m| !m.is_empty()));
 }
