@@ -14,6 +14,10 @@ export CLAN_NIX_VERSION="${CLAN_NIX_VERSION:-$CLAN_NIX_DEFAULT}"
 if [ -z "${CLAN_NIX_PREFIX:-}" ]; then
   CLAN_NIX_PREFIX=$("$CLAN_SCRIPTS/bootstrap-nix" "$CLAN_NIX_VERSION" | tail -n 1)
   if nix_in_root "$CLAN_NIX_VERSION" && [ -z "${CLAN_IN_ROOT:-}" ]; then
+    if [ ! -f "$CLAN_SCRIPTS/$(basename "$0")" ]; then
+      echo "[env] Nix $CLAN_NIX_VERSION runs in the Debian root: source scripts/env.sh from a script in scripts/, or enter the root with: scripts/nix-root run bash" >&2
+      return 1
+    fi
     echo "[env] Nix $CLAN_NIX_VERSION runs in the Debian root $CLAN_ROOTFS: re-running $(basename "$0") there" >&2
     exec "$CLAN_SCRIPTS/nix-root" run "$CLAN_SCRIPTS/$(basename "$0")" "$@"
   fi
