@@ -84,9 +84,9 @@ mod plugin {
             println!("cargo::rustc-cfg=nix_state_fixed");
         }
         // The C API libraries have no rpath of their own home: the plugin carries it, since `nix`
-        // itself links only the C++ libraries.
+        // itself links only the C++ libraries; so do the test executables, which link them too.
         for dir in &expr_c.link_paths {
-            println!("cargo::rustc-cdylib-link-arg=-Wl,-rpath,{}", dir.display());
+            println!("cargo::rustc-link-arg=-Wl,-rpath,{}", dir.display());
         }
 
         let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
@@ -148,6 +148,11 @@ mod plugin {
                 }
             }
             cc.compile("clan_nix_shim");
+            // The shim's inline code from Nix's headers calls into the C++ libraries (from 2.31,
+            // `nix::unreachable` of libnixutil): link them, or only the cdylib, whose symbols Nix
+            // resolves at load time, would link, and not the test executables.
+            println!("cargo::rustc-link-lib=dylib=nixexpr");
+            println!("cargo::rustc-link-lib=dylib=nixutil");
         }
     }
 
