@@ -30,6 +30,19 @@ pub extern "C" fn nix_plugin_entry() {
                 c"clanInventory with a forced garbage collection between its phases: a test hook.",
                 |st, args, ret| run(st, args, ret, crate::nix::gc_now),
             )?;
+            crate::nix::register(
+                c"__clanInventoryRunningNix",
+                &[c"x"],
+                c"{ version = <what the load-time check reads as the running Nix's version>; }: a test hook.",
+                |st, _, ret| {
+                    let version = crate::nix::running_nix_version_for_tests()
+                        .unwrap_or_else(|| "unknown".to_owned());
+                    let v = st.new_string(&version).map_err(|e| e.0)?;
+                    let mut b = st.attrs_builder(1).map_err(|e| e.0)?;
+                    b.insert("version", &v).map_err(|e| e.0)?;
+                    b.finish_into(ret).map_err(|e| e.0)
+                },
+            )?;
         }
         Ok(())
     });

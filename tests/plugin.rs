@@ -685,6 +685,19 @@ fn a_value_shared_by_many_machines_is_one_value_in_the_result() {
     );
 }
 
+/// The load-time version check asks the running Nix itself (its `nix::nixVersion`), not the C API
+/// library the plugin brought along, which always names the plugin's own build.
+#[test]
+fn the_load_time_check_reads_the_running_nix_version() {
+    let nix = Nix::with_plugin();
+    assert_eq!(
+        nix.json("(builtins.clanInventoryRunningNix null).version == builtins.nixVersion"),
+        json!(true),
+        "{}",
+        nix.json("[ (builtins.clanInventoryRunningNix null).version builtins.nixVersion ]")
+    );
+}
+
 /// A plugin built against another Nix (`CLAN_FOREIGN_PLUGIN`, with the version it was built for in
 /// `CLAN_FOREIGN_NIX_VERSION`) says so once and registers nothing, and buildClan falls back to the
 /// pure-Nix implementation. scripts/test-matrix runs it with a plugin of another version.

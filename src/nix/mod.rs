@@ -15,17 +15,20 @@ pub(crate) use value::{Type, Value};
 /// Why the plugin must not register in this process, if it must not: it was built against another
 /// Nix than the one loading it (the C API's structures differ between versions).
 ///
-/// Two ways to meet another Nix: where the libraries' SONAMEs are the same across versions (before
-/// 2.32), the plugin's C API binds to the running Nix, whose version then differs from ours; where
-/// they carry the version (2.32+), the dynamic loader brings in a second copy of our Nix's
-/// libraries beside the running one's, which answers our own version, and a primop registered there
-/// would reach no evaluator. The second is seen in the process's mappings.
+/// `nix` links only the C++ libraries, so the C API library that answers `nix_version_get` is the
+/// one the plugin brought along, built with the plugin: it always names the plugin's own version.
+/// The running Nix is asked instead through `nix::nixVersion` (libnixstore, every version from
+/// 2.26 on), looked up in the process's global scope, where only the running Nix's libraries are.
+/// Besides, where the libraries' SONAMEs carry the version (2.32+), a plugin of another Nix brings
+/// a second copy of them into the process, which is seen in its mappings.
 pub(crate) fn version_mismatch() -> Option<String> {
     let built = env!("CLAN_NIX_BUILT_AGAINST");
-    // SAFETY: nix_version_get returns a static NUL-terminated string.
-    let running = unsafe { std::ffi::CStr::from_ptr(ffi::nix_version_get()) }
-        .to_string_lossy()
-        .into_owned();
+    let running = running_nix_version().unwrap_or_else(|| {
+        // SAFETY: nix_version_get returns a static NUL-terminated string.
+        unsafe { std::ffi::CStr::from_ptr(ffi::nix_version_get()) }
+            .to_string_lossy()
+            .into_owned()
+    });
     if running != built {
         return Some(format!("built for Nix {built}, loaded into Nix {running}"));
     }
@@ -36,6 +39,59 @@ pub(crate) fn version_mismatch() -> Option<String> {
             copies.join(", ")
         ));
     }
+    None
+}
+
+/// [`running_nix_version`], for the test hook that shows what the load-time check reads.
+#[cfg(feature = "test-hooks")]
+pub(crate) fn running_nix_version_for_tests() -> Option<String> {
+    running_nix_version()
+}
+
+/// The version of the Nix running this process: the `std::string nix::nixVersion` of its
+/// libnixstore. Only where the layout of `std::string` is known (libstdc++ on Linux); `None`
+/// elsewhere, or where the symbol is not in the global scope.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn running_nix_version() -> Option<String> {
+    /// libstdc++'s `std::string` (the C++11 ABI): data pointer, then length.
+    #[repr(C)]
+    struct CxxString {
+        data: *const u8,
+        len: usize,
+    }
+    extern "C" {
+        fn dlsym(
+            handle: *mut std::ffi::c_void,
+            symbol: *const std::ffi::c_char,
+        ) -> *mut std::ffi::c_void;
+    }
+    // RTLD_DEFAULT (a null handle on glibc): the executable and the libraries it was started with,
+    // not the plugin's own dependencies, which Nix opens with RTLD_LOCAL.
+    // SAFETY: dlsym only reads the symbol table; the name is NUL-terminated.
+    let sym = unsafe {
+        dlsym(
+            std::ptr::null_mut(),
+            c"_ZN3nix10nixVersionB5cxx11E".as_ptr(),
+        )
+    };
+    if sym.is_null() {
+        return None;
+    }
+    // SAFETY: the symbol is `std::string nix::nixVersion` of libnixstore (globals.hh in 2.26 to
+    // 2.35), initialised before any plugin is loaded; its first two words are libstdc++'s data
+    // pointer and length, and the bytes are read, not kept.
+    let text = unsafe {
+        let s = &*sym.cast::<CxxString>();
+        if s.data.is_null() || s.len > 256 {
+            return None;
+        }
+        std::slice::from_raw_parts(s.data, s.len).to_vec()
+    };
+    String::from_utf8(text).ok()
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn running_nix_version() -> Option<String> {
     None
 }
 
