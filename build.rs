@@ -5,7 +5,6 @@
 fn main() {
     for cfg in [
         "nix_lazy_getters",
-        "nix_value_handles",
         "nix_handle_layout_known",
         "nix_primop_leaks_handles",
         "nix_failed_type",
@@ -62,11 +61,8 @@ mod plugin {
         }
         // From 2.33 a `nix_value *` is a counted handle `{ nix::Value * value; EvalMemory * mem; }`
         // made anew by every getter, instead of the `nix::Value` itself.
-        if version >= (2, 33, 0) {
-            println!("cargo::rustc-cfg=nix_value_handles");
-            if handle_layout_known(&expr_c.include_paths) {
-                println!("cargo::rustc-cfg=nix_handle_layout_known");
-            }
+        if version >= (2, 33, 0) && handle_layout_known(&expr_c.include_paths) {
+            println!("cargo::rustc-cfg=nix_handle_layout_known");
         }
         // 2.33 to 2.35 (read in the 2.34.8 and 2.35.2 sources) take a reference for each argument
         // handle and the return handle of a primop call and never release it: the plugin does.
