@@ -42,6 +42,7 @@ mod plugin {
     pub(super) fn build() {
         println!("cargo::rerun-if-changed=src/nix/shim.cc");
         println!("cargo::rerun-if-changed=src/nix/wrapper.h");
+        println!("cargo::rerun-if-changed=src/nix/loader.c");
         println!("cargo::rerun-if-env-changed=PKG_CONFIG_PATH");
         let expr_c = pkg_config::Config::new()
             .atleast_version("2.26")
@@ -86,6 +87,7 @@ mod plugin {
         }
 
         let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+        build_loader(&out, &expr_c.version);
         let mut builder = bindgen::Builder::default()
             .header("src/nix/wrapper.h")
             // Nix's headers use C23 attributes ([[deprecated]] on a typedef).
@@ -150,6 +152,28 @@ mod plugin {
             println!("cargo::rustc-link-lib=dylib=nixexpr");
             println!("cargo::rustc-link-lib=dylib=nixutil");
         }
+    }
+
+    /// Compiles src/nix/loader.c into `libclan_inventory_loader.so` beside the crate's own
+    /// artifacts (`target/<profile>/`, three levels above `OUT_DIR`), where the scripts and the
+    /// package take it from. It links nothing of Nix.
+    fn build_loader(out: &std::path::Path, version: &str) {
+        let Some(profile_dir) = out.ancestors().nth(3) else {
+            panic!("unexpected OUT_DIR {}", out.display());
+        };
+        let so = profile_dir.join("libclan_inventory_loader.so");
+        let compiler = cc::Build::new().get_compiler();
+        let status = compiler
+            .to_command()
+            .args(["-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror"])
+            .arg(format!("-DCLAN_NIX_BUILT_AGAINST=\"{version}\""))
+            .arg("src/nix/loader.c")
+            .arg("-o")
+            .arg(&so)
+            .arg("-ldl")
+            .status()
+            .expect("the C compiler runs");
+        assert!(status.success(), "could not compile src/nix/loader.c");
     }
 
     /// The `-std=` of `pkg-config --cflags nix-expr` (2.31 and later ask for C++23), if any.

@@ -10,7 +10,7 @@ symlinkJoin {
   paths = [ nix ];
   nativeBuildInputs = [ makeWrapper ];
   postBuild = ''
-    wrapProgram $out/bin/nix --add-flags "--extra-plugin-files ${plugin}/lib/libclan_inventory.so"
+    wrapProgram $out/bin/nix --add-flags "--extra-plugin-files ${plugin}/lib/libclan_inventory_loader.so"
   '';
   meta.mainProgram = "nix";
 }

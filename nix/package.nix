@@ -1,4 +1,5 @@
-# The plugin (lib/libclan_inventory.so) and the CLI (bin/clan-inventory), built against the Nix
+# The plugin (lib/libclan_inventory.so), its loader (lib/libclan_inventory_loader.so, the file to
+# give Nix) and the CLI (bin/clan-inventory), built against the Nix
 # that will load the plugin: `nix` must be that Nix. Override it to pick another one:
 #   clan-inventory.override { nix = pkgs.nixVersions.nix_2_34; }
 {
@@ -50,6 +51,12 @@ rustPlatform.buildRustPackage {
 
   # The integration tests run a real `nix` with a store of their own; the sandbox runs the unit tests.
   cargoTestFlags = [ "--lib" ];
+
+  # build.rs writes the loader (the file to give Nix) beside the crate's artifacts.
+  postInstall = ''
+    install -Dm755 "$(find target -name libclan_inventory_loader.so -path '*release*' | head -n1)" \
+      $out/lib/libclan_inventory_loader.so
+  '';
 
   passthru = { inherit nix; };
 

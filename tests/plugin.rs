@@ -698,7 +698,35 @@ fn the_load_time_check_reads_the_running_nix_version() {
     );
 }
 
-/// A plugin built against another Nix (`CLAN_FOREIGN_PLUGIN`, with the version it was built for in
+/// The loader (`libclan_inventory_loader.so`, which links nothing of Nix) loads the plugin beside
+/// it into the Nix it was built for: the builtin is there, and works.
+#[test]
+fn the_loader_loads_the_plugin_into_its_own_nix() {
+    let loader =
+        std::env::var("CLAN_PLUGIN_LOADER").expect("CLAN_PLUGIN_LOADER (scripts/test sets it)");
+    let nix = Nix::without_plugin();
+    let out = nix
+        .command("nix")
+        .args(["--option", "plugin-files", &loader])
+        .args([
+            "eval",
+            "--json",
+            "--expr",
+            "(builtins.clanInventory { inventory.machines.jon = { }; }).machines.jon.tags",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    common::assert_no_crash(&out, &stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("not loaded"), "{stderr}");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&out.stdout).unwrap(),
+        json!(["all", "nixos"])
+    );
+}
+
+/// A plugin built against another Nix (its loader in `CLAN_FOREIGN_PLUGIN`, the version it was built for in
 /// `CLAN_FOREIGN_NIX_VERSION`) says so once and registers nothing, and buildClan falls back to the
 /// pure-Nix implementation. scripts/test-matrix runs it with a plugin of another version.
 #[test]
