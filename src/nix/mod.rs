@@ -15,31 +15,14 @@ pub(crate) use value::{Type, Value};
 /// Why the plugin must not register in this process, if it must not: it was built against another
 /// Nix than the one loading it (the C API's structures differ between versions).
 ///
-/// `nix` links only the C++ libraries, so the C API library that answers `nix_version_get` is the
-/// one the plugin brought along, built with the plugin: it always names the plugin's own version.
-/// The running Nix is asked instead through `nix::nixVersion` (libnixstore, every version from
-/// 2.26 on), looked up in the process's global scope, where only the running Nix's libraries are.
-/// Besides, where the libraries' SONAMEs carry the version (2.32+), a plugin of another Nix brings
-/// a second copy of them into the process, which is seen in its mappings.
+/// The loader (loader.c) makes the same check before it opens this file; this one guards a plugin
+/// given to Nix directly. `nix` links only the C++ libraries, so `nix_version_get` would answer
+/// from the C API library the plugin brought along, naming the plugin's own build: the running Nix
+/// is asked through `nix::nixVersion` instead. Where that cannot be read, nothing is known.
 pub(crate) fn version_mismatch() -> Option<String> {
     let built = env!("CLAN_NIX_BUILT_AGAINST");
-    let running = running_nix_version().unwrap_or_else(|| {
-        // SAFETY: nix_version_get returns a static NUL-terminated string.
-        unsafe { std::ffi::CStr::from_ptr(ffi::nix_version_get()) }
-            .to_string_lossy()
-            .into_owned()
-    });
-    if running != built {
-        return Some(format!("built for Nix {built}, loaded into Nix {running}"));
-    }
-    let copies = loaded_libraries("libnixexpr.so");
-    if copies.len() > 1 {
-        return Some(format!(
-            "built for Nix {built}, loaded into another Nix (two copies of libnixexpr in this process: {})",
-            copies.join(", ")
-        ));
-    }
-    None
+    let running = running_nix_version()?;
+    (running != built).then(|| format!("built for Nix {built}, loaded into Nix {running}"))
 }
 
 /// [`running_nix_version`], for the test hook that shows what the load-time check reads.
@@ -93,26 +76,6 @@ fn running_nix_version() -> Option<String> {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn running_nix_version() -> Option<String> {
     None
-}
-
-/// The distinct files mapped into this process whose name starts with `stem` (Linux; elsewhere
-/// nothing is known, and the version check alone decides).
-fn loaded_libraries(stem: &str) -> Vec<String> {
-    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
-        return Vec::new();
-    };
-    let mut found: Vec<String> = Vec::new();
-    for path in maps.lines().filter_map(|l| l.split_whitespace().nth(5)) {
-        let name = path.rsplit('/').next().unwrap_or(path);
-        if name.starts_with(stem) {
-            let real = std::fs::canonicalize(path)
-                .map_or_else(|_| path.to_owned(), |p| p.display().to_string());
-            if !found.contains(&real) {
-                found.push(real);
-            }
-        }
-    }
-    found
 }
 
 /// Forces a full garbage collection (test hooks only: it is slow).
