@@ -33,6 +33,7 @@ Shape of the fleet:
 import argparse
 import json
 import os
+import shutil
 import sys
 
 MASK = (1 << 64) - 1
@@ -207,11 +208,27 @@ def main():
     p.add_argument("--machines", "-n", type=int, required=True)
     p.add_argument("--services", "-s", type=int, default=20)
     p.add_argument("--instances", "-i", type=int, default=2, help="instances per service")
+    p.add_argument(
+        "--flake",
+        action="store_true",
+        help="also make OUT_DIR a flake for nix-eval-jobs: tests/nix/fleet/flake.nix, nix/ as lib/, tests/nix/describe.nix",
+    )
     a = p.parse_args()
     if a.machines < 1 or a.services < 1 or a.instances < 1:
         sys.exit("gen_fleet: --machines, --services and --instances must be positive")
     os.makedirs(a.out, exist_ok=True)
     generate(a.out, a.machines, a.services, a.instances)
+    if a.flake:
+        write_flake(a.out)
+
+
+def write_flake(out):
+    """The files that make a generated clan a flake with one job per machine (hydraJobs)."""
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    shutil.copyfile(os.path.join(repo, "tests", "nix", "fleet", "flake.nix"), os.path.join(out, "flake.nix"))
+    shutil.copyfile(os.path.join(repo, "tests", "nix", "describe.nix"), os.path.join(out, "describe.nix"))
+    shutil.rmtree(os.path.join(out, "lib"), ignore_errors=True)
+    shutil.copytree(os.path.join(repo, "nix"), os.path.join(out, "lib"))
 
 
 if __name__ == "__main__":

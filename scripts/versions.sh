@@ -22,6 +22,29 @@ declare -A CLAN_NIX_TARBALL_SHA256=(
   [2.35.2]=3f4d86ad52fb7b7f63e31e092e6362906e1a94cd26ee35bd82ca03a490d2b6ee
 )
 
+# nix-eval-jobs releases in ../shared/nix-eval-jobs-src/, by the Nix minor version each builds
+# against (its README has the same table), and their sha256. A Nix version without an entry has no
+# nix-eval-jobs here (scripts/bootstrap-nix-eval-jobs says so).
+declare -A CLAN_NIX_EVAL_JOBS_RELEASE=(
+  [2.26]=2.26.0
+  [2.28]=2.28.1
+  [2.31]=2.31.0
+  [2.33]=2.33.0
+)
+declare -A CLAN_NIX_EVAL_JOBS_SHA256=(
+  [2.26.0]=857fdcf61d455158249bc3006fabf3b6210b81a6fbc1795e34fcba898e95c90f
+  [2.28.1]=7a0f26547e10c2fd69aea4db458fd095e70c08932b134b32820712b405a6cd98
+  [2.31.0]=d3a6e51488648b97b59d75c5a76aedb7d6708dced2e67d33020f032999e44e6e
+  [2.33.0]=34d3cdbeea60476f82422e89fdaeb7805afa592b63d6b9a82a3157bb212aebac
+)
+
+# nix_eval_jobs_release NIX_VERSION: the nix-eval-jobs release for that Nix, or nothing.
+nix_eval_jobs_release() { echo "${CLAN_NIX_EVAL_JOBS_RELEASE[${1%.*}]:-}"; }
+
+# nix_eval_jobs_prefix NIX_VERSION: where nix-eval-jobs linked against that Nix is installed
+# (bin/nix-eval-jobs), beside the Nix's own prefix.
+nix_eval_jobs_prefix() { echo "$CLAN_CACHE/nix-eval-jobs-$(nix_eval_jobs_release "$1")-nix-$1-r1"; }
+
 # The project's ../shared/ (sources no registry serves); CLAN_SHARED overrides it.
 clan_shared_dir() {
   local here

@@ -111,7 +111,27 @@ impl Nix {
     /// A `nix` (or other Nix binary) command set up for this isolated Nix; the plugin option goes
     /// before any subcommand, where Nix requires it.
     pub fn command(&self, program: &str) -> Command {
-        let mut cmd = Command::new(nix_prefix().join("bin").join(program));
+        let mut cmd = self.isolated(&nix_prefix().join("bin").join(program));
+        if self.plugin {
+            cmd.arg("--option").arg("plugin-files").arg(plugin_path());
+        }
+        cmd.arg("--store").arg(self.dir.path().join("store"));
+        cmd
+    }
+
+    /// Another program linked against this Nix (nix-eval-jobs), in the same isolation, with the
+    /// store given as an option (nix-eval-jobs 2.26 has no `--store`). The plugin is the caller's.
+    pub fn program(&self, program: &Path) -> Command {
+        let mut cmd = self.isolated(program);
+        cmd.arg("--option")
+            .arg("store")
+            .arg(self.dir.path().join("store"));
+        cmd
+    }
+
+    /// `program` with an empty environment but for PATH and this Nix's own directories.
+    fn isolated(&self, program: &Path) -> Command {
+        let mut cmd = Command::new(program);
         let d = self.dir.path();
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -122,10 +142,6 @@ impl Nix {
             .env("XDG_CACHE_HOME", d.join("cache"))
             .env("NIX_REMOTE", "")
             .current_dir(repo_root());
-        if self.plugin {
-            cmd.arg("--option").arg("plugin-files").arg(plugin_path());
-        }
-        cmd.arg("--store").arg(d.join("store"));
         cmd
     }
 

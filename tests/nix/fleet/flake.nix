@@ -1,0 +1,60 @@
+# The flake around a generated fleet (`bench/gen_fleet.py --flake`), for nix-eval-jobs: buildClan
+# over the generated clan directory with a stand-in for nixosSystem that turns each machine's
+# module list into a real derivation (its drvPath depends on every module of the list, and
+# building it writes them out), one job per NixOS machine in `hydraJobs`.
+#
+# Beside it: nix/ as ./lib, tests/nix/describe.nix, and optionally ./test.nix, an attribute set
+# `{ valid ? { }; invalid ? { }; }` of further buildClan arguments for `hydraJobs` and
+# `invalidJobs` (tests/eval_jobs.rs uses it for a machine that throws and an invalid inventory).
+# Each job's `meta.resolvedBy` says which implementation resolved the inventory in the evaluator
+# that evaluated the job; it is not part of the derivation, so drvPaths are the same either way.
+{
+  outputs =
+    { self }:
+    let
+      inherit (import ./lib) buildClan;
+      describe = import ./describe.nix { root = self.outPath; };
+      test = if builtins.pathExists ./test.nix then import ./test.nix else { };
+      resolvedBy = if builtins ? clanInventory then "builtins.clanInventory" else "nix/inventory.nix";
+
+      # buildClan passes { modules, specialArgs }; its second module is the machine's own, whose
+      # `_file` ends in the machine's name.
+      standInNixosSystem =
+        { modules, ... }:
+        let
+          name = baseNameOf (builtins.elemAt modules 1)._file;
+          toplevel = derivation {
+            name = "stand-in-nixos-${name}";
+            system = "x86_64-linux";
+            builder = "/bin/sh";
+            args = [
+              "-c"
+              "echo \"$modules\" > $out"
+            ];
+            modules = builtins.toJSON (describe modules);
+          };
+        in
+        {
+          config.system.build.toplevel = toplevel // {
+            meta = { inherit resolvedBy; };
+          };
+        };
+
+      clan =
+        args:
+        buildClan (
+          {
+            directory = ./.;
+            nixosSystem = standInNixosSystem;
+            # Forced once by each resolution of the inventory: stderr counts the resolutions.
+            modules = builtins.trace "clan-inventory fleet: resolving the inventory" { };
+          }
+          // args
+        );
+      jobs = c: builtins.mapAttrs (_: m: m.config.system.build.toplevel) c.nixosConfigurations;
+    in
+    {
+      hydraJobs = jobs (clan (test.valid or { }));
+      invalidJobs = jobs (clan (test.invalid or { }));
+    };
+}
