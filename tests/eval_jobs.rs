@@ -104,7 +104,23 @@ struct Run {
     resolutions: usize,
 }
 
+/// Creates the store's database: workers that open a fresh store at once race to create it
+/// ("SQLite database ... is busy"), which a store in use never sees.
+fn init_store(nix: &Nix) {
+    let out = nix
+        .command("nix")
+        .args(["path-info", "--all"])
+        .output()
+        .expect("run nix path-info");
+    assert!(
+        out.status.success(),
+        "nix path-info --all: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn eval_jobs(nix: &Nix, binary: &Path, fleet: &Path, attr: &str, plugin: bool) -> Run {
+    init_store(nix);
     let mut cmd = nix.program(binary);
     if plugin {
         cmd.arg("--option").arg("plugin-files").arg(loader());
@@ -160,6 +176,27 @@ fn ok_drv_paths(run: &Run) -> BTreeMap<String, String> {
                 .map(|p| (name.clone(), p.to_owned()))
         })
         .collect()
+}
+
+/// The same drvPath for every machine; else the number of differences and the first few.
+fn assert_same_drv_paths(
+    what: &str,
+    got: &BTreeMap<String, String>,
+    want: &BTreeMap<String, String>,
+) {
+    let differ: Vec<String> = want
+        .iter()
+        .filter(|(m, p)| got.get(*m) != Some(p))
+        .map(|(m, p)| format!("{m}: {:?}, nix eval {p}", got.get(m)))
+        .collect();
+    assert!(
+        differ.is_empty() && got.len() == want.len(),
+        "{what}: {} of {} machines differ from nix eval ({} jobs), e.g.\n{}",
+        differ.len(),
+        want.len(),
+        got.len(),
+        differ[..differ.len().min(3)].join("\n")
+    );
 }
 
 /// Every machine a job; the broken one an error of its own; the rest derivations built by the
@@ -219,13 +256,21 @@ fn every_machine_is_a_job_with_the_drv_path_of_nix_eval_with_and_without_the_plu
         .iter()
         .filter_map(|(m, p)| p.as_str().map(|p| (m.clone(), p.to_owned())))
         .collect();
-    assert_eq!(ok_drv_paths(&with_plugin), expected);
+    assert_same_drv_paths(
+        "nix-eval-jobs with the plugin",
+        &ok_drv_paths(&with_plugin),
+        &expected,
+    );
 
     // Pure Nix in the workers: the same jobs, the same derivations.
     let pure = Nix::without_plugin();
     let without_plugin = eval_jobs(&pure, &binary, fleet.path(), "hydraJobs", false);
     check_jobs(&without_plugin, &machines, "nix/inventory.nix");
-    assert_eq!(ok_drv_paths(&without_plugin), expected);
+    assert_same_drv_paths(
+        "nix-eval-jobs in pure Nix",
+        &ok_drv_paths(&without_plugin),
+        &expected,
+    );
 }
 
 #[test]
@@ -281,4 +326,65 @@ fn an_invalid_inventory_is_every_jobs_error_with_the_builtins_message() {
             );
         }
     }
+}
+
+/// `scripts/eval-fleet`, as a fleet's CI runs it: a line per machine, the failed one with its
+/// message, a summary, and exit status 1 because one machine failed.
+#[test]
+fn eval_fleet_reports_each_machine_and_fails_when_one_does() {
+    let Some(binary) = nix_eval_jobs() else {
+        return;
+    };
+    let fleet = fleet();
+    let machines = nixos_machines(fleet.path());
+    let nix = Nix::without_plugin();
+    init_store(&nix);
+    let mut cmd = nix.isolated(&common::repo_root().join("scripts/eval-fleet"));
+    // The Nix under test (scripts/test has entered its root, when it has one) and its nix-eval-jobs.
+    for var in ["CLAN_NIX_VERSION", "CLAN_NIX_PREFIX", "CLAN_IN_ROOT"] {
+        if let Some(value) = std::env::var_os(var) {
+            cmd.env(var, value);
+        }
+    }
+    let out = cmd
+        .env("CLAN_NIX_EVAL_JOBS", &binary)
+        .arg("--plugin")
+        .arg(loader())
+        .arg("--store")
+        .arg(nix.dir().join("store"))
+        .args(["--workers", "2"])
+        .arg(fleet.path())
+        .output()
+        .expect("run scripts/eval-fleet");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), machines.len(), "{stdout}");
+    let errors: Vec<&&str> = lines.iter().filter(|l| l.starts_with("error ")).collect();
+    assert_eq!(
+        errors,
+        [&format!("error  {BROKEN}  the configuration of {BROKEN} is broken").as_str()]
+    );
+    for line in lines.iter().filter(|l| !l.starts_with("error ")) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        assert!(
+            fields.len() == 3
+                && fields[0] == "ok"
+                && fields[2].ends_with(&format!("-stand-in-nixos-{}.drv", fields[1])),
+            "{line}"
+        );
+    }
+    let total = machines.len();
+    assert!(
+        stderr.contains(&format!(
+            "[eval-fleet] {total} machines: {} ok, 1 failed",
+            total - 1
+        )),
+        "{stderr}"
+    );
 }

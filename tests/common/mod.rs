@@ -130,7 +130,7 @@ impl Nix {
     }
 
     /// `program` with an empty environment but for PATH and this Nix's own directories.
-    fn isolated(&self, program: &Path) -> Command {
+    pub fn isolated(&self, program: &Path) -> Command {
         let mut cmd = Command::new(program);
         let d = self.dir.path();
         cmd.env_clear()

@@ -10,10 +10,12 @@
 # that evaluated the job; it is not part of the derivation, so drvPaths are the same either way.
 {
   outputs =
-    { self }:
+    { ... }:
     let
       inherit (import ./lib) buildClan;
-      describe = import ./describe.nix { root = self.outPath; };
+      # ./. rather than self.outPath: with a store in another directory, Nix 2.26 gives the paths of
+      # the flake its physical location, and the description must not depend on it.
+      describe = import ./describe.nix { root = ./.; };
       test = if builtins.pathExists ./test.nix then import ./test.nix else { };
       resolvedBy = if builtins ? clanInventory then "builtins.clanInventory" else "nix/inventory.nix";
 
