@@ -119,11 +119,31 @@ fn init_store(nix: &Nix) {
     );
 }
 
-fn eval_jobs(nix: &Nix, binary: &Path, fleet: &Path, attr: &str, plugin: bool) -> Run {
+/// How nix-eval-jobs is given the plugin.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Plugin {
+    None,
+    /// `--option plugin-files <loader>`, once, on its command line.
+    Option,
+    /// `NIX_CONFIG="extra-plugin-files = <loader>"`, as for Hydra and buildbot-nix, which build
+    /// the command line themselves.
+    NixConfig,
+}
+
+fn eval_jobs(nix: &Nix, binary: &Path, fleet: &Path, attr: &str, plugin: Plugin) -> Run {
     init_store(nix);
     let mut cmd = nix.program(binary);
-    if plugin {
-        cmd.arg("--option").arg("plugin-files").arg(loader());
+    match plugin {
+        Plugin::None => {}
+        Plugin::Option => {
+            cmd.arg("--option").arg("plugin-files").arg(loader());
+        }
+        Plugin::NixConfig => {
+            cmd.env(
+                "NIX_CONFIG",
+                format!("extra-plugin-files = {}", loader().display()),
+            );
+        }
     }
     cmd.args(["--workers", "2", "--meta", "--flake"])
         .arg(format!("path:{}#{attr}", fleet.display()));
@@ -245,7 +265,7 @@ fn every_machine_is_a_job_with_the_drv_path_of_nix_eval_with_and_without_the_plu
     let machines = nixos_machines(fleet.path());
 
     let nix = Nix::with_plugin();
-    let with_plugin = eval_jobs(&nix, &binary, fleet.path(), "hydraJobs", true);
+    let with_plugin = eval_jobs(&nix, &binary, fleet.path(), "hydraJobs", Plugin::Option);
     check_jobs(&with_plugin, &machines, "builtins.clanInventory");
 
     // The same derivations as one `nix eval` (with the plugin) of every machine.
@@ -262,9 +282,18 @@ fn every_machine_is_a_job_with_the_drv_path_of_nix_eval_with_and_without_the_plu
         &expected,
     );
 
+    // The plugin through NIX_CONFIG: the same.
+    let by_config = eval_jobs(&nix, &binary, fleet.path(), "hydraJobs", Plugin::NixConfig);
+    check_jobs(&by_config, &machines, "builtins.clanInventory");
+    assert_same_drv_paths(
+        "nix-eval-jobs with the plugin in NIX_CONFIG",
+        &ok_drv_paths(&by_config),
+        &expected,
+    );
+
     // Pure Nix in the workers: the same jobs, the same derivations.
     let pure = Nix::without_plugin();
-    let without_plugin = eval_jobs(&pure, &binary, fleet.path(), "hydraJobs", false);
+    let without_plugin = eval_jobs(&pure, &binary, fleet.path(), "hydraJobs", Plugin::None);
     check_jobs(&without_plugin, &machines, "nix/inventory.nix");
     assert_same_drv_paths(
         "nix-eval-jobs in pure Nix",
@@ -309,21 +338,18 @@ fn an_invalid_inventory_is_every_jobs_error_with_the_builtins_message() {
     );
     assert_eq!(one_machine(&pure), message, "the pure-Nix message differs");
 
-    for (nix, plugin) in [(&nix, true), (&pure, false)] {
+    for (nix, plugin) in [(&nix, Plugin::Option), (&pure, Plugin::None)] {
         let run = eval_jobs(nix, &binary, fleet.path(), "invalidJobs", plugin);
         assert_eq!(
             run.jobs.len(),
             machines.len(),
-            "plugin {plugin}: one job per machine"
+            "{plugin:?}: one job per machine"
         );
         for (name, job) in &run.jobs {
             let error = job["error"]
                 .as_str()
-                .unwrap_or_else(|| panic!("plugin {plugin}: job {name} did not fail: {job}"));
-            assert!(
-                error.contains(&message),
-                "plugin {plugin}: job {name}: {error}"
-            );
+                .unwrap_or_else(|| panic!("{plugin:?}: job {name} did not fail: {job}"));
+            assert!(error.contains(&message), "{plugin:?}: job {name}: {error}");
         }
     }
 }

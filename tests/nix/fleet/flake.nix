@@ -19,6 +19,17 @@
       test = if builtins.pathExists ./test.nix then import ./test.nix else { };
       resolvedBy = if builtins ? clanInventory then "builtins.clanInventory" else "nix/inventory.nix";
 
+      # A generated module without `clan.inventory`: the members of every role of the instance,
+      # the same for every machine in it (each module is still told apart by its `_file` and
+      # settings), and a list of the whole fleet for a role filled by tag `all`, which would make
+      # describing each machine cost as much as the fleet.
+      withoutMembers =
+        m:
+        if builtins.isAttrs m && m ? config.clan.inventory then
+          m // { config = m.config // { clan = removeAttrs m.config.clan [ "inventory" ]; }; }
+        else
+          m;
+
       # buildClan passes { modules, specialArgs }; its second module is the machine's own, whose
       # `_file` ends in the machine's name.
       standInNixosSystem =
@@ -33,7 +44,7 @@
               "-c"
               "echo \"$modules\" > $out"
             ];
-            modules = builtins.toJSON (describe modules);
+            modules = builtins.toJSON (describe (map withoutMembers modules));
           };
         in
         {
