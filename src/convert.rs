@@ -277,7 +277,7 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
         let warnings = res
             .warnings
             .iter()
-            .map(|w| self.st.new_string(w))
+            .map(|w| self.st.new_string(&w.to_string()))
             .collect::<Result<Vec<_>, _>>()?;
         let warnings = self.st.new_list(warnings.iter())?;
         let mut assertions = Vec::new();
@@ -501,7 +501,7 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
         let no = self.st.new_bool(false)?;
         let mut items = Vec::with_capacity(inst.failures.len());
         for message in &inst.failures {
-            let message = self.st.new_string(message)?;
+            let message = self.st.new_string(&message.to_string())?;
             items.push(self.attrs(&[("assertion", &no), ("message", &message)])?);
         }
         let list = self.st.new_list(items.iter())?;

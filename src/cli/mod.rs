@@ -26,7 +26,9 @@ use args::{Cli, Command, Format, GraphFormat, MachinesAction, RolesAction, TagsA
 use project::Project;
 use report::{diagnose, Severity};
 
-use crate::inventory::{json::output_json, resolve};
+use crate::inventory::{
+    json::output_json, machine_not_defined, resolve, ConstraintFailure, Warning,
+};
 
 /// Why the command stops: what to print on stderr and the exit code.
 #[derive(Debug)]
@@ -304,7 +306,7 @@ fn still_members(file: &Path, modules: Option<&Path>, role: &str, machines: &[St
     }
 }
 
-fn notes(warnings: &[String], assertions: &[String]) {
+fn notes(warnings: &[Warning], assertions: &[ConstraintFailure]) {
     for w in warnings {
         eprintln!("warning: {w}");
     }
@@ -318,15 +320,11 @@ fn machine_index<V>(input: &crate::inventory::Input<V>, name: &str) -> Result<us
         .machines
         .binary_search_by(|m| m.name.as_str().cmp(name))
         .map_err(|_| {
-            let hint = crate::inventory::did_you_mean(
+            let suggestion = crate::inventory::did_you_mean(
                 name,
                 input.machines.iter().map(|m| m.name.as_str()),
-            )
-            .map(|s| format!("; did you mean '{s}'?"))
-            .unwrap_or_default();
-            Failure::usage(format!(
-                "machine '{name}' is not defined in inventory.machines{hint}"
-            ))
+            );
+            Failure::usage(machine_not_defined(name, suggestion.as_deref()))
         })
 }
 

@@ -6,7 +6,7 @@ use super::error::{Error, Errors};
 use super::model::{
     Constraint, Input, Instance, InstanceMachine, Machine, MachineClass, Module, Role, Service,
 };
-use super::path::Path;
+use super::path::{AttrPath, Path};
 use super::{Kind, Tree};
 
 const ARGS: &[&str] = &["directory", "inventory", "modules"];
@@ -62,7 +62,7 @@ struct Decoder<'t, T: Tree> {
 type Attrs<V> = Vec<(String, V)>;
 
 /// The tree failed to evaluate the value at this path.
-struct Fail<E>(String, E);
+struct Fail<E>(AttrPath, E);
 
 fn at<'p, E>(path: &'p Path<'_>) -> impl FnOnce(E) -> Fail<E> + 'p {
     move |e| Fail(path.render(), e)

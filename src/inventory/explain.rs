@@ -2,8 +2,9 @@
 //! (listed by name, or a tag it carries, and where that tag comes from), the config layers and
 //! modules it receives in order, and the constraints of the instance. Pure data; the CLI prints it.
 
+use super::error::ConstraintFailure;
 use super::model::{Constraint, Input, Instance};
-use super::path::Path;
+use super::path::{AttrPath, Path};
 use super::resolve::Output;
 
 /// Where a machine's tag comes from, the first source in tag order (spec § 3.1).
@@ -41,8 +42,8 @@ pub struct RoleReasons<'a> {
 pub enum ModuleSource<'a> {
     /// The module of role `role`.
     Role(&'a str),
-    /// Entry `index` of the `extraModules` list at `list` (a rendered attribute path).
-    Extra { list: String, index: usize },
+    /// Entry `index` of the `extraModules` list at `list`.
+    Extra { list: AttrPath, index: usize },
     /// The generated module (role members, and `clan.<svc>` from the config layers).
     Generated,
     /// The failed constraints of the instance, as assertions.
@@ -58,8 +59,8 @@ pub struct ConstraintCheck<'a> {
     pub members: Vec<&'a str>,
     /// Whether the machine is itself a member of this role.
     pub involves_machine: bool,
-    /// The assertion messages of this role that failed (none for disabled instances).
-    pub failures: Vec<String>,
+    /// The constraints of this role that failed (none for disabled instances).
+    pub failures: Vec<ConstraintFailure>,
 }
 
 /// What one instance means for the machine.
@@ -72,7 +73,7 @@ pub struct InstanceReasons<'a> {
     /// `machines.<m>` entry, which alone does not make it a member (spec § 3.3).
     pub roles: Vec<RoleReasons<'a>>,
     /// Paths of the config layers present, in `mkMerge` order (instance, machine, roles sorted).
-    pub layers: Vec<String>,
+    pub layers: Vec<AttrPath>,
     /// What the instance adds to the machine's module list, in order (empty unless a member of an
     /// enabled instance).
     pub modules: Vec<ModuleSource<'a>>,
@@ -210,7 +211,7 @@ fn instance<'a, V>(
     let mut modules = Vec::new();
     if inst_out.enabled && !roles.is_empty() {
         modules.extend(roles.iter().map(|r| ModuleSource::Role(r.role)));
-        let mut extras = |list: String, n: usize| {
+        let mut extras = |list: AttrPath, n: usize| {
             modules.extend((0..n).map(|i| ModuleSource::Extra {
                 list: list.clone(),
                 index: i,
@@ -242,7 +243,6 @@ fn instance<'a, V>(
         .iter()
         .filter_map(|(role, c)| {
             let (role, members) = inst_out.roles.iter().find(|(r, _)| r == role)?;
-            let prefix = format!("{}.{}: role '{role}' ", inst_out.service, inst_out.instance);
             Some(ConstraintCheck {
                 role,
                 constraint: *c,
@@ -254,7 +254,7 @@ fn instance<'a, V>(
                 failures: inst_out
                     .failures
                     .iter()
-                    .filter(|f| f.starts_with(&prefix))
+                    .filter(|f| f.role == *role)
                     .cloned()
                     .collect(),
             })
@@ -335,7 +335,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            i.layers,
+            i.layers.iter().map(ToString::to_string).collect::<Vec<_>>(),
             [
                 "inventory.services.borg.i.config",
                 "inventory.services.borg.i.machines.jon.config",
@@ -347,7 +347,11 @@ mod tests {
             vec![
                 ModuleSource::Role("client"),
                 ModuleSource::Extra {
-                    list: "inventory.services.borg.i.extraModules".into(),
+                    list: AttrPath::root("inventory")
+                        .attr("services")
+                        .attr("borg")
+                        .attr("i")
+                        .attr("extraModules"),
                     index: 0
                 },
                 ModuleSource::Generated,
@@ -364,7 +368,11 @@ mod tests {
         assert_eq!(i.constraints.len(), 1);
         assert!(!i.constraints[0].involves_machine);
         assert_eq!(
-            i.constraints[0].failures,
+            i.constraints[0]
+                .failures
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
             ["borg.i: role 'server' needs at least 2 machines, has 1: srv"]
         );
         // Disabled: reasons, but no modules and no constraint failures.

@@ -4,8 +4,9 @@
 // Fx hashing: the keys are the user's own names, and SipHash showed in profiles of large fleets.
 use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 
+use super::error::{Bound, ConstraintFailure, Warning};
 use super::model::{Input, Instance, Module};
-use super::path::Path;
+use super::path::{AttrPath, Path};
 
 /// The result of one evaluation, referring to the input's names and lazy values.
 #[derive(Debug)]
@@ -14,9 +15,9 @@ pub struct Output<'a, V> {
     pub machines: Vec<MachineOutput<'a, V>>,
     /// One per instance of every service, services then instances sorted.
     pub instances: Vec<InstanceOutput<'a>>,
-    pub warnings: Vec<String>,
-    /// Messages of the failed constraints of every enabled instance.
-    pub assertions: Vec<String>,
+    pub warnings: Vec<Warning>,
+    /// The failed constraints of every enabled instance (assertion messages).
+    pub assertions: Vec<ConstraintFailure>,
 }
 
 /// The roles of one instance and their members.
@@ -27,8 +28,8 @@ pub struct InstanceOutput<'a> {
     pub enabled: bool,
     /// Every role the module defines, sorted, with its members as indices into `Input::machines`.
     pub roles: Vec<(&'a str, Vec<usize>)>,
-    /// Failed constraints, as assertion messages (empty for disabled instances).
-    pub failures: Vec<String>,
+    /// Failed constraints, the instance's assertions (empty for disabled instances).
+    pub failures: Vec<ConstraintFailure>,
 }
 
 /// Roles of a machine in one instance: the index into `Output::instances` and the role names, sorted.
@@ -152,9 +153,9 @@ pub struct Resolution<'a, V> {
     input: &'a Input<V>,
     /// One per instance of every service, services then instances sorted.
     pub instances: Vec<InstanceOutput<'a>>,
-    pub warnings: Vec<String>,
-    /// Messages of the failed constraints of every enabled instance.
-    pub assertions: Vec<String>,
+    pub warnings: Vec<Warning>,
+    /// The failed constraints of every enabled instance (assertion messages).
+    pub assertions: Vec<ConstraintFailure>,
     tags: Vec<Vec<&'a str>>,
     /// The memberships of machine `m` are `members[starts[m]..starts[m + 1]]`, in instance order
     /// and role order within an instance. Only enabled instances have members here.
@@ -335,20 +336,18 @@ impl<'a, V> Resolution<'a, V> {
             }
             let inst_path = || {
                 let out = &self.instances[index];
-                let services = Path::Root("inventory");
-                let services = services.attr("services");
-                let svc = services.attr(out.service);
-                svc.attr(out.instance).render()
+                AttrPath::root("inventory")
+                    .attr("services")
+                    .attr(out.service)
+                    .attr(out.instance)
             };
-            let mut extras = |list: &'a [V], path: &dyn Fn() -> String| {
+            let mut extras = |list: &'a [V], path: &dyn Fn() -> AttrPath| {
                 for (i, value) in list.iter().enumerate() {
-                    let origin = no_dir.then(|| format!("{}[{i}]", path()));
+                    let origin = no_dir.then(|| path().index(i).to_string());
                     visit.extra(value, origin);
                 }
             };
-            extras(&inst.extra_modules, &|| {
-                format!("{}.extraModules", inst_path())
-            });
+            extras(&inst.extra_modules, &|| inst_path().attr("extraModules"));
             let instance = narrow(index);
             while entries.next_if(|&&(i, _)| i < instance).is_some() {}
             let machine_entry = entries
@@ -356,11 +355,10 @@ impl<'a, V> Resolution<'a, V> {
                 .map(|&(_, e)| &inst.machines[e as usize]);
             if let Some(entry) = machine_entry {
                 extras(&entry.extra_modules, &|| {
-                    format!(
-                        "{}.machines.{}.extraModules",
-                        inst_path(),
-                        super::quote_attr(&entry.name)
-                    )
+                    inst_path()
+                        .attr("machines")
+                        .attr(&entry.name)
+                        .attr("extraModules")
                 });
             }
             let member_roles = || {
@@ -370,11 +368,10 @@ impl<'a, V> Resolution<'a, V> {
             };
             for role in member_roles() {
                 extras(&role.extra_modules, &|| {
-                    format!(
-                        "{}.roles.{}.extraModules",
-                        inst_path(),
-                        super::quote_attr(&role.name)
-                    )
+                    inst_path()
+                        .attr("roles")
+                        .attr(&role.name)
+                        .attr("extraModules")
                 });
             }
 
@@ -428,12 +425,12 @@ fn narrow(i: usize) -> u32 {
 }
 
 /// The warnings of a validated input (tags that match no machine), without resolving it.
-pub fn warnings<V>(input: &Input<V>) -> Vec<String> {
+pub fn warnings<V>(input: &Input<V>) -> Vec<Warning> {
     let tags = machine_tags(input);
     warnings_with(input, &machines_by_tag(&tags))
 }
 
-fn warnings_with<V>(input: &Input<V>, by_tag: &HashMap<&str, Vec<usize>>) -> Vec<String> {
+fn warnings_with<V>(input: &Input<V>, by_tag: &HashMap<&str, Vec<usize>>) -> Vec<Warning> {
     let mut out = Vec::new();
     let mut known: Option<Vec<&str>> = None;
     let root = Path::Root("inventory");
@@ -454,14 +451,12 @@ fn warnings_with<V>(input: &Input<V>, by_tag: &HashMap<&str, Vec<usize>>) -> Vec
                         all.sort_unstable();
                         all
                     });
-                    let hint = super::did_you_mean(tag, known.iter().copied())
-                        .map(|s| format!("; did you mean '{s}'?"))
-                        .unwrap_or_default();
                     let p = rp.attr(&role.name);
-                    out.push(format!(
-                        "{}: tag '{tag}' matches no machine{hint}",
-                        p.attr("tags")
-                    ));
+                    out.push(Warning::UnmatchedTag {
+                        path: p.attr("tags").render(),
+                        tag: tag.to_owned(),
+                        suggestion: super::did_you_mean(tag, known.iter().copied()),
+                    });
                 }
             }
         }
@@ -548,35 +543,29 @@ fn check_constraints<V>(
     inst: &Instance<V>,
     module: &Module<V>,
     roles: &[(&str, Vec<usize>)],
-) -> Vec<String> {
+) -> Vec<ConstraintFailure> {
     let mut out = Vec::new();
     for (role, c) in &module.constraints {
         let Some((_, members)) = roles.iter().find(|(r, _)| r == role) else {
             continue;
         };
-        let n = members.len();
-        let names = || {
-            if members.is_empty() {
-                "none".to_owned()
-            } else {
-                members
-                    .iter()
-                    .map(|&i| input.machines[i].name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }
+        let n = members.len() as u64;
+        let failure = |bound| ConstraintFailure {
+            service: service.to_owned(),
+            instance: inst.name.clone(),
+            role: role.clone(),
+            bound,
+            members: members
+                .iter()
+                .map(|&i| input.machines[i].name.clone())
+                .collect(),
         };
-        let inst_name = &inst.name;
-        if (n as u64) < c.min.unsigned_abs() {
-            out.push(format!(
-                "{service}.{inst_name}: role '{role}' needs at least {} machines, has {n}: {}",
-                c.min,
-                names()
-            ));
+        if n < c.min.unsigned_abs() {
+            out.push(failure(Bound::Min(c.min)));
         }
         if let Some(max) = c.max {
-            if n as u64 > max.unsigned_abs() {
-                out.push(format!("{service}.{inst_name}: role '{role}' allows at most {max} machines, has {n}: {}", names()));
+            if n > max.unsigned_abs() {
+                out.push(failure(Bound::Max(max)));
             }
         }
     }
