@@ -132,11 +132,22 @@ fn builtin_stops_with_the_exact_message_of_every_error() {
     stops_with_the_exact_message_of_every_error(&Nix::with_plugin(), "builtins.clanInventory");
 }
 
+/// The cases of the table `errors` (a Nix path) that have attribute `field`.
+fn cases_with(errors: &str, field: &str) -> String {
+    format!(
+        "(let cases = import {errors}; in builtins.listToAttrs (map (name: {{ inherit name; value = cases.${{name}}; }}) \
+         (builtins.filter (name: cases.${{name}} ? {field}) (builtins.attrNames cases))))"
+    )
+}
+
 fn stops_with_the_exact_message_of_every_error(nix: &Nix, implementation: &str) {
     let errors = nix_string(&fixtures().join("errors.nix"));
     let Ok(Value::Object(cases)) = eval_expr(
         nix,
-        &format!("builtins.mapAttrs (_: e: e.error) (import {errors})"),
+        &format!(
+            "builtins.mapAttrs (_: e: e.error) {}",
+            cases_with(&errors, "error")
+        ),
     ) else {
         panic!("tests/nix/errors.nix does not evaluate")
     };
@@ -156,6 +167,40 @@ fn stops_with_the_exact_message_of_every_error(nix: &Nix, implementation: &str) 
             )),
         }
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn pure_nix_gives_the_exact_warnings_and_assertions() {
+    gives_the_exact_warnings_and_assertions(&Nix::without_plugin(), &pure());
+}
+
+/// The same accepted cases through the builtin.
+#[cfg(feature = "plugin")]
+#[test]
+fn builtin_gives_the_exact_warnings_and_assertions() {
+    gives_the_exact_warnings_and_assertions(&Nix::with_plugin(), "builtins.clanInventory");
+}
+
+/// The cases of tests/nix/errors.nix that are accepted, with the texts of their warnings and
+/// failed constraints.
+fn gives_the_exact_warnings_and_assertions(nix: &Nix, implementation: &str) {
+    let errors = nix_string(&fixtures().join("errors.nix"));
+    let expr = format!(
+        "builtins.mapAttrs (_: e: let r = {implementation} e.argument; in {{ \
+           want = {{ inherit (e) warnings assertions; }}; \
+           got = {{ inherit (r) warnings; assertions = map (a: a.message) r.assertions; }}; \
+         }}) {}",
+        cases_with(&errors, "warnings")
+    );
+    let Ok(Value::Object(cases)) = eval_expr(nix, &expr) else {
+        panic!("tests/nix/errors.nix does not evaluate")
+    };
+    assert!(cases.len() >= 4, "only {} accepted cases", cases.len());
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|(name, case)| diff_json(name, &case["got"], &case["want"]))
+        .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
