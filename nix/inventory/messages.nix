@@ -153,6 +153,9 @@ rec {
 
   unmatchedTag = path: tag: suggestion: "${path}: ${tagMatchesNoMachine tag suggestion}";
 
+  ignoredMachineEntry =
+    path: machine: "${path}: machine '${machine}' is in no role of the instance, so this entry is ignored";
+
   tooFewMembers =
     service: instance: role: min: members:
     "${service}.${instance}: role '${role}' needs at least ${toString min} machines, has ${toString (length members)}: ${names members}";

@@ -195,7 +195,12 @@ let
           constraintModules
         ];
 
-      warnings = concatMap (
+      # `machines.<m>` entries of machines in no role (walk order: `machines` before `roles`),
+      # then tags no machine carries.
+      ignoredEntries = map (m: msg.ignoredMachineEntry (msg.attr "${path}.machines" m) m) (
+        filter (m: !(rolesOf ? ${m})) (attrNames (raw.machines or { }))
+      );
+      warnings = ignoredEntries ++ concatMap (
         r:
         map (
           t:

@@ -142,6 +142,9 @@ pub enum Warning {
         /// The closest tag some machine carries.
         suggestion: Option<String>,
     },
+    /// `path` (an instance's `machines.<m>`) is the entry of a machine that is in none of the
+    /// instance's roles: its `config` and `extraModules` reach nobody (spec § 3.3).
+    IgnoredMachineEntry { path: AttrPath, machine: String },
 }
 
 impl Warning {
@@ -149,7 +152,7 @@ impl Warning {
     #[must_use]
     pub fn path(&self) -> &AttrPath {
         match self {
-            Warning::UnmatchedTag { path, .. } => path,
+            Warning::UnmatchedTag { path, .. } | Warning::IgnoredMachineEntry { path, .. } => path,
         }
     }
 
@@ -158,6 +161,7 @@ impl Warning {
     pub fn subject(&self) -> Option<&str> {
         match self {
             Warning::UnmatchedTag { tag, .. } => Some(tag),
+            Warning::IgnoredMachineEntry { .. } => None,
         }
     }
 }
@@ -170,6 +174,7 @@ impl fmt::Display for Warning {
                 tag,
                 suggestion,
             } => unmatched_tag(path, tag, suggestion.as_deref()),
+            Warning::IgnoredMachineEntry { path, machine } => ignored_machine_entry(path, machine),
         })
     }
 }
@@ -324,6 +329,10 @@ pub fn tag_matches_no_machine(tag: &str, suggestion: Option<&str>) -> String {
 
 fn unmatched_tag(path: &AttrPath, tag: &str, suggestion: Option<&str>) -> String {
     format!("{path}: {}", tag_matches_no_machine(tag, suggestion))
+}
+
+fn ignored_machine_entry(path: &AttrPath, machine: &str) -> String {
+    format!("{path}: machine '{machine}' is in no role of the instance, so this entry is ignored")
 }
 
 fn too_few_members(

@@ -424,7 +424,8 @@ fn narrow(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
 }
 
-/// The warnings of a validated input (tags that match no machine), without resolving it.
+/// The warnings of a validated input (tags that match no machine, `machines.<m>` entries of
+/// machines in no role), without resolving it.
 pub fn warnings<V>(input: &Input<V>) -> Vec<Warning> {
     let tags = machine_tags(input);
     warnings_with(input, &machines_by_tag(&tags))
@@ -439,6 +440,26 @@ fn warnings_with<V>(input: &Input<V>, by_tag: &HashMap<&str, Vec<usize>>) -> Vec
         let sp = services.attr(&service.name);
         for inst in &service.instances {
             let ip = sp.attr(&inst.name);
+            let mp = ip.attr("machines");
+            for entry in &inst.machines {
+                let Some(mi) = machine_index(input, &entry.name) else {
+                    continue;
+                };
+                let member = inst.roles.iter().any(|role| {
+                    role.machines.contains(&entry.name)
+                        || role.tags.iter().any(|t| {
+                            by_tag
+                                .get(t.as_str())
+                                .is_some_and(|ms| ms.binary_search(&mi).is_ok())
+                        })
+                });
+                if !member {
+                    out.push(Warning::IgnoredMachineEntry {
+                        path: mp.attr(&entry.name).render(),
+                        machine: entry.name.clone(),
+                    });
+                }
+            }
             let rp = ip.attr("roles");
             for role in &inst.roles {
                 let named = first_occurrences(role.tags.iter().map(String::as_str));

@@ -473,6 +473,32 @@ in
     assertions = [ ];
   };
 
+  # A `machines.<m>` entry of a machine in no role of the instance (spec § 3.3: it does nothing);
+  # walk order puts an instance's `machines` before its `roles`.
+  warning-ignored-machine-entry = {
+    argument = {
+      inherit modules;
+      inventory = {
+        machines.jon.tags = [ "backup" ];
+        machines.sara = { };
+        services.borgbackup.i = {
+          machines.jon.config = { };
+          machines.sara.extraModules = [ ];
+          roles.client.tags = [
+            "backup"
+            "nope"
+          ];
+          roles.server.machines = [ "jon" ];
+        };
+      };
+    };
+    warnings = [
+      "inventory.services.borgbackup.i.machines.sara: machine 'sara' is in no role of the instance, so this entry is ignored"
+      "inventory.services.borgbackup.i.roles.client.tags: tag 'nope' matches no machine"
+    ];
+    assertions = [ ];
+  };
+
   # --- failed constraints (assertion messages; enabled instances only, `min` then `max`)
   assertion-too-few = {
     argument = borg { roles.client.machines = [ "jon" ]; };
