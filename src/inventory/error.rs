@@ -8,6 +8,7 @@
 use std::fmt;
 
 use super::path::AttrPath;
+use super::schema::Record;
 use super::Kind;
 
 /// One problem with the input, at `path`.
@@ -25,11 +26,11 @@ pub enum Error {
         expected: &'static str,
         found: String,
     },
-    /// An attribute set at `path` has an attribute it does not know.
+    /// An attribute set at `path`, of the shape `record`, has an attribute it does not know.
     UnknownAttribute {
         path: AttrPath,
         name: String,
-        known: &'static [&'static str],
+        record: &'static Record,
     },
     /// A name or string at `path` is not UTF-8.
     NotUtf8 {
@@ -106,7 +107,9 @@ impl fmt::Display for Error {
                 expected,
                 found,
             } => bad_value(path, expected, found),
-            Error::UnknownAttribute { path, name, known } => unknown_attribute(path, name, known),
+            Error::UnknownAttribute { path, name, record } => {
+                unknown_attribute(path, name, &record.names().collect::<Vec<_>>())
+            }
             Error::NotUtf8 { path, what, lossy } => not_utf8(path, what, lossy),
             Error::NoModule {
                 path,

@@ -10,6 +10,7 @@ pub mod json;
 mod model;
 mod path;
 mod resolve;
+pub mod schema;
 mod suggest;
 mod tree;
 mod validate;
