@@ -8,8 +8,10 @@ use serde::Serialize;
 
 use super::locate::{locate, Refine};
 use super::project::Project;
-use crate::inventory::json::JsonTree;
-use crate::inventory::{decode, resolve, validate, warnings, AttrPath, Error, Errors, Step};
+use clan_inventory::inventory::json::JsonTree;
+use clan_inventory::inventory::{
+    decode, resolve, validate, warnings, AttrPath, Error, Errors, Step,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::project::Project;
 use super::Failure;
-use crate::inventory::{did_you_mean, machine_not_defined};
+use clan_inventory::inventory::{did_you_mean, machine_not_defined};
 
 /// What an edit did, for the message printed after writing.
 pub(crate) type Done = String;

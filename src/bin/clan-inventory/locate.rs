@@ -1,7 +1,7 @@
 //! Where a diagnostic points in `inventory.json`: the steps of its attribute path are followed
 //! through the file's text to a line and column.
 
-use crate::inventory::Step;
+use clan_inventory::inventory::Step;
 
 /// What to point at once the path is reached: the value itself, or a name in it: a member name
 /// of an attribute set (an unknown attribute, an undefined role) or a string element of a list (an

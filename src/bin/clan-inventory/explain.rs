@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::inventory::explain::{Explanation, ModuleSource, Reason, TagSource};
-use crate::inventory::{Input, ModuleItem, Output};
+use clan_inventory::inventory::explain::{Explanation, ModuleSource, Reason, TagSource};
+use clan_inventory::inventory::{Input, ModuleItem, Output};
 
 fn show(v: &Value) -> String {
     match v {

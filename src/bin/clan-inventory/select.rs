@@ -10,7 +10,7 @@
 //! `role:` counts the members the resolution lists under `services.<svc>.<inst>.roles.<r>.machines`;
 //! `role:svc.inst` any role of the instance, `role:svc` any instance of the service.
 
-use crate::inventory::{
+use clan_inventory::inventory::{
     did_you_mean, hint, machine_not_defined, tag_matches_no_machine, Input, Output,
 };
 

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::inventory::schema::{Record, Shape, INVENTORY};
+use clan_inventory::inventory::schema::{Record, Shape, INVENTORY};
 
 /// The schema, pretty-printed.
 pub(crate) fn schema() -> String {
