@@ -7,17 +7,15 @@
 //! Needs the `with-nix` feature (implied by `plugin`; scripts/test enables it).
 #![cfg(feature = "with-nix")]
 
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use common::{error_message, Nix, TempDir};
+use crate::common::{error_message, Nix, TempDir};
 
 fn repo() -> PathBuf {
-    common::repo_root()
+    crate::common::repo_root()
 }
 
 fn fixtures() -> PathBuf {
@@ -34,7 +32,7 @@ fn eval(nix: &Nix, args: &[&str]) -> Result<Value, String> {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    common::assert_no_crash(&out, &stderr);
+    crate::common::assert_no_crash(&out, &stderr);
     if out.status.success() {
         Ok(serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
             panic!(
