@@ -343,13 +343,17 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
         // Memberships come in instance order, so those of one service are adjacent.
         let by_service: Vec<&'r [Membership]> = all
             .chunk_by(|a, b| {
-                res.instances[a.0 as usize].service == res.instances[b.0 as usize].service
+                res.instances[a.instance as usize].service
+                    == res.instances[b.instance as usize].service
             })
             .collect();
         let mut services = self.st.attrs_builder(by_service.len())?;
         for memberships in by_service {
             let entry = self.service_entry(memberships)?;
-            services.insert(res.instances[memberships[0].0 as usize].service, &entry)?;
+            services.insert(
+                res.instances[memberships[0].instance as usize].service,
+                &entry,
+            )?;
         }
         let v = services.finish()?;
         self.machine_services.insert(all, v.clone());

@@ -1,11 +1,12 @@
 //! Why a machine gets what it gets: for each instance, the roles it is in and what put it there
 //! (listed by name, or a tag it carries, and where that tag comes from), the config layers and
-//! modules it receives in order, and the constraints of the instance. Pure data; the CLI prints it.
+//! modules it receives in order (read off the module list the resolution's walk made, so the
+//! two cannot disagree), and the constraints of the instance. Pure data; the CLI prints it.
 
 use super::error::ConstraintFailure;
 use super::model::{Constraint, Input, Instance};
 use super::path::{AttrPath, Path};
-use super::resolve::Output;
+use super::resolve::{ExtraList, ModuleItem, Output};
 
 /// Where a machine's tag comes from, the first source in tag order (spec § 3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,30 +209,35 @@ fn instance<'a, V>(
         }
     }
 
-    let mut modules = Vec::new();
-    if inst_out.enabled && !roles.is_empty() {
-        modules.extend(roles.iter().map(|r| ModuleSource::Role(r.role)));
-        let mut extras = |list: AttrPath, n: usize| {
-            modules.extend((0..n).map(|i| ModuleSource::Extra {
-                list: list.clone(),
-                index: i,
-            }));
-        };
-        extras(ip.attr("extraModules").render(), inst.extra_modules.len());
-        if let Some(e) = entry {
-            extras(mp.attr("extraModules").render(), e.extra_modules.len());
-        }
-        for role in &member_roles {
-            extras(
-                rp.attr(&role.name).attr("extraModules").render(),
-                role.extra_modules.len(),
-            );
-        }
-        modules.push(ModuleSource::Generated);
-        if !inst_out.failures.is_empty() {
-            modules.push(ModuleSource::Constraints);
-        }
-    }
+    // What the walk of the resolution put in the machine's module list for this instance.
+    let modules = out
+        .modules
+        .iter()
+        .filter_map(|item| match item {
+            ModuleItem::Role { instance, role, .. } if *instance == index => {
+                Some(ModuleSource::Role(inst_out.roles[*role].0))
+            }
+            ModuleItem::Extra { from, .. } if from.instance == index => {
+                let list = match from.list {
+                    ExtraList::Instance => ip.render(),
+                    ExtraList::MachineEntry => mp.render(),
+                    ExtraList::Role(r) => rp.render().attr(inst_out.roles[r].0),
+                }
+                .attr("extraModules");
+                Some(ModuleSource::Extra {
+                    list,
+                    index: from.index,
+                })
+            }
+            ModuleItem::Generated { instance, .. } if *instance == index => {
+                Some(ModuleSource::Generated)
+            }
+            ModuleItem::Constraints { instance } if *instance == index => {
+                Some(ModuleSource::Constraints)
+            }
+            _ => None,
+        })
+        .collect();
 
     let module = input
         .modules

@@ -28,8 +28,8 @@ pub use model::{
 };
 pub use path::{quote_attr, AttrPath, Step};
 pub use resolve::{
-    by_instance, resolve, warnings, InstanceOutput, MachineOutput, Membership, ModuleItem, Output,
-    Resolution, ServiceRoles, Visit,
+    by_instance, resolve, warnings, ExtraList, ExtraOrigin, InstanceOutput, MachineOutput,
+    Membership, ModuleItem, Output, Resolution, ServiceRoles, Visit,
 };
 pub use suggest::did_you_mean;
 pub use tree::{Kind, Text, Tree};

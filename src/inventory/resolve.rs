@@ -47,13 +47,20 @@ pub struct MachineOutput<'a, V> {
 /// One element of a machine's module list.
 #[derive(Debug)]
 pub enum ModuleItem<'a, V> {
-    /// A role module, as the user wrote it.
-    Role(&'a V),
+    /// The module of role `role` (index into the instance's roles) of instance `instance`
+    /// (index into `Output::instances`), as the user wrote it.
+    Role {
+        instance: usize,
+        role: usize,
+        module: &'a V,
+    },
     /// An `extraModules` entry: a string becomes `directory + "/" + entry` when forced. `origin` is the
-    /// path of the entry, given only when there is no directory (for the error it then throws).
+    /// path of the entry, given only when there is no directory (for the error it then throws);
+    /// `from` says where it is.
     Extra {
         value: &'a V,
         origin: Option<String>,
+        from: ExtraOrigin,
     },
     /// The generated module of instance `instance` (index into `Output::instances`): its role
     /// members, and `clan.<service>` merged from `layers` when there are any.
@@ -65,6 +72,27 @@ pub enum ModuleItem<'a, V> {
         target_host: Option<&'a V>,
         build_host: Option<&'a V>,
     },
+}
+
+/// Where an `extraModules` entry of a machine's module list comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtraOrigin {
+    /// Index into `Output::instances`.
+    pub instance: usize,
+    pub list: ExtraList,
+    /// Index of the entry in its list.
+    pub index: usize,
+}
+
+/// Which `extraModules` list of an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtraList {
+    /// `extraModules` of the instance.
+    Instance,
+    /// `machines.<m>.extraModules`, of the machine whose module list it is.
+    MachineEntry,
+    /// `roles.<r>.extraModules`, of the role with this index into the instance's roles.
+    Role(usize),
 }
 
 /// Resolves a validated input into an owned [`Output`]: every machine's module list at once.
@@ -107,11 +135,25 @@ pub fn resolve<V>(input: &Input<V>) -> Output<'_, V> {
 struct Collect<'a, V>(Vec<ModuleItem<'a, V>>);
 
 impl<'a, V> Visit<'a, V> for Collect<'a, V> {
-    fn role(&mut self, module: &'a V) {
-        self.0.push(ModuleItem::Role(module));
+    fn role(&mut self, _: &'a V) {
+        unreachable!("Collect receives role modules through role_of")
     }
-    fn extra(&mut self, value: &'a V, origin: Option<String>) {
-        self.0.push(ModuleItem::Extra { value, origin });
+    fn extra(&mut self, _: &'a V, _: Option<String>) {
+        unreachable!("Collect receives extra modules through extra_from")
+    }
+    fn role_of(&mut self, membership: Membership, module: &'a V) {
+        self.0.push(ModuleItem::Role {
+            instance: membership.instance as usize,
+            role: membership.role as usize,
+            module,
+        });
+    }
+    fn extra_from(&mut self, value: &'a V, from: ExtraOrigin, origin: Option<String>) {
+        self.0.push(ModuleItem::Extra {
+            value,
+            origin,
+            from,
+        });
     }
     fn generated(&mut self, instance: usize, layers: &[&'a V]) {
         self.0.push(ModuleItem::Generated {
@@ -140,11 +182,29 @@ pub trait Visit<'a, V> {
     fn generated(&mut self, instance: usize, layers: &[&'a V]);
     fn constraints(&mut self, instance: usize);
     fn deploy(&mut self, target_host: Option<&'a V>, build_host: Option<&'a V>);
+
+    /// A role module, with the membership it comes from. By default [`Visit::role`].
+    fn role_of(&mut self, membership: Membership, module: &'a V) {
+        let _ = membership;
+        self.role(module);
+    }
+
+    /// An `extraModules` entry, with where it comes from. By default [`Visit::extra`].
+    fn extra_from(&mut self, value: &'a V, from: ExtraOrigin, origin: Option<String>) {
+        let _ = from;
+        self.extra(value, origin);
+    }
 }
 
-/// One membership: (index into `Resolution::instances`, index of the role in the service's
-/// module). 32 bits each, so that the memberships of a large fleet stay small.
-pub type Membership = (u32, u32);
+/// One membership of a machine: an instance and one of its roles. 32 bits each, so that the
+/// memberships of a large fleet stay small.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Membership {
+    /// Index into `Resolution::instances`.
+    pub instance: u32,
+    /// Index of the role in the service's module (and in the instance's `roles`).
+    pub role: u32,
+}
 
 /// The resolution of an input, with the per-machine module lists left to be visited one machine
 /// at a time ([`Resolution::visit_modules`]), so that a caller can turn each into its own
@@ -157,14 +217,11 @@ pub struct Resolution<'a, V> {
     /// The failed constraints of every enabled instance (assertion messages).
     pub assertions: Vec<ConstraintFailure>,
     tags: Vec<Vec<&'a str>>,
-    /// The memberships of machine `m` are `members[starts[m]..starts[m + 1]]`, in instance order
-    /// and role order within an instance. Only enabled instances have members here.
-    starts: Vec<usize>,
-    members: Vec<Membership>,
-    /// The `machines.<m>` entries naming machine `m`, as (instance, index into its `machines`)
-    /// in instance order, are `entries[entry_starts[m]..entry_starts[m + 1]]`.
-    entry_starts: Vec<usize>,
-    entries: Vec<(u32, u32)>,
+    /// The memberships of each machine, in instance order and role order within an instance.
+    /// Only enabled instances have members here.
+    members: PerMachine<Membership>,
+    /// The `machines.<m>` entries naming each machine, in instance order.
+    entries: PerMachine<Entry>,
     refs: Vec<InstanceRefs<'a, V>>,
 }
 
@@ -180,10 +237,8 @@ impl<'a, V> Resolution<'a, V> {
         let mut instances = Vec::new();
         let mut assertions = Vec::new();
         let mut refs: Vec<InstanceRefs<'_, V>> = Vec::new();
-        let mut counts = vec![0usize; n + 1];
-        // Every `machines.<m>` entry of an instance: (machine, instance, index of the entry).
-        let mut entry_list: Vec<(usize, u32, u32)> = Vec::new();
-        let mut entry_counts = vec![0usize; n + 1];
+        // Every `machines.<m>` entry of an instance, in instance order: (machine, entry).
+        let mut entry_list: Vec<(usize, Entry)> = Vec::new();
         for service in &input.services {
             let Ok(mi) = input
                 .modules
@@ -218,11 +273,6 @@ impl<'a, V> Resolution<'a, V> {
                             }
                         }
                     }
-                    if inst.enabled {
-                        for &m in &members {
-                            counts[m] += 1;
-                        }
-                    }
                     roles.push((role_name.as_str(), members));
                 }
                 let failures = if inst.enabled {
@@ -241,8 +291,13 @@ impl<'a, V> Resolution<'a, V> {
                 let index = narrow(instances.len() - 1);
                 for (e, entry) in inst.machines.iter().enumerate() {
                     if let Some(m) = machine_index(input, &entry.name) {
-                        entry_counts[m] += 1;
-                        entry_list.push((m, index, narrow(e)));
+                        entry_list.push((
+                            m,
+                            Entry {
+                                instance: index,
+                                entry: narrow(e),
+                            },
+                        ));
                     }
                 }
                 refs.push(InstanceRefs {
@@ -253,30 +308,30 @@ impl<'a, V> Resolution<'a, V> {
             }
         }
 
-        // Counts become start offsets; filling in instance and role order keeps each machine's
-        // memberships in that order.
-        let starts = offsets(counts);
-        let mut next = starts.clone();
-        let mut members = vec![(0u32, 0u32); starts[n]];
-        for (index, out) in instances.iter().enumerate() {
-            if !out.enabled {
-                continue;
-            }
-            for (ri, (_, role_members)) in out.roles.iter().enumerate() {
-                for &m in role_members {
-                    members[next[m]] = (narrow(index), narrow(ri));
-                    next[m] += 1;
-                }
-            }
-        }
-        // The same for the `machines.<m>` entries, which were listed in instance order.
-        let entry_starts = offsets(entry_counts);
-        let mut next = entry_starts.clone();
-        let mut entries = vec![(0u32, 0u32); entry_starts[n]];
-        for (m, index, e) in entry_list {
-            entries[next[m]] = (index, e);
-            next[m] += 1;
-        }
+        // Listed in instance and role order, which each machine's memberships keep.
+        let memberships = instances
+            .iter()
+            .enumerate()
+            .filter(|(_, out)| out.enabled)
+            .flat_map(|(index, out)| {
+                out.roles
+                    .iter()
+                    .enumerate()
+                    .flat_map(move |(ri, (_, role_members))| {
+                        role_members.iter().map(move |&m| {
+                            let instance = narrow(index);
+                            (
+                                m,
+                                Membership {
+                                    instance,
+                                    role: narrow(ri),
+                                },
+                            )
+                        })
+                    })
+            });
+        let members = PerMachine::new(n, memberships);
+        let entries = PerMachine::new(n, entry_list.into_iter());
 
         Resolution {
             input,
@@ -284,9 +339,7 @@ impl<'a, V> Resolution<'a, V> {
             warnings: warnings_with(input, &by_tag),
             assertions,
             tags,
-            starts,
             members,
-            entry_starts,
             entries,
             refs,
         }
@@ -301,7 +354,7 @@ impl<'a, V> Resolution<'a, V> {
     /// The memberships of machine `mi`, in instance order.
     #[must_use]
     pub fn memberships(&self, mi: usize) -> &[Membership] {
-        &self.members[self.starts[mi]..self.starts[mi + 1]]
+        self.members.of(mi)
     }
 
     /// The memberships of machine `mi` by instance: see [`by_instance`].
@@ -312,7 +365,7 @@ impl<'a, V> Resolution<'a, V> {
     /// The name of the role of a membership.
     #[must_use]
     pub fn role_name(&self, m: Membership) -> &'a str {
-        self.instances[m.0 as usize].roles[m.1 as usize].0
+        self.instances[m.instance as usize].roles[m.role as usize].0
     }
 
     /// Visits the module list of machine `mi`: per instance it is in, its role modules, the extra
@@ -325,14 +378,12 @@ impl<'a, V> Resolution<'a, V> {
         let mut layers: Vec<&'a V> = Vec::new();
         // The machine's `machines.<m>` entries, walked along with its memberships (both are in
         // instance order).
-        let mut entries = self.entries[self.entry_starts[mi]..self.entry_starts[mi + 1]]
-            .iter()
-            .peekable();
+        let mut entries = self.entries.of(mi).iter().peekable();
         for (index, group) in self.groups(mi) {
             let refs = &self.refs[index];
             let (inst, module) = (refs.inst, refs.module);
-            for &(_, ri) in group {
-                visit.role(&module.roles[ri as usize].1);
+            for &m in group {
+                visit.role_of(m, &module.roles[m.role as usize].1);
             }
             let inst_path = || {
                 let out = &self.instances[index];
@@ -341,20 +392,27 @@ impl<'a, V> Resolution<'a, V> {
                     .attr(out.service)
                     .attr(out.instance)
             };
-            let mut extras = |list: &'a [V], path: &dyn Fn() -> AttrPath| {
+            let mut extras = |list: &'a [V], from: ExtraList, path: &dyn Fn() -> AttrPath| {
                 for (i, value) in list.iter().enumerate() {
                     let origin = no_dir.then(|| path().index(i).to_string());
-                    visit.extra(value, origin);
+                    let from = ExtraOrigin {
+                        instance: index,
+                        list: from,
+                        index: i,
+                    };
+                    visit.extra_from(value, from, origin);
                 }
             };
-            extras(&inst.extra_modules, &|| inst_path().attr("extraModules"));
+            extras(&inst.extra_modules, ExtraList::Instance, &|| {
+                inst_path().attr("extraModules")
+            });
             let instance = narrow(index);
-            while entries.next_if(|&&(i, _)| i < instance).is_some() {}
+            while entries.next_if(|e| e.instance < instance).is_some() {}
             let machine_entry = entries
-                .next_if(|&&(i, _)| i == instance)
-                .map(|&(_, e)| &inst.machines[e as usize]);
+                .next_if(|e| e.instance == instance)
+                .map(|e| &inst.machines[e.entry as usize]);
             if let Some(entry) = machine_entry {
-                extras(&entry.extra_modules, &|| {
+                extras(&entry.extra_modules, ExtraList::MachineEntry, &|| {
                     inst_path()
                         .attr("machines")
                         .attr(&entry.name)
@@ -364,10 +422,10 @@ impl<'a, V> Resolution<'a, V> {
             let member_roles = || {
                 group
                     .iter()
-                    .filter_map(|&(_, ri)| refs.role_entries[ri as usize])
+                    .filter_map(|m| Some((m.role as usize, refs.role_entries[m.role as usize]?)))
             };
-            for role in member_roles() {
-                extras(&role.extra_modules, &|| {
+            for (ri, role) in member_roles() {
+                extras(&role.extra_modules, ExtraList::Role(ri), &|| {
                     inst_path()
                         .attr("roles")
                         .attr(&role.name)
@@ -378,7 +436,7 @@ impl<'a, V> Resolution<'a, V> {
             layers.clear();
             layers.extend(inst.config.as_ref());
             layers.extend(machine_entry.and_then(|e| e.config.as_ref()));
-            layers.extend(member_roles().filter_map(|r| r.config.as_ref()));
+            layers.extend(member_roles().filter_map(|(_, r)| r.config.as_ref()));
             visit.generated(index, &layers);
             if !self.instances[index].failures.is_empty() {
                 visit.constraints(index);
@@ -394,20 +452,51 @@ impl<'a, V> Resolution<'a, V> {
 /// index into `Resolution::instances`, its memberships).
 pub fn by_instance(memberships: &[Membership]) -> impl Iterator<Item = (usize, &[Membership])> {
     memberships
-        .chunk_by(|a, b| a.0 == b.0)
-        .map(|group| (group[0].0 as usize, group))
+        .chunk_by(|a, b| a.instance == b.instance)
+        .map(|group| (group[0].instance as usize, group))
 }
 
-/// Per-machine counts (with one spare slot at the end) turned into start offsets: element `m`
-/// becomes the sum of the counts before it, and the last the total.
-fn offsets(mut counts: Vec<usize>) -> Vec<usize> {
-    let mut total = 0;
-    for c in &mut counts {
-        let here = *c;
-        *c = total;
-        total += here;
+/// A `machines.<m>` entry: the instance (index into `Resolution::instances`) and the index of the
+/// entry in its `machines`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Entry {
+    instance: u32,
+    entry: u32,
+}
+
+/// Items per machine in one flat list: those of machine `m` are `items[starts[m]..starts[m + 1]]`.
+struct PerMachine<T> {
+    starts: Vec<usize>,
+    items: Vec<T>,
+}
+
+impl<T: Copy + Default> PerMachine<T> {
+    /// From (machine, item) pairs, each machine's items in the order given. Goes over `pairs`
+    /// twice: once to count, once to fill.
+    fn new(n: usize, pairs: impl Iterator<Item = (usize, T)> + Clone) -> Self {
+        let mut starts = vec![0usize; n + 1];
+        for (m, _) in pairs.clone() {
+            starts[m] += 1;
+        }
+        // Counts become start offsets: element `m` the sum of the counts before it.
+        let mut total = 0;
+        for c in &mut starts {
+            let here = *c;
+            *c = total;
+            total += here;
+        }
+        let mut next = starts.clone();
+        let mut items = vec![T::default(); total];
+        for (m, item) in pairs {
+            items[next[m]] = item;
+            next[m] += 1;
+        }
+        PerMachine { starts, items }
     }
-    counts
+
+    fn of(&self, m: usize) -> &[T] {
+        &self.items[self.starts[m]..self.starts[m + 1]]
+    }
 }
 
 /// The index of the machine named `name`, if it is one.

@@ -25,8 +25,10 @@ fn run(args: &Value) -> Result<(Value, Value), Vec<String>> {
             .modules
             .iter()
             .map(|item| match item {
-                ModuleItem::Role(v) => (**v).clone(),
-                ModuleItem::Extra { value, origin } => json!({ "extra": value, "origin": origin }),
+                ModuleItem::Role { module: v, .. } => (**v).clone(),
+                ModuleItem::Extra { value, origin, .. } => {
+                    json!({ "extra": value, "origin": origin })
+                }
                 ModuleItem::Generated { instance, layers } => {
                     let i = &output.instances[*instance];
                     json!(format!(

@@ -116,7 +116,7 @@ pub(crate) fn render(
             position += 1;
             let item = items.next();
             let line = match (source, item) {
-                (ModuleSource::Role(r), Some(ModuleItem::Role(v))) => {
+                (ModuleSource::Role(r), Some(ModuleItem::Role { module: v, .. })) => {
                     format!("role {r}: {}", show(v))
                 }
                 (ModuleSource::Extra { list, index }, Some(ModuleItem::Extra { value, .. })) => {
