@@ -390,6 +390,29 @@ fn tag_matching_nothing_warns_and_discards_nothing() {
 }
 
 #[test]
+fn a_machine_entry_outside_every_role_warns() {
+    let args = json!({
+        "inventory": {
+            "machines": { "jon": { "tags": ["backup"] }, "sara": {}, "web.1": {} },
+            "services": { "borgbackup": {
+                "i": {
+                    "machines": { "jon": { "config": 1 }, "sara": { "config": 2 }, "web.1": {} },
+                    "roles": { "client": { "tags": ["backup"] }, "server": { "machines": ["web.1"] } }
+                },
+                "off": { "enabled": false, "machines": { "sara": {} } }
+            } }
+        },
+        "modules": borg_modules()
+    });
+    let (out, _) = run(&args).unwrap();
+    // Members by tag and by name are members; disabled instances warn too.
+    assert_eq!(out["warnings"], json!([
+        "inventory.services.borgbackup.i.machines.sara: machine 'sara' is in no role of the instance, so this entry is ignored",
+        "inventory.services.borgbackup.off.machines.sara: machine 'sara' is in no role of the instance, so this entry is ignored",
+    ]));
+}
+
+#[test]
 fn spec_error_examples() {
     let base = || {
         json!({
