@@ -11,6 +11,7 @@ section of BENCHMARKS.md.
 """
 
 import argparse
+import dataclasses
 import datetime
 import hashlib
 import os
@@ -140,21 +141,46 @@ def measure_forcing(nix, fleet, runs, timeout, log):
     }
 
 
+@dataclasses.dataclass
+class Runs:
+    """The measured runs of one mode on one fleet."""
+    seconds: list = dataclasses.field(default_factory=list)  # wall time of each run
+    peak_kib: list = dataclasses.field(default_factory=list)  # peak RSS of each run
+    cpu_seconds: list = dataclasses.field(default_factory=list)  # user + system of each run
+    out: str = None  # what the evaluation printed (the same every run)
+    timeout: bool = False
+
+    def add(self, seconds, peak_kib, cpu_seconds):
+        self.seconds.append(seconds)
+        self.peak_kib.append(peak_kib)
+        self.cpu_seconds.append(cpu_seconds)
+
+
+@dataclasses.dataclass
+class Summary:
+    """What the tables show of one mode on one fleet."""
+    fastest: float  # seconds, the smallest wall time
+    median: float  # seconds
+    peak_mib: float  # the largest peak over the runs
+    cpu: float  # user + system seconds, the smallest over the runs
+    runs: int
+
+
 def measure(nix, fleet, modes, runs, timeout, log):
-    """mode -> {"t": [seconds], "m": [KiB], "out": result, "timeout": bool}"""
-    res = {m: {"t": [], "m": [], "c": [], "out": None, "timeout": False} for m in modes}
+    """mode -> Runs"""
+    res = {m: Runs() for m in modes}
     wanted = {m: runs for m in modes}
 
     def one(mode, label):
         r = res[mode]
         t, kib, out = nix.run_wait4(expr(fleet, mode), timeout)
         if t is None:
-            r["timeout"] = True
+            r.timeout = True
             log(f"  {label:8s} {mode:8s} timeout after {timeout:g} s")
             return None
-        if r["out"] is not None and out != r["out"]:
-            raise RuntimeError(f"{mode}: result changed between runs ({r['out']} then {out})")
-        r["out"] = out
+        if r.out is not None and out != r.out:
+            raise RuntimeError(f"{mode}: result changed between runs ({r.out} then {out})")
+        r.out = out
         log(f"  {label:8s} {mode:8s} {t:8.3f} s {kib / 1024:8.1f} MiB  cpu {nix.last_cpu:8.3f} s")
         return t, kib, nix.last_cpu
 
@@ -163,34 +189,30 @@ def measure(nix, fleet, modes, runs, timeout, log):
     for mode in modes:
         got = one(mode, "warm-up")
         if got and got[0] > 20:
-            res[mode]["t"].append(got[0])
-            res[mode]["m"].append(got[1])
-            res[mode]["c"].append(got[2])
+            res[mode].add(*got)
             wanted[mode] = 1 if got[0] > 120 else min(runs, 3)
     # Measured runs, the modes interleaved so that drift of the machine hits all of them alike.
     for rep in range(1, runs + 1):
         for mode in modes:
             r = res[mode]
-            if r["timeout"] or len(r["t"]) >= wanted[mode]:
+            if r.timeout or len(r.seconds) >= wanted[mode]:
                 continue
             got = one(mode, f"run {rep}")
             if got:
-                r["t"].append(got[0])
-                r["m"].append(got[1])
-                r["c"].append(got[2])
+                r.add(*got)
     return res
 
 
 def summary(r):
-    if not r["t"]:
+    if not r.seconds:
         return None
-    return {
-        "min": min(r["t"]),
-        "med": statistics.median(r["t"]),
-        "mem": max(r["m"]) / 1024,  # MiB, the largest peak over the runs
-        "cpu": min(r["c"]),  # user + system seconds, the smallest over the runs
-        "n": len(r["t"]),
-    }
+    return Summary(
+        fastest=min(r.seconds),
+        median=statistics.median(r.seconds),
+        peak_mib=max(r.peak_kib) / 1024,
+        cpu=min(r.cpu_seconds),
+        runs=len(r.seconds),
+    )
 
 
 def fmt_t(x):
@@ -238,15 +260,15 @@ def render(results, args, nix_version, startup, command):
     for (n, k), res in results:
         f, b, p = (res.get(m) for m in MODES)
         def cell(s, key):
-            return "–" if s is None else (f"{fmt_t(s['min'])} / {fmt_t(s['med'])}" if key == "t" else f"{s['mem']:.0f}")
-        pure_t = cell(p, "t") if p else ("timeout" if res.get("pure_timeout") else "–")
-        ns = "/".join(str(s["n"]) if s else "0" for s in (f, b, p))
+            return "–" if s is None else (f"{fmt_t(s.fastest)} / {fmt_t(s.median)}" if key == "time" else f"{s.peak_mib:.0f}")
+        pure_t = cell(p, "time") if p else ("timeout" if res.get("pure_timeout") else "–")
+        ns = "/".join(str(s.runs) if s else "0" for s in (f, b, p))
         size = f"{int(res['size']):,}" if res.get("size") else "–"
         lines.append(
-            f"| {n:,} × {k} | {size} | {cell(f, 't')} |"
-            f" {cell(f, 'm')} | {cell(b, 't')} | {cell(b, 'm')} | {pure_t} | {cell(p, 'm')} | {ns} | "
-            f"{ratio(b and b['min'], f and f['min'])} | {ratio(b and b['mem'], f and f['mem'])} | "
-            f"{ratio(p and p['min'], b and b['min'])} | {ratio(p and p['mem'], b and b['mem'])} |"
+            f"| {n:,} × {k} | {size} | {cell(f, 'time')} |"
+            f" {cell(f, 'memory')} | {cell(b, 'time')} | {cell(b, 'memory')} | {pure_t} | {cell(p, 'memory')} | {ns} | "
+            f"{ratio(b and b.fastest, f and f.fastest)} | {ratio(b and b.peak_mib, f and f.peak_mib)} | "
+            f"{ratio(p and p.fastest, b and b.fastest)} | {ratio(p and p.peak_mib, b and b.peak_mib)} |"
         )
     lines.append("")
     lines.append("Result size: module-list entries over all machines plus the number of instances (what the builtin and pure runs print).")
@@ -257,8 +279,8 @@ def render(results, args, nix_version, startup, command):
     lines.append("|---|---|---|---|---|---|")
     for (n, k), res in results:
         f, b, p = (res.get(m) for m in MODES)
-        lines.append(f"| {n:,} × {k} | {fmt_t(f and f['cpu'])} | {fmt_t(b and b['cpu'])} | {fmt_t(p and p['cpu'])} | "
-                     f"{ratio(b and b['cpu'], f and f['cpu'])} | {ratio(p and p['cpu'], b and b['cpu'])} |")
+        lines.append(f"| {n:,} × {k} | {fmt_t(f and f.cpu)} | {fmt_t(b and b.cpu)} | {fmt_t(p and p.cpu)} | "
+                     f"{ratio(b and b.cpu, f and f.cpu)} | {ratio(p and p.cpu, b and b.cpu)} |")
     lines.append("")
     lines.append("Growth from one size to the next (same instance count; min time, peak memory):")
     lines.append("")
@@ -272,8 +294,8 @@ def render(results, args, nix_version, startup, command):
             cols = []
             for m in MODES:
                 a, b = r0.get(m), r1.get(m)
-                cols.append(ratio(b and b["min"], a and a["min"]))
-                cols.append(ratio(b and b["mem"], a and a["mem"]))
+                cols.append(ratio(b and b.fastest, a and a.fastest))
+                cols.append(ratio(b and b.peak_mib, a and a.peak_mib))
             lines.append(f"| {n0:,} → {n1:,} × {k} | {n1 / n0:g}× | " + " | ".join(cols) + " |")
     lines.append("")
     forced = [((n, k), res) for (n, k), res in results if res.get("forcing") and res.get("floor")]
@@ -286,8 +308,8 @@ def render(results, args, nix_version, startup, command):
         lines.append("|---|---|---|---|---|")
         for (n, k), res in forced:
             f, b, fc = res["floor"], res.get("builtin"), res["forcing"]
-            beyond = fmt_t(b["cpu"] - f["cpu"]) if b else "–"
-            lines.append(f"| {n:,} × {k} | {fmt_t(f['cpu'] / 2)} | {fmt_t(fc['each'])} | {fmt_t(fc['once'])} | {beyond} |")
+            beyond = fmt_t(b.cpu - f.cpu) if b else "–"
+            lines.append(f"| {n:,} × {k} | {fmt_t(f.cpu / 2)} | {fmt_t(fc['each'])} | {fmt_t(fc['once'])} | {beyond} |")
         lines.append("")
     lines.append("Targets of issue 5 (fleets of 1,000 machines × 40 instances and above):")
     lines.append("")
@@ -310,23 +332,23 @@ def targets(results):
 
     if not big:
         return ["- no fleet of 1,000 × 40 or above was run; run `scripts/bench --sizes 1000,10000,50000` to check the targets."]
-    rows = [(n, k, r["builtin"]["min"] / r["floor"]["min"]) for (n, k), r in big if r.get("builtin") and r.get("floor")]
+    rows = [(n, k, r["builtin"].fastest / r["floor"].fastest) for (n, k), r in big if r.get("builtin") and r.get("floor")]
     if rows:
         worst = max(x for _, _, x in rows)
         out.append(f"- builtin time ≤ 1.5 × floor: {verdict(worst <= 1.5)} — "
                    + ", ".join(f"{n:,}×{k}: {x:.2f}×" for n, k, x in rows))
-    rows = [(n, k, r["builtin"]["mem"] / r["floor"]["mem"]) for (n, k), r in big if r.get("builtin") and r.get("floor")]
+    rows = [(n, k, r["builtin"].peak_mib / r["floor"].peak_mib) for (n, k), r in big if r.get("builtin") and r.get("floor")]
     if rows:
         worst = max(x for _, _, x in rows)
         out.append(f"- builtin peak memory ≤ 1.5 × floor: {verdict(worst <= 1.5)} — "
                    + ", ".join(f"{n:,}×{k}: {x:.2f}×" for n, k, x in rows))
     ref = [r for (n, k), r in results if n == 1000 and k == 40 and r.get("builtin")]
     if ref:
-        b = ref[0]["builtin"]["min"]
+        b = ref[0]["builtin"].fastest
         out.append(f"- builtin ≥ 100 × faster than clan-core's pure Nix: {verdict(CLAN_CORE_1000x40 / b >= 100)} — "
                    f"{CLAN_CORE_1000x40:g} s (clan-core at 1,000 × 40, the figure quoted in issue 5, not measured by this script) "
                    f"/ {b:.3f} s = {CLAN_CORE_1000x40 / b:.0f}×")
-    rows = [(n, k, r["pure"]["min"] / r["builtin"]["min"]) for (n, k), r in big if r.get("pure") and r.get("builtin")]
+    rows = [(n, k, r["pure"].fastest / r["builtin"].fastest) for (n, k), r in big if r.get("pure") and r.get("builtin")]
     if rows:
         out.append("- the project's pure-Nix implementation, measured factor over the builtin: "
                    + ", ".join(f"{n:,}×{k}: {x:.1f}×" for n, k, x in rows))
@@ -336,9 +358,9 @@ def targets(results):
         if n == 10000 and (50000, k) in by:
             r1 = by[(50000, k)]
             if r.get("builtin") and r1.get("builtin"):
-                gt = r1["builtin"]["min"] / r["builtin"]["min"]
-                gm = r1["builtin"]["mem"] / r["builtin"]["mem"]
-                gc = r1["builtin"]["cpu"] / r["builtin"]["cpu"]
+                gt = r1["builtin"].fastest / r["builtin"].fastest
+                gm = r1["builtin"].peak_mib / r["builtin"].peak_mib
+                gc = r1["builtin"].cpu / r["builtin"].cpu
                 out.append(f"- builtin growth 10,000 → 50,000 machines ({k} instances) ≤ 5.5×: {verdict(gt <= 5.5 and gm <= 5.5)} — "
                            f"time {gt:.2f}× (CPU time {gc:.2f}×), memory {gm:.2f}×")
                 grown = True
@@ -404,8 +426,8 @@ def main():
                 log(f"[bench] {n} machines × {k} instances ({fleet})")
                 raw = measure(nix, fleet, modes, args.runs, args.timeout, log)
                 res = {m: summary(raw[m]) for m in modes}
-                res["pure_timeout"] = raw.get("pure", {}).get("timeout", False)
-                outs = {raw[m]["out"] for m in ("builtin", "pure") if m in raw and raw[m]["out"] is not None}
+                res["pure_timeout"] = "pure" in raw and raw["pure"].timeout
+                outs = {raw[m].out for m in ("builtin", "pure") if m in raw and raw[m].out is not None}
                 res["agree"] = len(outs) <= 1
                 res["size"] = next(iter(outs), None)
                 if not res["agree"]:

@@ -1,5 +1,6 @@
 # The plugin (lib/libclan_inventory.so), its loader (lib/libclan_inventory_loader.so, the file to
-# give Nix) and the CLI (bin/clan-inventory), built against the Nix
+# give Nix) and the CLI (bin/clan-inventory, the default feature `cli`, whose dependencies the
+# plugin does not link), built against the Nix
 # that will load the plugin: `nix` must be that Nix. Override it to pick another one:
 #   clan-inventory.override { nix = pkgs.nixVersions.nix_2_34; }
 {
@@ -49,8 +50,12 @@ rustPlatform.buildRustPackage {
     else
       [ nix ];
 
-  # The integration tests run a real `nix` with a store of their own; the sandbox runs the unit tests.
-  cargoTestFlags = [ "--lib" ];
+  # The integration tests run a real `nix` with a store of their own; the sandbox runs the unit
+  # tests, the core's (--lib) and the CLI's, which live in its binary (--bins).
+  cargoTestFlags = [
+    "--lib"
+    "--bins"
+  ];
 
   # build.rs writes the loader (the file to give Nix) beside the crate's artifacts.
   postInstall = ''

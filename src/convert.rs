@@ -277,7 +277,7 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
         let warnings = res
             .warnings
             .iter()
-            .map(|w| self.st.new_string(w))
+            .map(|w| self.st.new_string(&w.to_string()))
             .collect::<Result<Vec<_>, _>>()?;
         let warnings = self.st.new_list(warnings.iter())?;
         let mut assertions = Vec::new();
@@ -343,13 +343,17 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
         // Memberships come in instance order, so those of one service are adjacent.
         let by_service: Vec<&'r [Membership]> = all
             .chunk_by(|a, b| {
-                res.instances[a.0 as usize].service == res.instances[b.0 as usize].service
+                res.instances[a.instance as usize].service
+                    == res.instances[b.instance as usize].service
             })
             .collect();
         let mut services = self.st.attrs_builder(by_service.len())?;
         for memberships in by_service {
             let entry = self.service_entry(memberships)?;
-            services.insert(res.instances[memberships[0].0 as usize].service, &entry)?;
+            services.insert(
+                res.instances[memberships[0].instance as usize].service,
+                &entry,
+            )?;
         }
         let v = services.finish()?;
         self.machine_services.insert(all, v.clone());
@@ -501,7 +505,7 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
         let no = self.st.new_bool(false)?;
         let mut items = Vec::with_capacity(inst.failures.len());
         for message in &inst.failures {
-            let message = self.st.new_string(message)?;
+            let message = self.st.new_string(&message.to_string())?;
             items.push(self.attrs(&[("assertion", &no), ("message", &message)])?);
         }
         let list = self.st.new_list(items.iter())?;

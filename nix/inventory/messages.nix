@@ -1,5 +1,7 @@
-# Pieces of the messages of docs/semantics.md: attribute paths, type names, name lists and the
-# "did you mean" suggestion. Only evaluated when a message is built.
+# Every message of docs/semantics.md, one function each, and their pieces (attribute paths, type
+# names, name lists, the "did you mean" suggestion). The functions have the names of their Rust
+# twins in src/inventory/error.rs (camelCase here, snake_case there), so the two read side by side;
+# tests/nix/errors.nix checks both against one table. Only evaluated when a message is built.
 let
   inherit (builtins)
     concatStringsSep
@@ -8,6 +10,7 @@ let
     filter
     foldl'
     genList
+    length
     match
     replaceStrings
     stringLength
@@ -109,11 +112,58 @@ rec {
     in
     if best == null then null else best.name;
 
-  # `; did you mean '<name>'?`, or nothing.
-  suggestion =
-    bad: known:
-    let
-      s = didYouMean bad known;
-    in
-    if s == null then "" else "; did you mean '${s}'?";
+  # `; did you mean '<name>'?`, or nothing (`suggestion` is a name or null).
+  hint = suggestion: if suggestion == null then "" else "; did you mean '${suggestion}'?";
+
+  # The hint for `bad` among `known`.
+  suggestion = bad: known: hint (didYouMean bad known);
+
+  # --- The messages, in the order of docs/semantics.md (and of src/inventory/error.rs).
+
+  wrongType = path: expected: found: "${path}: expected ${expected}, found ${found}";
+
+  badValue = path: expected: found: "${path}: expected ${expected}, found ${found}";
+
+  unknownAttribute =
+    path: name: known:
+    "${path}: unknown attribute '${name}' (attributes: ${names known})${suggestion name known}";
+
+  # notUtf8: the builtin and the CLI only (a Nix string is bytes; pure Nix cannot tell).
+
+  noModule =
+    path: name: modules:
+    "${path}: no module named '${name}' (modules: ${names modules})${suggestion name modules}";
+
+  reservedService =
+    path: name: "${path}: the service name '${name}' is reserved (it would clash with clan.inventory)";
+
+  machineNotDefined =
+    name: suggestion: "machine '${name}' is not defined in inventory.machines${hint suggestion}";
+
+  undefinedMachine = path: name: suggestion: "${path}: ${machineNotDefined name suggestion}";
+
+  undefinedRole =
+    path: role: module: roles:
+    "${path}: role '${role}' is not defined by module '${module}' (roles: ${names roles})${suggestion role roles}";
+
+  minAboveMax =
+    path: min: max: "${path}: min (${toString min}) is greater than max (${toString max})";
+
+  tagMatchesNoMachine = tag: suggestion: "tag '${tag}' matches no machine${hint suggestion}";
+
+  unmatchedTag = path: tag: suggestion: "${path}: ${tagMatchesNoMachine tag suggestion}";
+
+  ignoredMachineEntry =
+    path: machine: "${path}: machine '${machine}' is in no role of the instance, so this entry is ignored";
+
+  tooFewMembers =
+    service: instance: role: min: members:
+    "${service}.${instance}: role '${role}' needs at least ${toString min} machines, has ${toString (length members)}: ${names members}";
+
+  tooManyMembers =
+    service: instance: role: max: members:
+    "${service}.${instance}: role '${role}' allows at most ${toString max} machines, has ${toString (length members)}: ${names members}";
+
+  stringModuleWithoutDirectory =
+    path: entry: "${path}: the string module '${entry}' needs 'directory' to be set";
 }

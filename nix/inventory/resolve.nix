@@ -96,7 +96,7 @@ let
       if !isString e then
         e
       else if directory == null then
-        throw "${msg.index path i}: the string module '${e}' needs 'directory' to be set"
+        throw (msg.stringModuleWithoutDirectory (msg.index path i) e)
       else
         directory + "/${e}"
     ) (length list);
@@ -137,15 +137,9 @@ let
           max = c.max or null;
           ms = members.${r};
           n = length ms;
-          has = "has ${toString n}: ${msg.names ms}";
         in
-        (if n < min then [ "${svc}.${name}: role '${r}' needs at least ${toString min} machines, ${has}" ] else [ ])
-        ++ (
-          if max != null && n > max then
-            [ "${svc}.${name}: role '${r}' allows at most ${toString max} machines, ${has}" ]
-          else
-            [ ]
-        )
+        (if n < min then [ (msg.tooFewMembers svc name r min ms) ] else [ ])
+        ++ (if max != null && n > max then [ (msg.tooManyMembers svc name r max ms) ] else [ ])
       ) (attrNames constraintRoles);
       assertions = map (message: {
         assertion = false;
@@ -201,11 +195,16 @@ let
           constraintModules
         ];
 
-      warnings = concatMap (
+      # `machines.<m>` entries of machines in no role (walk order: `machines` before `roles`),
+      # then tags no machine carries.
+      ignoredEntries = map (m: msg.ignoredMachineEntry (msg.attr "${path}.machines" m) m) (
+        filter (m: !(rolesOf ? ${m})) (attrNames (raw.machines or { }))
+      );
+      warnings = ignoredEntries ++ concatMap (
         r:
         map (
           t:
-          "${msg.attr "${path}.roles" r}.tags: tag '${t}' matches no machine${msg.suggestion t carriedTags}"
+          msg.unmatchedTag "${msg.attr "${path}.roles" r}.tags" t (msg.didYouMean t carriedTags)
         ) (filter (t: !(machinesOfTag ? ${t})) (unique (roles.${r}.tags or [ ])))
       ) (attrNames roles);
     in

@@ -23,13 +23,9 @@ let
   first = foldl' (acc: x: if acc == null then x else acc) null;
 
   # A check is `path: value: null | message`.
-  expected = path: what: v: "${path}: expected ${what}, found ${msg.typeName v}";
+  expected = path: what: v: msg.wrongType path what (msg.typeName v);
 
   unforced = _: _: null;
-
-  unknownAttribute =
-    path: known: n:
-    "${path}: unknown attribute '${n}' (attributes: ${msg.names known})${msg.suggestion n known}";
 
   # An attribute set whose attributes are all checked by `check`.
   attrsOf =
@@ -52,7 +48,7 @@ let
     else
       first (
         map (
-          n: if fields ? ${n} then fields.${n} (msg.attr path n) v.${n} else unknownAttribute path known n
+          n: if fields ? ${n} then fields.${n} (msg.attr path n) v.${n} else msg.unknownAttribute path n known
         ) (attrNames v)
       );
 
@@ -88,7 +84,7 @@ let
     else if v == "nixos" || v == "darwin" then
       null
     else
-      "${path}: expected \"nixos\" or \"darwin\", found \"${v}\"";
+      msg.badValue path "\"nixos\" or \"darwin\"" "\"${v}\"";
 
   nonNegative =
     what: path: v:
@@ -97,7 +93,7 @@ let
     else if v >= 0 then
       null
     else
-      "${path}: expected ${what}, found ${toString v}";
+      msg.badValue path what (toString v);
 
   minimum = nonNegative "a non-negative integer";
 
@@ -163,7 +159,7 @@ let
   structure =
     arg:
     if !isAttrs arg then
-      "clanInventory: expected an attribute set, found ${msg.typeName arg}"
+      expected "clanInventory" "an attribute set" arg
     else
       first (
         map (
@@ -171,7 +167,7 @@ let
           if argumentFields ? ${n} then
             argumentFields.${n} n arg.${n}
           else
-            unknownAttribute "clanInventory" argumentNames n
+            msg.unknownAttribute "clanInventory" n argumentNames
         ) (attrNames arg)
       );
 
@@ -187,14 +183,8 @@ let
       services = inv.services or { };
       tags = inv.tags or { };
 
-      undefinedMachine =
-        path: m:
-        "${path}: machine '${m}' is not defined in inventory.machines${msg.suggestion m machineNames}";
+      undefinedMachine = path: m: msg.undefinedMachine path m (msg.didYouMean m machineNames);
       machinesIn = path: ms: first (map (m: if machines ? ${m} then null else undefinedMachine path m) ms);
-
-      undefinedRole =
-        path: svc: roleNames: r:
-        "${path}: role '${r}' is not defined by module '${svc}' (roles: ${msg.names roleNames})${msg.suggestion r roleNames}";
 
       service =
         svc:
@@ -213,7 +203,7 @@ let
                 if moduleRoles ? ${r} then
                   machinesIn (msg.attr "${ipath}.roles" r + ".machines") (roles.${r}.machines or [ ])
                 else
-                  undefinedRole "${ipath}.roles" svc roleNames r;
+                  msg.undefinedRole "${ipath}.roles" r svc roleNames;
             in
             first [
               (machinesIn "${ipath}.machines" (attrNames (i.machines or { })))
@@ -221,9 +211,9 @@ let
             ];
         in
         if svc == "inventory" then
-          "${path}: the service name 'inventory' is reserved (it would clash with clan.inventory)"
+          msg.reservedService path svc
         else if !(modules ? ${svc}) then
-          "${path}: no module named '${svc}' (modules: ${msg.names moduleNames})${msg.suggestion svc moduleNames}"
+          msg.noModule path svc moduleNames
         else
           first (map instance (attrNames services.${svc}));
 
@@ -244,9 +234,9 @@ let
               max = c.max or null;
             in
             if !(moduleRoles ? ${r}) then
-              undefinedRole "${path}.constraints.roles" svc roleNames r
+              msg.undefinedRole "${path}.constraints.roles" r svc roleNames
             else if max != null && min > max then
-              "${msg.attr "${path}.constraints.roles" r}: min (${toString min}) is greater than max (${toString max})"
+              msg.minAboveMax (msg.attr "${path}.constraints.roles" r) min max
             else
               null;
         in

@@ -1,38 +1,15 @@
 //! Phase 1: reads the argument into the model and checks its structure (types, known attributes,
 //! ranges). Walks depth-first, attributes in sorted order, name before value, and keeps going after
-//! a problem so that the CLI can show every one; the builtin shows the first.
+//! a problem so that the CLI can show every one; the builtin shows the first. The known attributes
+//! of each record are those of its table in `schema.rs`.
 
 use super::error::{Error, Errors};
 use super::model::{
     Constraint, Input, Instance, InstanceMachine, Machine, MachineClass, Module, Role, Service,
 };
-use super::path::Path;
+use super::path::{AttrPath, Path};
+use super::schema::{self, Record};
 use super::{Kind, Tree};
-
-const ARGS: &[&str] = &["directory", "inventory", "modules"];
-const INVENTORY: &[&str] = &["machines", "meta", "services", "tags"];
-const MACHINE: &[&str] = &[
-    "deploy",
-    "description",
-    "icon",
-    "machineClass",
-    "name",
-    "tags",
-];
-const DEPLOY: &[&str] = &["buildHost", "targetHost"];
-const MODULE: &[&str] = &["constraints", "roles"];
-const CONSTRAINTS: &[&str] = &["roles"];
-const CONSTRAINT: &[&str] = &["max", "min"];
-const INSTANCE: &[&str] = &[
-    "config",
-    "enabled",
-    "extraModules",
-    "machines",
-    "meta",
-    "roles",
-];
-const INSTANCE_MACHINE: &[&str] = &["config", "extraModules"];
-const ROLE: &[&str] = &["config", "extraModules", "machines", "tags"];
 
 /// Reads `root`, the argument of `clanInventory`, into an [`Input`].
 ///
@@ -62,7 +39,7 @@ struct Decoder<'t, T: Tree> {
 type Attrs<V> = Vec<(String, V)>;
 
 /// The tree failed to evaluate the value at this path.
-struct Fail<E>(String, E);
+struct Fail<E>(AttrPath, E);
 
 fn at<'p, E>(path: &'p Path<'_>) -> impl FnOnce(E) -> Fail<E> + 'p {
     move |e| Fail(path.render(), e)
@@ -114,12 +91,35 @@ impl<T: Tree> Decoder<'_, T> {
         Ok(Some(out))
     }
 
-    fn unknown(&mut self, path: &Path<'_>, name: &str, known: &'static [&'static str]) {
+    fn unknown(&mut self, path: &Path<'_>, name: &str, record: &'static Record) {
         self.errors.push(Error::UnknownAttribute {
             path: path.render(),
             name: name.to_owned(),
-            known,
+            record,
         });
+    }
+
+    /// Walks the record `v` (which must be a set) at `path`: each attribute that `record` knows
+    /// goes to `field` with its name and value, in sorted order; the others are reported. A
+    /// field that `field` does not match is one the core never looks at (`meta`, `description`).
+    fn record(
+        &mut self,
+        v: &T::Value,
+        path: &Path<'_>,
+        record: &'static Record,
+        mut field: impl FnMut(&mut Self, &str, T::Value) -> Result<(), Fail<T::Error>>,
+    ) -> Result<(), Fail<T::Error>> {
+        let Some(attrs) = self.attrs(v, path)? else {
+            return Ok(());
+        };
+        for (name, v) in attrs {
+            if record.has(&name) {
+                field(self, &name, v)?;
+            } else {
+                self.unknown(path, &name, record);
+            }
+        }
+        Ok(())
     }
 
     fn strings(&mut self, v: &T::Value, path: &Path<'_>) -> Result<Vec<String>, Fail<T::Error>> {
@@ -218,7 +218,6 @@ impl<T: Tree> Decoder<'_, T> {
     }
 
     fn args(&mut self, root: &T::Value) -> Result<Input<T::Value>, Fail<T::Error>> {
-        let path = Path::Root("clanInventory");
         let mut input = Input {
             machines: Vec::new(),
             tags: Vec::new(),
@@ -226,28 +225,29 @@ impl<T: Tree> Decoder<'_, T> {
             modules: Vec::new(),
             directory: None,
         };
-        let Some(attrs) = self.attrs(root, &path)? else {
-            return Ok(input);
-        };
-        for (name, v) in attrs {
-            match name.as_str() {
+        // The argument's own attributes have bare paths (`inventory.…`), its own messages the
+        // word `clanInventory`.
+        let path = Path::Root("clanInventory");
+        self.record(root, &path, &schema::ARGS, |d, name, v| {
+            match name {
                 "directory" => {
                     let p = Path::Root("directory");
-                    match self.tree.kind(&v).map_err(at(&p))? {
+                    match d.tree.kind(&v).map_err(at(&p))? {
                         Kind::Null => {}
                         Kind::Path | Kind::String => input.directory = Some(v),
-                        found => self.errors.push(Error::WrongType {
+                        found => d.errors.push(Error::WrongType {
                             path: p.render(),
                             expected: "a path or a string",
                             found,
                         }),
                     }
                 }
-                "inventory" => self.inventory(&v, &mut input)?,
-                "modules" => input.modules = self.modules(&v)?,
-                _ => self.unknown(&path, &name, ARGS),
+                "inventory" => d.inventory(&v, &mut input)?,
+                "modules" => input.modules = d.modules(&v)?,
+                _ => {}
             }
-        }
+            Ok(())
+        })?;
         Ok(input)
     }
 
@@ -264,16 +264,15 @@ impl<T: Tree> Decoder<'_, T> {
                 roles: Vec::new(),
                 constraints: Vec::new(),
             };
-            if let Some(fields) = self.attrs(&v, &p)? {
-                for (field, v) in fields {
-                    let fp = p.attr(&field);
-                    match field.as_str() {
-                        "roles" => module.roles = self.attrs(&v, &fp)?.unwrap_or_default(),
-                        "constraints" => module.constraints = self.constraints(&v, &fp)?,
-                        _ => self.unknown(&p, &field, MODULE),
-                    }
+            self.record(&v, &p, &schema::MODULE, |d, field, v| {
+                let fp = p.attr(field);
+                match field {
+                    "roles" => module.roles = d.attrs(&v, &fp)?.unwrap_or_default(),
+                    "constraints" => module.constraints = d.constraints(&v, &fp)?,
+                    _ => {}
                 }
-            }
+                Ok(())
+            })?;
             module.name = name;
             out.push(module);
         }
@@ -286,34 +285,31 @@ impl<T: Tree> Decoder<'_, T> {
         path: &Path<'_>,
     ) -> Result<Vec<(String, Constraint)>, Fail<T::Error>> {
         let mut out = Vec::new();
-        let Some(fields) = self.attrs(v, path)? else {
-            return Ok(out);
-        };
-        for (field, v) in fields {
+        // `roles`, the only field.
+        self.record(v, path, &schema::CONSTRAINTS, |d, field, v| {
             if field != "roles" {
-                self.unknown(path, &field, CONSTRAINTS);
-                continue;
+                return Ok(());
             }
             let rp = path.attr("roles");
-            let Some(roles) = self.attrs(&v, &rp)? else {
-                continue;
+            let Some(roles) = d.attrs(&v, &rp)? else {
+                return Ok(());
             };
             for (role, v) in roles {
                 let p = rp.attr(&role);
                 let mut c = Constraint::default();
-                if let Some(bounds) = self.attrs(&v, &p)? {
-                    for (bound, v) in bounds {
-                        let bp = p.attr(&bound);
-                        match bound.as_str() {
-                            "min" => c.min = self.count(&v, &bp, false)?.unwrap_or(0),
-                            "max" => c.max = self.count(&v, &bp, true)?,
-                            _ => self.unknown(&p, &bound, CONSTRAINT),
-                        }
+                d.record(&v, &p, &schema::CONSTRAINT, |d, bound, v| {
+                    let bp = p.attr(bound);
+                    match bound {
+                        "min" => c.min = d.count(&v, &bp, false)?.unwrap_or(0),
+                        "max" => c.max = d.count(&v, &bp, true)?,
+                        _ => {}
                     }
-                }
+                    Ok(())
+                })?;
                 out.push((role, c));
             }
-        }
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -323,27 +319,23 @@ impl<T: Tree> Decoder<'_, T> {
         input: &mut Input<T::Value>,
     ) -> Result<(), Fail<T::Error>> {
         let path = Path::Root("inventory");
-        let Some(fields) = self.attrs(v, &path)? else {
-            return Ok(());
-        };
-        for (field, v) in fields {
-            let p = path.attr(&field);
-            match field.as_str() {
-                "machines" => input.machines = self.machines(&v, &p)?,
-                "meta" => {}
-                "services" => input.services = self.services(&v, &p)?,
+        self.record(v, &path, &schema::INVENTORY, |d, field, v| {
+            let p = path.attr(field);
+            match field {
+                "machines" => input.machines = d.machines(&v, &p)?,
+                "services" => input.services = d.services(&v, &p)?,
                 "tags" => {
-                    if let Some(tags) = self.attrs(&v, &p)? {
+                    if let Some(tags) = d.attrs(&v, &p)? {
                         for (tag, v) in tags {
-                            let members = self.strings(&v, &p.attr(&tag))?;
+                            let members = d.strings(&v, &p.attr(&tag))?;
                             input.tags.push((tag, members));
                         }
                     }
                 }
-                _ => self.unknown(&path, &field, INVENTORY),
+                _ => {} // `meta`, never looked at
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     fn machines(
@@ -364,30 +356,24 @@ impl<T: Tree> Decoder<'_, T> {
                 target_host: None,
                 build_host: None,
             };
-            if let Some(fields) = self.attrs(&v, &p)? {
-                for (field, v) in fields {
-                    let fp = p.attr(&field);
-                    match field.as_str() {
-                        "tags" => m.tags = self.strings(&v, &fp)?,
-                        "deploy" => {
-                            let Some(hosts) = self.attrs(&v, &fp)? else {
-                                continue;
-                            };
-                            for (host, v) in hosts {
-                                let hp = fp.attr(&host);
-                                match host.as_str() {
-                                    "targetHost" => m.target_host = self.string_or_null(v, &hp)?,
-                                    "buildHost" => m.build_host = self.string_or_null(v, &hp)?,
-                                    _ => self.unknown(&fp, &host, DEPLOY),
-                                }
-                            }
+            self.record(&v, &p, &schema::MACHINE, |d, field, v| {
+                let fp = p.attr(field);
+                match field {
+                    "tags" => m.tags = d.strings(&v, &fp)?,
+                    "deploy" => d.record(&v, &fp, &schema::DEPLOY, |d, host, v| {
+                        let hp = fp.attr(host);
+                        match host {
+                            "targetHost" => m.target_host = d.string_or_null(v, &hp)?,
+                            "buildHost" => m.build_host = d.string_or_null(v, &hp)?,
+                            _ => {}
                         }
-                        "machineClass" => m.class = self.machine_class(&v, &fp)?,
-                        "description" | "icon" | "name" => {}
-                        _ => self.unknown(&p, &field, MACHINE),
-                    }
+                        Ok(())
+                    })?,
+                    "machineClass" => m.class = d.machine_class(&v, &fp)?,
+                    _ => {} // `description`, `icon`, `name`: never looked at
                 }
-            }
+                Ok(())
+            })?;
             m.name = name;
             out.push(m);
         }
@@ -458,52 +444,47 @@ impl<T: Tree> Decoder<'_, T> {
             machines: Vec::new(),
             roles: Vec::new(),
         };
-        if let Some(fields) = self.attrs(v, &path)? {
-            for (field, v) in fields {
-                let p = path.attr(&field);
-                match field.as_str() {
-                    "config" => inst.config = Some(v),
-                    "enabled" => inst.enabled = self.boolean(&v, &p)?.unwrap_or(true),
-                    "extraModules" => inst.extra_modules = self.list(&v, &p)?,
-                    "machines" => {
-                        let Some(machines) = self.attrs(&v, &p)? else {
-                            continue;
+        self.record(v, &path, &schema::INSTANCE, |d, field, v| {
+            let p = path.attr(field);
+            match field {
+                "config" => inst.config = Some(v),
+                "enabled" => inst.enabled = d.boolean(&v, &p)?.unwrap_or(true),
+                "extraModules" => inst.extra_modules = d.list(&v, &p)?,
+                "machines" => {
+                    let Some(machines) = d.attrs(&v, &p)? else {
+                        return Ok(());
+                    };
+                    for (m, v) in machines {
+                        let mp = p.attr(&m);
+                        let mut im = InstanceMachine {
+                            name: String::new(),
+                            config: None,
+                            extra_modules: Vec::new(),
                         };
-                        for (m, v) in machines {
-                            let mp = p.attr(&m);
-                            let mut im = InstanceMachine {
-                                name: String::new(),
-                                config: None,
-                                extra_modules: Vec::new(),
-                            };
-                            if let Some(fields) = self.attrs(&v, &mp)? {
-                                for (field, v) in fields {
-                                    match field.as_str() {
-                                        "config" => im.config = Some(v),
-                                        "extraModules" => {
-                                            im.extra_modules = self.list(&v, &mp.attr(&field))?;
-                                        }
-                                        _ => self.unknown(&mp, &field, INSTANCE_MACHINE),
-                                    }
-                                }
+                        d.record(&v, &mp, &schema::INSTANCE_MACHINE, |d, field, v| {
+                            match field {
+                                "config" => im.config = Some(v),
+                                "extraModules" => im.extra_modules = d.list(&v, &mp.attr(field))?,
+                                _ => {}
                             }
-                            im.name = m;
-                            inst.machines.push(im);
-                        }
+                            Ok(())
+                        })?;
+                        im.name = m;
+                        inst.machines.push(im);
                     }
-                    "meta" => {}
-                    "roles" => {
-                        let Some(roles) = self.attrs(&v, &p)? else {
-                            continue;
-                        };
-                        for (r, v) in roles {
-                            inst.roles.push(self.role(r, &v, &p)?);
-                        }
-                    }
-                    _ => self.unknown(&path, &field, INSTANCE),
                 }
+                "roles" => {
+                    let Some(roles) = d.attrs(&v, &p)? else {
+                        return Ok(());
+                    };
+                    for (r, v) in roles {
+                        inst.roles.push(d.role(r, &v, &p)?);
+                    }
+                }
+                _ => {} // `meta`, never looked at
             }
-        }
+            Ok(())
+        })?;
         inst.name = name;
         Ok(inst)
     }
@@ -522,18 +503,17 @@ impl<T: Tree> Decoder<'_, T> {
             config: None,
             extra_modules: Vec::new(),
         };
-        if let Some(fields) = self.attrs(v, &path)? {
-            for (field, v) in fields {
-                let p = path.attr(&field);
-                match field.as_str() {
-                    "config" => role.config = Some(v),
-                    "extraModules" => role.extra_modules = self.list(&v, &p)?,
-                    "machines" => role.machines = self.strings(&v, &p)?,
-                    "tags" => role.tags = self.strings(&v, &p)?,
-                    _ => self.unknown(&path, &field, ROLE),
-                }
+        self.record(v, &path, &schema::ROLE, |d, field, v| {
+            let p = path.attr(field);
+            match field {
+                "config" => role.config = Some(v),
+                "extraModules" => role.extra_modules = d.list(&v, &p)?,
+                "machines" => role.machines = d.strings(&v, &p)?,
+                "tags" => role.tags = d.strings(&v, &p)?,
+                _ => {}
             }
-        }
+            Ok(())
+        })?;
         role.name = name;
         Ok(role)
     }

@@ -1,10 +1,12 @@
 //! Why a machine gets what it gets: for each instance, the roles it is in and what put it there
 //! (listed by name, or a tag it carries, and where that tag comes from), the config layers and
-//! modules it receives in order, and the constraints of the instance. Pure data; the CLI prints it.
+//! modules it receives in order (read off the module list the resolution's walk made, so the
+//! two cannot disagree), and the constraints of the instance. Pure data; the CLI prints it.
 
+use super::error::ConstraintFailure;
 use super::model::{Constraint, Input, Instance};
-use super::path::Path;
-use super::resolve::Output;
+use super::path::{AttrPath, Path};
+use super::resolve::{ExtraList, ModuleItem, Output};
 
 /// Where a machine's tag comes from, the first source in tag order (spec § 3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,8 +43,8 @@ pub struct RoleReasons<'a> {
 pub enum ModuleSource<'a> {
     /// The module of role `role`.
     Role(&'a str),
-    /// Entry `index` of the `extraModules` list at `list` (a rendered attribute path).
-    Extra { list: String, index: usize },
+    /// Entry `index` of the `extraModules` list at `list`.
+    Extra { list: AttrPath, index: usize },
     /// The generated module (role members, and `clan.<svc>` from the config layers).
     Generated,
     /// The failed constraints of the instance, as assertions.
@@ -58,8 +60,8 @@ pub struct ConstraintCheck<'a> {
     pub members: Vec<&'a str>,
     /// Whether the machine is itself a member of this role.
     pub involves_machine: bool,
-    /// The assertion messages of this role that failed (none for disabled instances).
-    pub failures: Vec<String>,
+    /// The constraints of this role that failed (none for disabled instances).
+    pub failures: Vec<ConstraintFailure>,
 }
 
 /// What one instance means for the machine.
@@ -72,7 +74,7 @@ pub struct InstanceReasons<'a> {
     /// `machines.<m>` entry, which alone does not make it a member (spec § 3.3).
     pub roles: Vec<RoleReasons<'a>>,
     /// Paths of the config layers present, in `mkMerge` order (instance, machine, roles sorted).
-    pub layers: Vec<String>,
+    pub layers: Vec<AttrPath>,
     /// What the instance adds to the machine's module list, in order (empty unless a member of an
     /// enabled instance).
     pub modules: Vec<ModuleSource<'a>>,
@@ -207,30 +209,35 @@ fn instance<'a, V>(
         }
     }
 
-    let mut modules = Vec::new();
-    if inst_out.enabled && !roles.is_empty() {
-        modules.extend(roles.iter().map(|r| ModuleSource::Role(r.role)));
-        let mut extras = |list: String, n: usize| {
-            modules.extend((0..n).map(|i| ModuleSource::Extra {
-                list: list.clone(),
-                index: i,
-            }));
-        };
-        extras(ip.attr("extraModules").render(), inst.extra_modules.len());
-        if let Some(e) = entry {
-            extras(mp.attr("extraModules").render(), e.extra_modules.len());
-        }
-        for role in &member_roles {
-            extras(
-                rp.attr(&role.name).attr("extraModules").render(),
-                role.extra_modules.len(),
-            );
-        }
-        modules.push(ModuleSource::Generated);
-        if !inst_out.failures.is_empty() {
-            modules.push(ModuleSource::Constraints);
-        }
-    }
+    // What the walk of the resolution put in the machine's module list for this instance.
+    let modules = out
+        .modules
+        .iter()
+        .filter_map(|item| match item {
+            ModuleItem::Role { instance, role, .. } if *instance == index => {
+                Some(ModuleSource::Role(inst_out.roles[*role].0))
+            }
+            ModuleItem::Extra { from, .. } if from.instance == index => {
+                let list = match from.list {
+                    ExtraList::Instance => ip.render(),
+                    ExtraList::MachineEntry => mp.render(),
+                    ExtraList::Role(r) => rp.render().attr(inst_out.roles[r].0),
+                }
+                .attr("extraModules");
+                Some(ModuleSource::Extra {
+                    list,
+                    index: from.index,
+                })
+            }
+            ModuleItem::Generated { instance, .. } if *instance == index => {
+                Some(ModuleSource::Generated)
+            }
+            ModuleItem::Constraints { instance } if *instance == index => {
+                Some(ModuleSource::Constraints)
+            }
+            _ => None,
+        })
+        .collect();
 
     let module = input
         .modules
@@ -242,7 +249,6 @@ fn instance<'a, V>(
         .iter()
         .filter_map(|(role, c)| {
             let (role, members) = inst_out.roles.iter().find(|(r, _)| r == role)?;
-            let prefix = format!("{}.{}: role '{role}' ", inst_out.service, inst_out.instance);
             Some(ConstraintCheck {
                 role,
                 constraint: *c,
@@ -254,7 +260,7 @@ fn instance<'a, V>(
                 failures: inst_out
                     .failures
                     .iter()
-                    .filter(|f| f.starts_with(&prefix))
+                    .filter(|f| f.role == *role)
                     .cloned()
                     .collect(),
             })
@@ -335,7 +341,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            i.layers,
+            i.layers.iter().map(ToString::to_string).collect::<Vec<_>>(),
             [
                 "inventory.services.borg.i.config",
                 "inventory.services.borg.i.machines.jon.config",
@@ -347,7 +353,11 @@ mod tests {
             vec![
                 ModuleSource::Role("client"),
                 ModuleSource::Extra {
-                    list: "inventory.services.borg.i.extraModules".into(),
+                    list: AttrPath::root("inventory")
+                        .attr("services")
+                        .attr("borg")
+                        .attr("i")
+                        .attr("extraModules"),
                     index: 0
                 },
                 ModuleSource::Generated,
@@ -364,7 +374,11 @@ mod tests {
         assert_eq!(i.constraints.len(), 1);
         assert!(!i.constraints[0].involves_machine);
         assert_eq!(
-            i.constraints[0].failures,
+            i.constraints[0]
+                .failures
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
             ["borg.i: role 'server' needs at least 2 machines, has 1: srv"]
         );
         // Disabled: reasons, but no modules and no constraint failures.

@@ -112,12 +112,13 @@ pub fn output_json<V>(input: &Input<V>, output: &Output<'_, V>) -> Value {
     let assertions: Vec<Value> = output
         .assertions
         .iter()
-        .map(|m| serde_json::json!({ "assertion": false, "message": m }))
+        .map(|m| serde_json::json!({ "assertion": false, "message": m.to_string() }))
         .collect();
+    let warnings: Vec<String> = output.warnings.iter().map(ToString::to_string).collect();
     serde_json::json!({
         "assertions": assertions,
         "machines": machines,
         "services": services,
-        "warnings": output.warnings,
+        "warnings": warnings,
     })
 }

@@ -10,6 +10,7 @@ pub mod json;
 mod model;
 mod path;
 mod resolve;
+pub mod schema;
 mod suggest;
 mod tree;
 mod validate;
@@ -18,14 +19,17 @@ mod validate;
 mod tests;
 
 pub use decode::decode;
-pub use error::{Error, Errors};
+pub use error::{
+    hint, machine_not_defined, tag_matches_no_machine, Bound, ConstraintFailure, Error, Errors,
+    Warning,
+};
 pub use model::{
     Constraint, Input, Instance, InstanceMachine, Machine, MachineClass, Module, Role, Service,
 };
-pub use path::quote_attr;
+pub use path::{quote_attr, AttrPath, Step};
 pub use resolve::{
-    by_instance, resolve, warnings, InstanceOutput, MachineOutput, Membership, ModuleItem, Output,
-    Resolution, ServiceRoles, Visit,
+    by_instance, resolve, warnings, ExtraList, ExtraOrigin, InstanceOutput, MachineOutput,
+    Membership, ModuleItem, Output, Resolution, ServiceRoles, Visit,
 };
 pub use suggest::did_you_mean;
 pub use tree::{Kind, Text, Tree};

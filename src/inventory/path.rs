@@ -1,6 +1,63 @@
-//! Attribute paths for messages, built only when a message needs one.
+//! Attribute paths for messages: a borrowed chain on the decoder's stack ([`Path`]), turned into
+//! an owned list of steps ([`AttrPath`]) only when a message needs one. Text is made only by
+//! `Display`, so that the CLI can follow the steps into the file instead of parsing the message.
 
 use std::fmt;
+
+/// One step below the root of an attribute path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Step {
+    /// An attribute name.
+    Attr(String),
+    /// An index into a list.
+    Index(usize),
+}
+
+/// Where in the argument a message points: a root (`inventory`, `modules`, `directory`, or
+/// `clanInventory` for the argument itself) and the steps below it. Shown as Nix would write it:
+/// `inventory.machines."web.1".tags[2]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AttrPath {
+    pub root: &'static str,
+    pub steps: Vec<Step>,
+}
+
+impl AttrPath {
+    #[must_use]
+    pub fn root(root: &'static str) -> Self {
+        AttrPath {
+            root,
+            steps: Vec::new(),
+        }
+    }
+
+    /// This path with attribute `name` below it.
+    #[must_use]
+    pub fn attr(mut self, name: &str) -> Self {
+        self.steps.push(Step::Attr(name.to_owned()));
+        self
+    }
+
+    /// This path with list index `i` below it.
+    #[must_use]
+    pub fn index(mut self, i: usize) -> Self {
+        self.steps.push(Step::Index(i));
+        self
+    }
+}
+
+impl fmt::Display for AttrPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.root)?;
+        for step in &self.steps {
+            match step {
+                Step::Attr(name) => write!(f, ".{}", quote_attr(name))?,
+                Step::Index(i) => write!(f, "[{i}]")?,
+            }
+        }
+        Ok(())
+    }
+}
 
 /// One step of the walk down the argument. A chain of these lives on the stack of the decoder, so
 /// the common case (no error) never allocates a path.
@@ -20,17 +77,12 @@ impl<'a> Path<'a> {
         Path::Index(self, i)
     }
 
-    pub(crate) fn render(&self) -> String {
-        self.to_string()
-    }
-}
-
-impl fmt::Display for Path<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    /// The owned path, for a message.
+    pub(crate) fn render(&self) -> AttrPath {
         match self {
-            Path::Root(name) => f.write_str(name),
-            Path::Attr(parent, name) => write!(f, "{parent}.{}", quote_attr(name)),
-            Path::Index(parent, i) => write!(f, "{parent}[{i}]"),
+            Path::Root(root) => AttrPath::root(root),
+            Path::Attr(parent, name) => parent.render().attr(name),
+            Path::Index(parent, i) => parent.render().index(*i),
         }
     }
 }
@@ -95,8 +147,21 @@ mod tests {
         let jon = machines.attr("web.1");
         let tags = jon.attr("tags");
         assert_eq!(
-            tags.index(2).render(),
+            tags.index(2).render().to_string(),
             "inventory.machines.\"web.1\".tags[2]"
         );
+        assert_eq!(
+            tags.index(2).render().steps,
+            [
+                Step::Attr("machines".into()),
+                Step::Attr("web.1".into()),
+                Step::Attr("tags".into()),
+                Step::Index(2)
+            ]
+        );
+        // The steps of a quoted name are the name itself; its text is quoted like Nix.
+        let odd = AttrPath::root("inventory").attr("tags").attr("a\"b${c}\n");
+        assert_eq!(odd.to_string(), "inventory.tags.\"a\\\"b\\${c}\\n\"");
+        assert_eq!(odd.steps[1], Step::Attr("a\"b${c}\n".into()));
     }
 }

@@ -4,8 +4,9 @@
 // Fx hashing: the keys are the user's own names, and SipHash showed in profiles of large fleets.
 use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 
+use super::error::{Bound, ConstraintFailure, Warning};
 use super::model::{Input, Instance, Module};
-use super::path::Path;
+use super::path::{AttrPath, Path};
 
 /// The result of one evaluation, referring to the input's names and lazy values.
 #[derive(Debug)]
@@ -14,9 +15,9 @@ pub struct Output<'a, V> {
     pub machines: Vec<MachineOutput<'a, V>>,
     /// One per instance of every service, services then instances sorted.
     pub instances: Vec<InstanceOutput<'a>>,
-    pub warnings: Vec<String>,
-    /// Messages of the failed constraints of every enabled instance.
-    pub assertions: Vec<String>,
+    pub warnings: Vec<Warning>,
+    /// The failed constraints of every enabled instance (assertion messages).
+    pub assertions: Vec<ConstraintFailure>,
 }
 
 /// The roles of one instance and their members.
@@ -27,8 +28,8 @@ pub struct InstanceOutput<'a> {
     pub enabled: bool,
     /// Every role the module defines, sorted, with its members as indices into `Input::machines`.
     pub roles: Vec<(&'a str, Vec<usize>)>,
-    /// Failed constraints, as assertion messages (empty for disabled instances).
-    pub failures: Vec<String>,
+    /// Failed constraints, the instance's assertions (empty for disabled instances).
+    pub failures: Vec<ConstraintFailure>,
 }
 
 /// Roles of a machine in one instance: the index into `Output::instances` and the role names, sorted.
@@ -46,13 +47,20 @@ pub struct MachineOutput<'a, V> {
 /// One element of a machine's module list.
 #[derive(Debug)]
 pub enum ModuleItem<'a, V> {
-    /// A role module, as the user wrote it.
-    Role(&'a V),
+    /// The module of role `role` (index into the instance's roles) of instance `instance`
+    /// (index into `Output::instances`), as the user wrote it.
+    Role {
+        instance: usize,
+        role: usize,
+        module: &'a V,
+    },
     /// An `extraModules` entry: a string becomes `directory + "/" + entry` when forced. `origin` is the
-    /// path of the entry, given only when there is no directory (for the error it then throws).
+    /// path of the entry, given only when there is no directory (for the error it then throws);
+    /// `from` says where it is.
     Extra {
         value: &'a V,
         origin: Option<String>,
+        from: ExtraOrigin,
     },
     /// The generated module of instance `instance` (index into `Output::instances`): its role
     /// members, and `clan.<service>` merged from `layers` when there are any.
@@ -64,6 +72,27 @@ pub enum ModuleItem<'a, V> {
         target_host: Option<&'a V>,
         build_host: Option<&'a V>,
     },
+}
+
+/// Where an `extraModules` entry of a machine's module list comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtraOrigin {
+    /// Index into `Output::instances`.
+    pub instance: usize,
+    pub list: ExtraList,
+    /// Index of the entry in its list.
+    pub index: usize,
+}
+
+/// Which `extraModules` list of an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtraList {
+    /// `extraModules` of the instance.
+    Instance,
+    /// `machines.<m>.extraModules`, of the machine whose module list it is.
+    MachineEntry,
+    /// `roles.<r>.extraModules`, of the role with this index into the instance's roles.
+    Role(usize),
 }
 
 /// Resolves a validated input into an owned [`Output`]: every machine's module list at once.
@@ -106,11 +135,25 @@ pub fn resolve<V>(input: &Input<V>) -> Output<'_, V> {
 struct Collect<'a, V>(Vec<ModuleItem<'a, V>>);
 
 impl<'a, V> Visit<'a, V> for Collect<'a, V> {
-    fn role(&mut self, module: &'a V) {
-        self.0.push(ModuleItem::Role(module));
+    fn role(&mut self, _: &'a V) {
+        unreachable!("Collect receives role modules through role_of")
     }
-    fn extra(&mut self, value: &'a V, origin: Option<String>) {
-        self.0.push(ModuleItem::Extra { value, origin });
+    fn extra(&mut self, _: &'a V, _: Option<String>) {
+        unreachable!("Collect receives extra modules through extra_from")
+    }
+    fn role_of(&mut self, membership: Membership, module: &'a V) {
+        self.0.push(ModuleItem::Role {
+            instance: membership.instance as usize,
+            role: membership.role as usize,
+            module,
+        });
+    }
+    fn extra_from(&mut self, value: &'a V, from: ExtraOrigin, origin: Option<String>) {
+        self.0.push(ModuleItem::Extra {
+            value,
+            origin,
+            from,
+        });
     }
     fn generated(&mut self, instance: usize, layers: &[&'a V]) {
         self.0.push(ModuleItem::Generated {
@@ -139,11 +182,29 @@ pub trait Visit<'a, V> {
     fn generated(&mut self, instance: usize, layers: &[&'a V]);
     fn constraints(&mut self, instance: usize);
     fn deploy(&mut self, target_host: Option<&'a V>, build_host: Option<&'a V>);
+
+    /// A role module, with the membership it comes from. By default [`Visit::role`].
+    fn role_of(&mut self, membership: Membership, module: &'a V) {
+        let _ = membership;
+        self.role(module);
+    }
+
+    /// An `extraModules` entry, with where it comes from. By default [`Visit::extra`].
+    fn extra_from(&mut self, value: &'a V, from: ExtraOrigin, origin: Option<String>) {
+        let _ = from;
+        self.extra(value, origin);
+    }
 }
 
-/// One membership: (index into `Resolution::instances`, index of the role in the service's
-/// module). 32 bits each, so that the memberships of a large fleet stay small.
-pub type Membership = (u32, u32);
+/// One membership of a machine: an instance and one of its roles. 32 bits each, so that the
+/// memberships of a large fleet stay small.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Membership {
+    /// Index into `Resolution::instances`.
+    pub instance: u32,
+    /// Index of the role in the service's module (and in the instance's `roles`).
+    pub role: u32,
+}
 
 /// The resolution of an input, with the per-machine module lists left to be visited one machine
 /// at a time ([`Resolution::visit_modules`]), so that a caller can turn each into its own
@@ -152,18 +213,15 @@ pub struct Resolution<'a, V> {
     input: &'a Input<V>,
     /// One per instance of every service, services then instances sorted.
     pub instances: Vec<InstanceOutput<'a>>,
-    pub warnings: Vec<String>,
-    /// Messages of the failed constraints of every enabled instance.
-    pub assertions: Vec<String>,
+    pub warnings: Vec<Warning>,
+    /// The failed constraints of every enabled instance (assertion messages).
+    pub assertions: Vec<ConstraintFailure>,
     tags: Vec<Vec<&'a str>>,
-    /// The memberships of machine `m` are `members[starts[m]..starts[m + 1]]`, in instance order
-    /// and role order within an instance. Only enabled instances have members here.
-    starts: Vec<usize>,
-    members: Vec<Membership>,
-    /// The `machines.<m>` entries naming machine `m`, as (instance, index into its `machines`)
-    /// in instance order, are `entries[entry_starts[m]..entry_starts[m + 1]]`.
-    entry_starts: Vec<usize>,
-    entries: Vec<(u32, u32)>,
+    /// The memberships of each machine, in instance order and role order within an instance.
+    /// Only enabled instances have members here.
+    members: PerMachine<Membership>,
+    /// The `machines.<m>` entries naming each machine, in instance order.
+    entries: PerMachine<Entry>,
     refs: Vec<InstanceRefs<'a, V>>,
 }
 
@@ -179,10 +237,8 @@ impl<'a, V> Resolution<'a, V> {
         let mut instances = Vec::new();
         let mut assertions = Vec::new();
         let mut refs: Vec<InstanceRefs<'_, V>> = Vec::new();
-        let mut counts = vec![0usize; n + 1];
-        // Every `machines.<m>` entry of an instance: (machine, instance, index of the entry).
-        let mut entry_list: Vec<(usize, u32, u32)> = Vec::new();
-        let mut entry_counts = vec![0usize; n + 1];
+        // Every `machines.<m>` entry of an instance, in instance order: (machine, entry).
+        let mut entry_list: Vec<(usize, Entry)> = Vec::new();
         for service in &input.services {
             let Ok(mi) = input
                 .modules
@@ -217,11 +273,6 @@ impl<'a, V> Resolution<'a, V> {
                             }
                         }
                     }
-                    if inst.enabled {
-                        for &m in &members {
-                            counts[m] += 1;
-                        }
-                    }
                     roles.push((role_name.as_str(), members));
                 }
                 let failures = if inst.enabled {
@@ -240,8 +291,13 @@ impl<'a, V> Resolution<'a, V> {
                 let index = narrow(instances.len() - 1);
                 for (e, entry) in inst.machines.iter().enumerate() {
                     if let Some(m) = machine_index(input, &entry.name) {
-                        entry_counts[m] += 1;
-                        entry_list.push((m, index, narrow(e)));
+                        entry_list.push((
+                            m,
+                            Entry {
+                                instance: index,
+                                entry: narrow(e),
+                            },
+                        ));
                     }
                 }
                 refs.push(InstanceRefs {
@@ -252,30 +308,30 @@ impl<'a, V> Resolution<'a, V> {
             }
         }
 
-        // Counts become start offsets; filling in instance and role order keeps each machine's
-        // memberships in that order.
-        let starts = offsets(counts);
-        let mut next = starts.clone();
-        let mut members = vec![(0u32, 0u32); starts[n]];
-        for (index, out) in instances.iter().enumerate() {
-            if !out.enabled {
-                continue;
-            }
-            for (ri, (_, role_members)) in out.roles.iter().enumerate() {
-                for &m in role_members {
-                    members[next[m]] = (narrow(index), narrow(ri));
-                    next[m] += 1;
-                }
-            }
-        }
-        // The same for the `machines.<m>` entries, which were listed in instance order.
-        let entry_starts = offsets(entry_counts);
-        let mut next = entry_starts.clone();
-        let mut entries = vec![(0u32, 0u32); entry_starts[n]];
-        for (m, index, e) in entry_list {
-            entries[next[m]] = (index, e);
-            next[m] += 1;
-        }
+        // Listed in instance and role order, which each machine's memberships keep.
+        let memberships = instances
+            .iter()
+            .enumerate()
+            .filter(|(_, out)| out.enabled)
+            .flat_map(|(index, out)| {
+                out.roles
+                    .iter()
+                    .enumerate()
+                    .flat_map(move |(ri, (_, role_members))| {
+                        role_members.iter().map(move |&m| {
+                            let instance = narrow(index);
+                            (
+                                m,
+                                Membership {
+                                    instance,
+                                    role: narrow(ri),
+                                },
+                            )
+                        })
+                    })
+            });
+        let members = PerMachine::new(n, memberships);
+        let entries = PerMachine::new(n, entry_list.into_iter());
 
         Resolution {
             input,
@@ -283,9 +339,7 @@ impl<'a, V> Resolution<'a, V> {
             warnings: warnings_with(input, &by_tag),
             assertions,
             tags,
-            starts,
             members,
-            entry_starts,
             entries,
             refs,
         }
@@ -300,7 +354,7 @@ impl<'a, V> Resolution<'a, V> {
     /// The memberships of machine `mi`, in instance order.
     #[must_use]
     pub fn memberships(&self, mi: usize) -> &[Membership] {
-        &self.members[self.starts[mi]..self.starts[mi + 1]]
+        self.members.of(mi)
     }
 
     /// The memberships of machine `mi` by instance: see [`by_instance`].
@@ -311,7 +365,7 @@ impl<'a, V> Resolution<'a, V> {
     /// The name of the role of a membership.
     #[must_use]
     pub fn role_name(&self, m: Membership) -> &'a str {
-        self.instances[m.0 as usize].roles[m.1 as usize].0
+        self.instances[m.instance as usize].roles[m.role as usize].0
     }
 
     /// Visits the module list of machine `mi`: per instance it is in, its role modules, the extra
@@ -324,64 +378,65 @@ impl<'a, V> Resolution<'a, V> {
         let mut layers: Vec<&'a V> = Vec::new();
         // The machine's `machines.<m>` entries, walked along with its memberships (both are in
         // instance order).
-        let mut entries = self.entries[self.entry_starts[mi]..self.entry_starts[mi + 1]]
-            .iter()
-            .peekable();
+        let mut entries = self.entries.of(mi).iter().peekable();
         for (index, group) in self.groups(mi) {
             let refs = &self.refs[index];
             let (inst, module) = (refs.inst, refs.module);
-            for &(_, ri) in group {
-                visit.role(&module.roles[ri as usize].1);
+            for &m in group {
+                visit.role_of(m, &module.roles[m.role as usize].1);
             }
             let inst_path = || {
                 let out = &self.instances[index];
-                let services = Path::Root("inventory");
-                let services = services.attr("services");
-                let svc = services.attr(out.service);
-                svc.attr(out.instance).render()
+                AttrPath::root("inventory")
+                    .attr("services")
+                    .attr(out.service)
+                    .attr(out.instance)
             };
-            let mut extras = |list: &'a [V], path: &dyn Fn() -> String| {
+            let mut extras = |list: &'a [V], from: ExtraList, path: &dyn Fn() -> AttrPath| {
                 for (i, value) in list.iter().enumerate() {
-                    let origin = no_dir.then(|| format!("{}[{i}]", path()));
-                    visit.extra(value, origin);
+                    let origin = no_dir.then(|| path().index(i).to_string());
+                    let from = ExtraOrigin {
+                        instance: index,
+                        list: from,
+                        index: i,
+                    };
+                    visit.extra_from(value, from, origin);
                 }
             };
-            extras(&inst.extra_modules, &|| {
-                format!("{}.extraModules", inst_path())
+            extras(&inst.extra_modules, ExtraList::Instance, &|| {
+                inst_path().attr("extraModules")
             });
             let instance = narrow(index);
-            while entries.next_if(|&&(i, _)| i < instance).is_some() {}
+            while entries.next_if(|e| e.instance < instance).is_some() {}
             let machine_entry = entries
-                .next_if(|&&(i, _)| i == instance)
-                .map(|&(_, e)| &inst.machines[e as usize]);
+                .next_if(|e| e.instance == instance)
+                .map(|e| &inst.machines[e.entry as usize]);
             if let Some(entry) = machine_entry {
-                extras(&entry.extra_modules, &|| {
-                    format!(
-                        "{}.machines.{}.extraModules",
-                        inst_path(),
-                        super::quote_attr(&entry.name)
-                    )
+                extras(&entry.extra_modules, ExtraList::MachineEntry, &|| {
+                    inst_path()
+                        .attr("machines")
+                        .attr(&entry.name)
+                        .attr("extraModules")
                 });
             }
             let member_roles = || {
                 group
                     .iter()
-                    .filter_map(|&(_, ri)| refs.role_entries[ri as usize])
+                    .filter_map(|m| Some((m.role as usize, refs.role_entries[m.role as usize]?)))
             };
-            for role in member_roles() {
-                extras(&role.extra_modules, &|| {
-                    format!(
-                        "{}.roles.{}.extraModules",
-                        inst_path(),
-                        super::quote_attr(&role.name)
-                    )
+            for (ri, role) in member_roles() {
+                extras(&role.extra_modules, ExtraList::Role(ri), &|| {
+                    inst_path()
+                        .attr("roles")
+                        .attr(&role.name)
+                        .attr("extraModules")
                 });
             }
 
             layers.clear();
             layers.extend(inst.config.as_ref());
             layers.extend(machine_entry.and_then(|e| e.config.as_ref()));
-            layers.extend(member_roles().filter_map(|r| r.config.as_ref()));
+            layers.extend(member_roles().filter_map(|(_, r)| r.config.as_ref()));
             visit.generated(index, &layers);
             if !self.instances[index].failures.is_empty() {
                 visit.constraints(index);
@@ -397,20 +452,51 @@ impl<'a, V> Resolution<'a, V> {
 /// index into `Resolution::instances`, its memberships).
 pub fn by_instance(memberships: &[Membership]) -> impl Iterator<Item = (usize, &[Membership])> {
     memberships
-        .chunk_by(|a, b| a.0 == b.0)
-        .map(|group| (group[0].0 as usize, group))
+        .chunk_by(|a, b| a.instance == b.instance)
+        .map(|group| (group[0].instance as usize, group))
 }
 
-/// Per-machine counts (with one spare slot at the end) turned into start offsets: element `m`
-/// becomes the sum of the counts before it, and the last the total.
-fn offsets(mut counts: Vec<usize>) -> Vec<usize> {
-    let mut total = 0;
-    for c in &mut counts {
-        let here = *c;
-        *c = total;
-        total += here;
+/// A `machines.<m>` entry: the instance (index into `Resolution::instances`) and the index of the
+/// entry in its `machines`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Entry {
+    instance: u32,
+    entry: u32,
+}
+
+/// Items per machine in one flat list: those of machine `m` are `items[starts[m]..starts[m + 1]]`.
+struct PerMachine<T> {
+    starts: Vec<usize>,
+    items: Vec<T>,
+}
+
+impl<T: Copy + Default> PerMachine<T> {
+    /// From (machine, item) pairs, each machine's items in the order given. Goes over `pairs`
+    /// twice: once to count, once to fill.
+    fn new(n: usize, pairs: impl Iterator<Item = (usize, T)> + Clone) -> Self {
+        let mut starts = vec![0usize; n + 1];
+        for (m, _) in pairs.clone() {
+            starts[m] += 1;
+        }
+        // Counts become start offsets: element `m` the sum of the counts before it.
+        let mut total = 0;
+        for c in &mut starts {
+            let here = *c;
+            *c = total;
+            total += here;
+        }
+        let mut next = starts.clone();
+        let mut items = vec![T::default(); total];
+        for (m, item) in pairs {
+            items[next[m]] = item;
+            next[m] += 1;
+        }
+        PerMachine { starts, items }
     }
-    counts
+
+    fn of(&self, m: usize) -> &[T] {
+        &self.items[self.starts[m]..self.starts[m + 1]]
+    }
 }
 
 /// The index of the machine named `name`, if it is one.
@@ -427,13 +513,14 @@ fn narrow(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
 }
 
-/// The warnings of a validated input (tags that match no machine), without resolving it.
-pub fn warnings<V>(input: &Input<V>) -> Vec<String> {
+/// The warnings of a validated input (tags that match no machine, `machines.<m>` entries of
+/// machines in no role), without resolving it.
+pub fn warnings<V>(input: &Input<V>) -> Vec<Warning> {
     let tags = machine_tags(input);
     warnings_with(input, &machines_by_tag(&tags))
 }
 
-fn warnings_with<V>(input: &Input<V>, by_tag: &HashMap<&str, Vec<usize>>) -> Vec<String> {
+fn warnings_with<V>(input: &Input<V>, by_tag: &HashMap<&str, Vec<usize>>) -> Vec<Warning> {
     let mut out = Vec::new();
     let mut known: Option<Vec<&str>> = None;
     let root = Path::Root("inventory");
@@ -442,6 +529,26 @@ fn warnings_with<V>(input: &Input<V>, by_tag: &HashMap<&str, Vec<usize>>) -> Vec
         let sp = services.attr(&service.name);
         for inst in &service.instances {
             let ip = sp.attr(&inst.name);
+            let mp = ip.attr("machines");
+            for entry in &inst.machines {
+                let Some(mi) = machine_index(input, &entry.name) else {
+                    continue;
+                };
+                let member = inst.roles.iter().any(|role| {
+                    role.machines.contains(&entry.name)
+                        || role.tags.iter().any(|t| {
+                            by_tag
+                                .get(t.as_str())
+                                .is_some_and(|ms| ms.binary_search(&mi).is_ok())
+                        })
+                });
+                if !member {
+                    out.push(Warning::IgnoredMachineEntry {
+                        path: mp.attr(&entry.name).render(),
+                        machine: entry.name.clone(),
+                    });
+                }
+            }
             let rp = ip.attr("roles");
             for role in &inst.roles {
                 let named = first_occurrences(role.tags.iter().map(String::as_str));
@@ -454,14 +561,12 @@ fn warnings_with<V>(input: &Input<V>, by_tag: &HashMap<&str, Vec<usize>>) -> Vec
                         all.sort_unstable();
                         all
                     });
-                    let hint = super::did_you_mean(tag, known.iter().copied())
-                        .map(|s| format!("; did you mean '{s}'?"))
-                        .unwrap_or_default();
                     let p = rp.attr(&role.name);
-                    out.push(format!(
-                        "{}: tag '{tag}' matches no machine{hint}",
-                        p.attr("tags")
-                    ));
+                    out.push(Warning::UnmatchedTag {
+                        path: p.attr("tags").render(),
+                        tag: tag.to_owned(),
+                        suggestion: super::did_you_mean(tag, known.iter().copied()),
+                    });
                 }
             }
         }
@@ -548,35 +653,29 @@ fn check_constraints<V>(
     inst: &Instance<V>,
     module: &Module<V>,
     roles: &[(&str, Vec<usize>)],
-) -> Vec<String> {
+) -> Vec<ConstraintFailure> {
     let mut out = Vec::new();
     for (role, c) in &module.constraints {
         let Some((_, members)) = roles.iter().find(|(r, _)| r == role) else {
             continue;
         };
-        let n = members.len();
-        let names = || {
-            if members.is_empty() {
-                "none".to_owned()
-            } else {
-                members
-                    .iter()
-                    .map(|&i| input.machines[i].name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }
+        let n = members.len() as u64;
+        let failure = |bound| ConstraintFailure {
+            service: service.to_owned(),
+            instance: inst.name.clone(),
+            role: role.clone(),
+            bound,
+            members: members
+                .iter()
+                .map(|&i| input.machines[i].name.clone())
+                .collect(),
         };
-        let inst_name = &inst.name;
-        if (n as u64) < c.min.unsigned_abs() {
-            out.push(format!(
-                "{service}.{inst_name}: role '{role}' needs at least {} machines, has {n}: {}",
-                c.min,
-                names()
-            ));
+        if n < c.min.unsigned_abs() {
+            out.push(failure(Bound::Min(c.min)));
         }
         if let Some(max) = c.max {
-            if n as u64 > max.unsigned_abs() {
-                out.push(format!("{service}.{inst_name}: role '{role}' allows at most {max} machines, has {n}: {}", names()));
+            if n > max.unsigned_abs() {
+                out.push(failure(Bound::Max(max)));
             }
         }
     }

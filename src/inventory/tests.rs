@@ -25,8 +25,10 @@ fn run(args: &Value) -> Result<(Value, Value), Vec<String>> {
             .modules
             .iter()
             .map(|item| match item {
-                ModuleItem::Role(v) => (**v).clone(),
-                ModuleItem::Extra { value, origin } => json!({ "extra": value, "origin": origin }),
+                ModuleItem::Role { module: v, .. } => (**v).clone(),
+                ModuleItem::Extra { value, origin, .. } => {
+                    json!({ "extra": value, "origin": origin })
+                }
                 ModuleItem::Generated { instance, layers } => {
                     let i = &output.instances[*instance];
                     json!(format!(
@@ -385,6 +387,29 @@ fn tag_matching_nothing_warns_and_discards_nothing() {
         out["services"]["borgbackup"]["i"]["roles"]["server"]["machines"],
         json!(["jon"])
     );
+}
+
+#[test]
+fn a_machine_entry_outside_every_role_warns() {
+    let args = json!({
+        "inventory": {
+            "machines": { "jon": { "tags": ["backup"] }, "sara": {}, "web.1": {} },
+            "services": { "borgbackup": {
+                "i": {
+                    "machines": { "jon": { "config": 1 }, "sara": { "config": 2 }, "web.1": {} },
+                    "roles": { "client": { "tags": ["backup"] }, "server": { "machines": ["web.1"] } }
+                },
+                "off": { "enabled": false, "machines": { "sara": {} } }
+            } }
+        },
+        "modules": borg_modules()
+    });
+    let (out, _) = run(&args).unwrap();
+    // Members by tag and by name are members; disabled instances warn too.
+    assert_eq!(out["warnings"], json!([
+        "inventory.services.borgbackup.i.machines.sara: machine 'sara' is in no role of the instance, so this entry is ignored",
+        "inventory.services.borgbackup.off.machines.sara: machine 'sara' is in no role of the instance, so this entry is ignored",
+    ]));
 }
 
 #[test]

@@ -1,6 +1,8 @@
 # Bad arguments of clanInventory and the exact message each must stop with (docs/semantics.md).
 # `<name> = { argument; error; }`; with `select`, the error comes when `select result` is forced
 # (for errors that only forcing a lazy output value raises).
+# Then accepted arguments and the exact texts of their warnings and failed constraints:
+# `<name> = { argument; warnings; assertions; }` (`assertions` as their messages).
 let
   modules = import ./cases/modules.nix;
   machines = {
@@ -418,5 +420,122 @@ in
     };
     select = r: builtins.elemAt r.machines.jon.modules 2;
     error = "inventory.services.borgbackup.instance_1.roles.client.extraModules[1]: the string module 'x.nix' needs 'directory' to be set";
+  };
+
+  # --- warnings (accepted; one per role and distinct tag no machine carries, disabled instances too)
+  warning-unmatched-tag = {
+    argument = {
+      inherit modules;
+      inventory = {
+        machines.jon.tags = [ "backup" ];
+        machines.sara = { };
+        services.borgbackup.i = {
+          roles.client.tags = [
+            "bakup"
+            "fantasy"
+            "bakup"
+          ];
+          roles.server.machines = [ "sara" ];
+        };
+        services.borgbackup.off = {
+          enabled = false;
+          roles.server.tags = [ "nixxos" ];
+        };
+      };
+    };
+    warnings = [
+      "inventory.services.borgbackup.i.roles.client.tags: tag 'bakup' matches no machine; did you mean 'backup'?"
+      "inventory.services.borgbackup.i.roles.client.tags: tag 'fantasy' matches no machine"
+      "inventory.services.borgbackup.off.roles.server.tags: tag 'nixxos' matches no machine; did you mean 'nixos'?"
+    ];
+    assertions = [ ];
+  };
+  warning-unmatched-tag-quoted-path = {
+    argument = {
+      inventory = {
+        inherit machines;
+        services.borgbackup."web.1".roles = {
+          server.machines = [ "jon" ];
+          "cli ent".tags = [ "x" ];
+        };
+      };
+      modules = modules // {
+        borgbackup = modules.borgbackup // {
+          roles = modules.borgbackup.roles // {
+            "cli ent" = { };
+          };
+        };
+      };
+    };
+    warnings = [
+      "inventory.services.borgbackup.\"web.1\".roles.\"cli ent\".tags: tag 'x' matches no machine"
+    ];
+    assertions = [ ];
+  };
+
+  # A `machines.<m>` entry of a machine in no role of the instance (spec § 3.3: it does nothing);
+  # walk order puts an instance's `machines` before its `roles`.
+  warning-ignored-machine-entry = {
+    argument = {
+      inherit modules;
+      inventory = {
+        machines.jon.tags = [ "backup" ];
+        machines.sara = { };
+        services.borgbackup.i = {
+          machines.jon.config = { };
+          machines.sara.extraModules = [ ];
+          roles.client.tags = [
+            "backup"
+            "nope"
+          ];
+          roles.server.machines = [ "jon" ];
+        };
+      };
+    };
+    warnings = [
+      "inventory.services.borgbackup.i.machines.sara: machine 'sara' is in no role of the instance, so this entry is ignored"
+      "inventory.services.borgbackup.i.roles.client.tags: tag 'nope' matches no machine"
+    ];
+    assertions = [ ];
+  };
+
+  # --- failed constraints (assertion messages; enabled instances only, `min` then `max`)
+  assertion-too-few = {
+    argument = borg { roles.client.machines = [ "jon" ]; };
+    warnings = [ ];
+    assertions = [ "borgbackup.instance_1: role 'server' needs at least 1 machines, has 0: none" ];
+  };
+  assertion-too-many-and-too-few = {
+    argument = {
+      modules = modules // {
+        zerotier = modules.zerotier // {
+          constraints.roles = modules.zerotier.constraints.roles // {
+            peer.min = 3;
+          };
+        };
+      };
+      inventory = {
+        inherit machines;
+        services.zerotier.z.roles = {
+          controller.machines = [
+            "sara"
+            "jon"
+          ];
+          peer.machines = [ "jon" ];
+        };
+        services.zerotier.off = {
+          enabled = false;
+          roles.controller.machines = [
+            "jon"
+            "sara"
+          ];
+        };
+      };
+    };
+    warnings = [ ];
+    assertions = [
+      "zerotier.z: role 'controller' allows at most 1 machines, has 2: sara, jon"
+      "zerotier.z: role 'peer' needs at least 3 machines, has 1: jon"
+    ];
   };
 }

@@ -1,5 +1,5 @@
 # A flake with no inputs that calls buildClan with a stand-in for nixosSystem, which returns its
-# arguments. tests/nix_lib.rs copies it to a temporary directory together with the library
+# arguments. tests/nix/nix_lib.rs copies it to a temporary directory together with the library
 # (nix/ as ./lib) and tests/nix/describe.nix, then evaluates it through `path:`.
 {
   outputs =

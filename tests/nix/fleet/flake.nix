@@ -19,14 +19,21 @@
       test = if builtins.pathExists ./test.nix then import ./test.nix else { };
       resolvedBy = if builtins ? clanInventory then "builtins.clanInventory" else "nix/inventory.nix";
 
-      # A generated module without `clan.inventory`: the members of every role of the instance,
-      # the same for every machine in it (each module is still told apart by its `_file` and
-      # settings), and a list of the whole fleet for a role filled by tag `all`, which would make
-      # describing each machine cost as much as the fleet.
-      withoutMembers =
+      # A module as the stand-in's derivation depends on it: without `clan.inventory` (the
+      # members of every role of the instance, the same for every machine in it, and a list of
+      # the whole fleet for a role filled by tag `all`, which would make describing one machine
+      # cost as much as the fleet) and without `warnings` (which NixOS prints, and which are not
+      # part of a system's derivation). Each module is still told apart by its `_file`, its path
+      # or its settings.
+      withoutFleetData =
         m:
-        if builtins.isAttrs m && m ? config.clan.inventory then
-          m // { config = m.config // { clan = removeAttrs m.config.clan [ "inventory" ]; }; }
+        if builtins.isAttrs m && m ? config && builtins.isAttrs m.config then
+          m
+          // {
+            config =
+              removeAttrs m.config [ "warnings" ]
+              // (if m.config ? clan then { clan = removeAttrs m.config.clan [ "inventory" ]; } else { });
+          }
         else
           m;
 
@@ -44,7 +51,7 @@
               "-c"
               "echo \"$modules\" > $out"
             ];
-            modules = builtins.toJSON (describe (map withoutMembers modules));
+            modules = builtins.toJSON (describe (map withoutFleetData modules));
           };
         in
         {

@@ -4,9 +4,7 @@
 //! values. Needs `--features test-hooks` and valgrind (scripts/bootstrap-nix installs it).
 #![cfg(feature = "test-hooks")]
 
-mod common;
-
-use common::{repo_root, Nix};
+use crate::common::{repo_root, Nix};
 
 #[test]
 fn memcheck_finds_no_error_in_a_small_evaluation() {

@@ -3,9 +3,7 @@
 //! `builtins.clanInventoryPanic`, a primop that always panics.
 #![cfg(feature = "test-hooks")]
 
-mod common;
-
-use common::Nix;
+use crate::common::Nix;
 
 #[test]
 fn a_panic_is_an_evaluation_error_and_nix_goes_on() {
@@ -43,7 +41,7 @@ fn a_panic_is_an_evaluation_error_and_nix_goes_on() {
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    common::assert_no_crash(&out, &stderr);
+    crate::common::assert_no_crash(&out, &stderr);
     assert_eq!(
         stderr.matches("deliberate test panic").count(),
         2,

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::inventory::{Input, Output};
+use clan_inventory::inventory::{Input, Output};
 
 pub(crate) fn resolution<V>(
     input: &Input<V>,

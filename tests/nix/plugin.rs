@@ -2,9 +2,7 @@
 //! crash on bad input. Needs `--features plugin` (scripts/test).
 #![cfg(feature = "plugin")]
 
-mod common;
-
-use common::Nix;
+use crate::common::Nix;
 use serde_json::{json, Value};
 
 /// Helpers available to every expression: `modules` (module values that say who they are), and
@@ -636,7 +634,7 @@ fn function_calls(nix: &Nix, expr: &str) -> u64 {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    common::assert_no_crash(&out, &stderr);
+    crate::common::assert_no_crash(&out, &stderr);
     assert!(out.status.success(), "{stderr}");
     let text = std::fs::read_to_string(&stats).expect("NIX_SHOW_STATS_PATH written");
     let stats: Value = serde_json::from_str(&text).unwrap();
@@ -717,7 +715,7 @@ fn the_loader_loads_the_plugin_into_its_own_nix() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    common::assert_no_crash(&out, &stderr);
+    crate::common::assert_no_crash(&out, &stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(!stderr.contains("not loaded"), "{stderr}");
     assert_eq!(
@@ -752,7 +750,7 @@ fn a_plugin_built_for_another_nix_registers_nothing_and_says_so_once() {
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        common::assert_no_crash(&out, &stderr);
+        crate::common::assert_no_crash(&out, &stderr);
         assert!(out.status.success(), "{stderr}");
         (
             serde_json::from_slice::<Value>(&out.stdout).unwrap(),

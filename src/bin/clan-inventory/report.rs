@@ -6,10 +6,12 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::locate::{locate, split_path, Refine, Step};
+use super::locate::{locate, Refine};
 use super::project::Project;
-use crate::inventory::json::JsonTree;
-use crate::inventory::{decode, quote_attr, resolve, validate, warnings, Error, Errors};
+use clan_inventory::inventory::json::JsonTree;
+use clan_inventory::inventory::{
+    decode, resolve, validate, warnings, AttrPath, Error, Errors, Step,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -34,7 +36,7 @@ impl Severity {
 #[derive(Debug, Serialize)]
 pub(crate) struct Diagnostic {
     pub(crate) severity: Severity,
-    /// The attribute path the message starts with, when it has one.
+    /// The attribute path of the problem, as the message shows it.
     pub(crate) path: Option<String>,
     /// The whole message, exactly as the builtin words it.
     pub(crate) message: String,
@@ -65,12 +67,13 @@ pub(crate) fn diagnose(project: &Project) -> Vec<Diagnostic> {
     let invalid = validate(&input).err();
     let mut out = errors_of(project, invalid.as_deref().unwrap_or_default());
     for w in warnings(&input) {
-        let tag = w
-            .split_once(": tag '")
-            .and_then(|(_, rest)| rest.split_once("' matches no machine"))
-            .map(|(tag, _)| tag.to_owned());
-        let refine = tag.as_deref().map_or(Refine::None, Refine::Name);
-        out.push(place(project, Severity::Warning, w.clone(), refine));
+        out.push(place(
+            project,
+            Severity::Warning,
+            w.path(),
+            w.to_string(),
+            w.subject(),
+        ));
     }
     if invalid.is_some() {
         return out;
@@ -78,19 +81,14 @@ pub(crate) fn diagnose(project: &Project) -> Vec<Diagnostic> {
     let output = resolve(&input);
     for inst in &output.instances {
         for failure in &inst.failures {
-            let mut d = place(
+            // The message is the builtin's assertion text; the path is only for placing it.
+            out.push(place(
                 project,
                 Severity::Constraint,
-                format!(
-                    "inventory.services.{}.{}: {failure}",
-                    quote_attr(inst.service),
-                    quote_attr(inst.instance)
-                ),
-                Refine::None,
-            );
-            // The message is the builtin's assertion text; the path is only for placing it.
-            d.message.clone_from(failure);
-            out.push(d);
+                &failure.path(),
+                failure.to_string(),
+                None,
+            ));
         }
     }
     out
@@ -99,51 +97,50 @@ pub(crate) fn diagnose(project: &Project) -> Vec<Diagnostic> {
 fn errors_of(project: &Project, errors: &[Error]) -> Vec<Diagnostic> {
     errors
         .iter()
-        .map(|e| place(project, Severity::Error, e.to_string(), refine(e)))
+        .map(|e| {
+            place(
+                project,
+                Severity::Error,
+                e.path(),
+                e.to_string(),
+                e.subject(),
+            )
+        })
         .collect()
 }
 
-/// What inside the value at the error's path the error is about.
-fn refine(e: &Error) -> Refine<'_> {
-    match e {
-        Error::UnknownAttribute { name, .. } | Error::UndefinedMachine { name, .. } => {
-            Refine::Name(name)
-        }
-        Error::UndefinedRole { role, .. } => Refine::Name(role),
-        _ => Refine::None,
-    }
-}
-
-fn place(project: &Project, severity: Severity, message: String, refine: Refine<'_>) -> Diagnostic {
+/// The diagnostic of `message` about `path`, and about the name `subject` inside the value there
+/// when there is one: placed in the inventory file, or in the module's README for its constraints.
+fn place(
+    project: &Project,
+    severity: Severity,
+    path: &AttrPath,
+    message: String,
+    subject: Option<&str>,
+) -> Diagnostic {
     let file = project.file.display().to_string();
-    let Some((root, steps, rest)) = split_path(&message) else {
-        return Diagnostic {
-            severity,
-            path: None,
-            message,
-            file,
-            line: None,
-            column: None,
-        };
-    };
-    let path = Some(message[..message.len() - rest.len() - 2].to_owned());
-    if let ("modules", Some(Step::Key(module))) = (root.as_str(), steps.first()) {
+    if let ("modules", Some(Step::Attr(module))) = (path.root, path.steps.first()) {
         // Constraints come from the module's README: no position inside the TOML.
         let readme: PathBuf = project.modules_dir.join(module).join("README.md");
         return Diagnostic {
             severity,
-            path,
+            path: Some(path.to_string()),
             message,
             file: readme.display().to_string(),
             line: None,
             column: None,
         };
     }
-    let steps = if root == "inventory" { &steps[..] } else { &[] };
+    let steps = if path.root == "inventory" {
+        &path.steps[..]
+    } else {
+        &[]
+    };
+    let refine = subject.map_or(Refine::None, Refine::Name);
     let (line, column) = locate(&project.text, steps, refine);
     Diagnostic {
         severity,
-        path,
+        path: Some(path.to_string()),
         message,
         file,
         line: Some(line),

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::project::Project;
 use super::Failure;
-use crate::inventory::did_you_mean;
+use clan_inventory::inventory::{did_you_mean, machine_not_defined};
 
 /// What an edit did, for the message printed after writing.
 pub(crate) type Done = String;
@@ -59,12 +59,8 @@ fn machine<'v>(inv: &'v mut Value, name: &str) -> Result<&'v mut Map<String, Val
 }
 
 fn undefined_machine(name: &str, machines: &Map<String, Value>) -> Failure {
-    let hint = did_you_mean(name, machines.keys().map(String::as_str))
-        .map(|s| format!("; did you mean '{s}'?"))
-        .unwrap_or_default();
-    Failure::invalid(format!(
-        "machine '{name}' is not defined in inventory.machines{hint}"
-    ))
+    let suggestion = did_you_mean(name, machines.keys().map(String::as_str));
+    Failure::invalid(machine_not_defined(name, suggestion.as_deref()))
 }
 
 pub(crate) struct NewMachine<'a> {

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::Failure;
-use crate::inventory::json::JsonTree;
-use crate::inventory::{load, Error, Errors, Input};
+use clan_inventory::inventory::json::JsonTree;
+use clan_inventory::inventory::{load, Error, Errors, Input};
 
 /// An inventory file, read once, and the builtin's argument built from it.
 pub(crate) struct Project {

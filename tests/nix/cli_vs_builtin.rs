@@ -3,9 +3,7 @@
 //! plugin` (scripts/test).
 #![cfg(feature = "plugin")]
 
-mod common;
-
-use common::{repo_root, Nix};
+use crate::common::{repo_root, Nix};
 
 fn cli_resolve(dir: &str, modules: &str) -> serde_json::Value {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_clan-inventory"))

@@ -1,81 +1,7 @@
-//! Where a message points in `inventory.json`: the attribute path at the start of a message is read
-//! back into steps, and the steps are followed through the file's text to a line and column.
+//! Where a diagnostic points in `inventory.json`: the steps of its attribute path are followed
+//! through the file's text to a line and column.
 
-/// One step of an attribute path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Step {
-    Key(String),
-    Index(usize),
-}
-
-/// The path at the start of `message` (`inventory.machines."web.1".tags[2]: ...`), as its root name
-/// and steps, and the rest of the message after `": "`. `None` when the message has no such path.
-pub(crate) fn split_path(message: &str) -> Option<(String, Vec<Step>, &str)> {
-    let bytes = message.as_bytes();
-    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'\'' | b'-');
-    let mut i = 0;
-    while i < bytes.len() && plain(bytes[i]) {
-        i += 1;
-    }
-    if i == 0 {
-        return None;
-    }
-    let root = message[..i].to_owned();
-    let mut steps = Vec::new();
-    loop {
-        match bytes.get(i) {
-            Some(b':') => {
-                let rest = message[i + 1..].strip_prefix(' ')?;
-                return Some((root, steps, rest));
-            }
-            Some(b'.') if bytes.get(i + 1) == Some(&b'"') => {
-                let (name, end) = quoted(message, i + 2)?;
-                steps.push(Step::Key(name));
-                i = end;
-            }
-            Some(b'.') => {
-                let start = i + 1;
-                i = start;
-                while i < bytes.len() && plain(bytes[i]) {
-                    i += 1;
-                }
-                if i == start {
-                    return None;
-                }
-                steps.push(Step::Key(message[start..i].to_owned()));
-            }
-            Some(b'[') => {
-                let end = i + message[i..].find(']')?;
-                steps.push(Step::Index(message[i + 1..end].parse().ok()?));
-                i = end + 1;
-            }
-            _ => return None,
-        }
-    }
-}
-
-/// A Nix-quoted name starting after its opening quote at `start`: the name and the index after the
-/// closing quote.
-fn quoted(s: &str, start: usize) -> Option<(String, usize)> {
-    let mut out = String::new();
-    let mut chars = s[start..].char_indices();
-    while let Some((k, c)) = chars.next() {
-        match c {
-            '"' => return Some((out, start + k + 1)),
-            '\\' => {
-                let (_, e) = chars.next()?;
-                out.push(match e {
-                    'n' => '\n',
-                    'r' => '\r',
-                    't' => '\t',
-                    other => other,
-                });
-            }
-            c => out.push(c),
-        }
-    }
-    None
-}
+use clan_inventory::inventory::Step;
 
 /// What to point at once the path is reached: the value itself, or a name in it: a member name
 /// of an attribute set (an unknown attribute, an undefined role) or a string element of a list (an
@@ -98,7 +24,7 @@ pub(crate) fn locate(text: &str, steps: &[Step], refine: Refine<'_>) -> (usize, 
     let mut at = s.pos;
     for step in steps {
         match (step, s.peek()) {
-            (Step::Key(k), Some(b'{')) => match s.member(k) {
+            (Step::Attr(k), Some(b'{')) => match s.member(k) {
                 Some(key_pos) => at = key_pos,
                 None => return line_col(text, at),
             },
@@ -307,24 +233,7 @@ mod tests {
     use super::*;
 
     fn key(s: &str) -> Step {
-        Step::Key(s.into())
-    }
-
-    #[test]
-    fn paths_in_messages() {
-        let (root, steps, rest) =
-            split_path("inventory.machines.\"web.1\".tags[2]: expected a string, found null")
-                .unwrap();
-        assert_eq!(root, "inventory");
-        assert_eq!(
-            steps,
-            [key("machines"), key("web.1"), key("tags"), Step::Index(2)]
-        );
-        assert_eq!(rest, "expected a string, found null");
-        let (_, steps, _) = split_path("inventory.tags.\"a\\\"b\\${c}\\n\": x").unwrap();
-        assert_eq!(steps, [key("tags"), key("a\"b${c}\n")]);
-        assert!(split_path("borgbackup.instance_1 role").is_none());
-        assert!(split_path(": x").is_none());
+        Step::Attr(s.into())
     }
 
     #[test]

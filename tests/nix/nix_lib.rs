@@ -7,17 +7,15 @@
 //! Needs the `with-nix` feature (implied by `plugin`; scripts/test enables it).
 #![cfg(feature = "with-nix")]
 
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use common::{error_message, Nix, TempDir};
+use crate::common::{error_message, Nix, TempDir};
 
 fn repo() -> PathBuf {
-    common::repo_root()
+    crate::common::repo_root()
 }
 
 fn fixtures() -> PathBuf {
@@ -34,7 +32,7 @@ fn eval(nix: &Nix, args: &[&str]) -> Result<Value, String> {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    common::assert_no_crash(&out, &stderr);
+    crate::common::assert_no_crash(&out, &stderr);
     if out.status.success() {
         Ok(serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
             panic!(
@@ -132,11 +130,22 @@ fn builtin_stops_with_the_exact_message_of_every_error() {
     stops_with_the_exact_message_of_every_error(&Nix::with_plugin(), "builtins.clanInventory");
 }
 
+/// The cases of the table `errors` (a Nix path) that have attribute `field`.
+fn cases_with(errors: &str, field: &str) -> String {
+    format!(
+        "(let cases = import {errors}; in builtins.listToAttrs (map (name: {{ inherit name; value = cases.${{name}}; }}) \
+         (builtins.filter (name: cases.${{name}} ? {field}) (builtins.attrNames cases))))"
+    )
+}
+
 fn stops_with_the_exact_message_of_every_error(nix: &Nix, implementation: &str) {
     let errors = nix_string(&fixtures().join("errors.nix"));
     let Ok(Value::Object(cases)) = eval_expr(
         nix,
-        &format!("builtins.mapAttrs (_: e: e.error) (import {errors})"),
+        &format!(
+            "builtins.mapAttrs (_: e: e.error) {}",
+            cases_with(&errors, "error")
+        ),
     ) else {
         panic!("tests/nix/errors.nix does not evaluate")
     };
@@ -156,6 +165,40 @@ fn stops_with_the_exact_message_of_every_error(nix: &Nix, implementation: &str) 
             )),
         }
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn pure_nix_gives_the_exact_warnings_and_assertions() {
+    gives_the_exact_warnings_and_assertions(&Nix::without_plugin(), &pure());
+}
+
+/// The same accepted cases through the builtin.
+#[cfg(feature = "plugin")]
+#[test]
+fn builtin_gives_the_exact_warnings_and_assertions() {
+    gives_the_exact_warnings_and_assertions(&Nix::with_plugin(), "builtins.clanInventory");
+}
+
+/// The cases of tests/nix/errors.nix that are accepted, with the texts of their warnings and
+/// failed constraints.
+fn gives_the_exact_warnings_and_assertions(nix: &Nix, implementation: &str) {
+    let errors = nix_string(&fixtures().join("errors.nix"));
+    let expr = format!(
+        "builtins.mapAttrs (_: e: let r = {implementation} e.argument; in {{ \
+           want = {{ inherit (e) warnings assertions; }}; \
+           got = {{ inherit (r) warnings; assertions = map (a: a.message) r.assertions; }}; \
+         }}) {}",
+        cases_with(&errors, "warnings")
+    );
+    let Ok(Value::Object(cases)) = eval_expr(nix, &expr) else {
+        panic!("tests/nix/errors.nix does not evaluate")
+    };
+    assert!(cases.len() >= 4, "only {} accepted cases", cases.len());
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|(name, case)| diff_json(name, &case["got"], &case["want"]))
+        .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

@@ -8,8 +8,6 @@
 //! that has no nix-eval-jobs release; then these tests say so and check nothing.
 #![cfg(feature = "plugin")]
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,7 +15,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use common::{error_message, Nix, TempDir};
+use crate::common::{self, error_message, Nix, TempDir};
 
 /// Machines in the generated fleet (every 50th is darwin, so not a job).
 const MACHINES: usize = 300;

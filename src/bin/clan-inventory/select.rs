@@ -10,7 +10,9 @@
 //! `role:` counts the members the resolution lists under `services.<svc>.<inst>.roles.<r>.machines`;
 //! `role:svc.inst` any role of the instance, `role:svc` any instance of the service.
 
-use crate::inventory::{did_you_mean, Input, Output};
+use clan_inventory::inventory::{
+    did_you_mean, hint, machine_not_defined, tag_matches_no_machine, Input, Output,
+};
 
 /// A parsed selection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,7 +193,8 @@ pub(crate) fn eval<V>(
                     .collect();
                 known.sort_unstable();
                 known.dedup();
-                warnings.push(format!("tag '{t}' matches no machine{}", hint(t, known)));
+                let suggestion = did_you_mean(t, known);
+                warnings.push(tag_matches_no_machine(t, suggestion.as_deref()));
             }
             set
         }
@@ -200,10 +203,8 @@ pub(crate) fn eval<V>(
                 .machines
                 .binary_search_by(|m| m.name.as_str().cmp(name))
             else {
-                return Err(format!(
-                    "machine '{name}' is not defined in inventory.machines{}",
-                    hint(name, input.machines.iter().map(|m| m.name.as_str()))
-                ));
+                let suggestion = did_you_mean(name, input.machines.iter().map(|m| m.name.as_str()));
+                return Err(machine_not_defined(name, suggestion.as_deref()));
             };
             let mut set = vec![false; n];
             set[i] = true;
@@ -231,12 +232,6 @@ fn zip(a: Vec<bool>, b: Vec<bool>, f: impl Fn(bool, bool) -> bool) -> Vec<bool> 
     a.into_iter().zip(b).map(|(x, y)| f(x, y)).collect()
 }
 
-fn hint<'k>(bad: &str, known: impl IntoIterator<Item = &'k str>) -> String {
-    did_you_mean(bad, known)
-        .map(|s| format!("; did you mean '{s}'?"))
-        .unwrap_or_default()
-}
-
 fn role<V>(parts: &[String], output: &Output<'_, V>, n: usize) -> Result<Vec<bool>, String> {
     let service = &parts[0];
     let mut set = vec![false; n];
@@ -251,7 +246,7 @@ fn role<V>(parts: &[String], output: &Output<'_, V>, n: usize) -> Result<Vec<boo
         return Err(format!(
             "no service '{service}' in the inventory (services: {}){}",
             list(&known),
-            hint(service, known.iter().copied())
+            hint(did_you_mean(service, known.iter().copied()).as_deref())
         ));
     }
     let instances: Vec<_> = match parts.get(1) {
@@ -267,7 +262,7 @@ fn role<V>(parts: &[String], output: &Output<'_, V>, n: usize) -> Result<Vec<boo
                 return Err(format!(
                     "service '{service}' has no instance '{name}' (instances: {}){}",
                     list(&known),
-                    hint(name, known.iter().copied())
+                    hint(did_you_mean(name, known.iter().copied()).as_deref())
                 ));
             }
             found
@@ -283,7 +278,7 @@ fn role<V>(parts: &[String], output: &Output<'_, V>, n: usize) -> Result<Vec<boo
                     return Err(format!(
                         "role '{r}' is not defined by module '{service}' (roles: {}){}",
                         list(&known),
-                        hint(r, known.iter().copied())
+                        hint(did_you_mean(r, known.iter().copied()).as_deref())
                     ));
                 }
                 found

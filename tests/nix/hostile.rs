@@ -5,10 +5,7 @@
 //! of calls. Needs `--features test-hooks` (scripts/test).
 #![cfg(feature = "test-hooks")]
 
-mod common;
-mod gen;
-
-use common::Nix;
+use crate::common::Nix;
 use serde_json::json;
 
 const BORG: &str = "modules.borgbackup.roles = { client = { id = 1; }; server = { id = 2; }; };";
@@ -193,7 +190,7 @@ fn deep_nesting_in_config_and_meta_is_left_alone() {
 fn forced_collections_do_not_change_results() {
     let mut cases = Vec::new();
     for seed in 0..80 {
-        let args = gen::arguments(seed, false);
+        let args = crate::gen::arguments(seed, false);
         cases.push(serde_json::to_string(&args).unwrap());
     }
     let mut nix = Nix::with_plugin();
@@ -217,7 +214,7 @@ fn forced_collections_do_not_change_results() {
     ]);
     let out = cmd.output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    common::assert_no_crash(&out, &stderr);
+    crate::common::assert_no_crash(&out, &stderr);
     assert!(out.status.success(), "{stderr}");
     let stressed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(normal, stressed);

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::inventory::{Input, Output};
+use clan_inventory::inventory::{Input, Output};
 
 /// A string in double quotes for dot: `"` and `\` escaped.
 fn dot_id(s: &str) -> String {

@@ -3,12 +3,9 @@
 //! the long job in the README runs thousands). Needs `--features plugin` (scripts/test).
 #![cfg(feature = "plugin")]
 
-mod common;
-mod gen;
-
+use crate::common::{nix_str, Nix};
 use clan_inventory::inventory::json::JsonTree;
 use clan_inventory::inventory::{load, Errors};
-use common::{nix_str, Nix};
 
 fn cases() -> u64 {
     std::env::var("CLAN_DIFF_CASES")
@@ -59,7 +56,7 @@ fn plugin_and_pure_nix_agree_on_random_inventories() {
     let mut valid = Vec::new();
     let mut invalid = Vec::new();
     for seed in first_seed()..first_seed() + cases() {
-        let args = gen::arguments(seed, true);
+        let args = crate::gen::arguments(seed, true);
         let text = serde_json::to_string(&args).unwrap();
         if is_invalid(&args) {
             invalid.push((seed, text));

@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::inventory::explain::{Explanation, ModuleSource, Reason, TagSource};
-use crate::inventory::{Input, ModuleItem, Output};
+use clan_inventory::inventory::explain::{Explanation, ModuleSource, Reason, TagSource};
+use clan_inventory::inventory::{Input, ModuleItem, Output};
 
 fn show(v: &Value) -> String {
     match v {
@@ -116,7 +116,7 @@ pub(crate) fn render(
             position += 1;
             let item = items.next();
             let line = match (source, item) {
-                (ModuleSource::Role(r), Some(ModuleItem::Role(v))) => {
+                (ModuleSource::Role(r), Some(ModuleItem::Role { module: v, .. })) => {
                     format!("role {r}: {}", show(v))
                 }
                 (ModuleSource::Extra { list, index }, Some(ModuleItem::Extra { value, .. })) => {

@@ -1,0 +1,342 @@
+//! The commands: one function each, from the parsed command line to what to print ([`Outcome`])
+//! or why not ([`Failure`]). Output of commands that read a valid inventory only; warnings and
+//! failed constraints are notes on stderr.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use clap::CommandFactory;
+
+use super::args::{Cli, Command, Format, GraphFormat, MachinesAction, RolesAction, TagsAction};
+use super::project::Project;
+use super::report::{diagnose, Severity};
+use super::{edit, explain, graph, invalid_report, schema, select, table, Failure, Outcome};
+use clan_inventory::inventory::{
+    self, json::output_json, machine_not_defined, resolve, ConstraintFailure, Input, Warning,
+};
+
+/// What every command may need: the global options.
+pub(crate) struct Ctx<'a> {
+    cli: &'a Cli,
+}
+
+impl Ctx<'_> {
+    /// The project of the command: the positional FILE or `--file`, and `--modules`.
+    fn open(&self, positional: Option<&PathBuf>) -> Result<Project, Failure> {
+        let file = file_of(self.cli.file.as_ref(), positional)?;
+        Project::open(&file, self.modules())
+    }
+
+    fn modules(&self) -> Option<&Path> {
+        self.cli.modules.as_deref()
+    }
+}
+
+/// Runs the command of the command line.
+pub(crate) fn run(cli: &Cli) -> Result<Outcome, Failure> {
+    let ctx = Ctx { cli };
+    match &cli.command {
+        Command::Validate { input, format } => validate(&ctx, input.as_ref(), *format),
+        Command::Resolve {
+            input,
+            machine,
+            format,
+        } => resolve_command(&ctx, input.as_ref(), machine.as_deref(), *format),
+        Command::Explain { machine } => explain_command(&ctx, machine),
+        Command::Select { expr } => select_command(&ctx, expr),
+        Command::Graph { format } => graph_command(&ctx, *format),
+        Command::Schema => Ok(Outcome::out(schema::schema())),
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "clan-inventory", &mut buf);
+            Ok(Outcome::out(String::from_utf8_lossy(&buf).into_owned()))
+        }
+        Command::Machines { action } => machines(&ctx, action),
+        Command::Tags { action } => tags(&ctx, action),
+        Command::Roles { action } => roles(&ctx, action),
+    }
+}
+
+/// The inventory file of the command: the positional FILE or `--file`, `inventory.json` by default.
+fn file_of(global: Option<&PathBuf>, positional: Option<&PathBuf>) -> Result<PathBuf, Failure> {
+    match (global, positional) {
+        (Some(a), Some(b)) if a != b => Err(Failure::usage(format!(
+            "two inventory files given: `{}` and `{}`",
+            a.display(),
+            b.display()
+        ))),
+        (Some(f), _) | (None, Some(f)) => Ok(f.clone()),
+        (None, None) => Ok(PathBuf::from("inventory.json")),
+    }
+}
+
+fn validate(ctx: &Ctx<'_>, input: Option<&PathBuf>, format: Format) -> Result<Outcome, Failure> {
+    let project = ctx.open(input)?;
+    let diagnostics = diagnose(&project);
+    let count = |s: Severity| diagnostics.iter().filter(|d| d.severity == s).count();
+    let (errors, warnings, constraints) = (
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Constraint),
+    );
+    let out = match format {
+        Format::Json => {
+            let json = serde_json::json!({
+                "file": project.file.display().to_string(),
+                "valid": errors == 0,
+                "errors": diagnostics.iter().filter(|d| d.severity == Severity::Error).collect::<Vec<_>>(),
+                "warnings": diagnostics.iter().filter(|d| d.severity == Severity::Warning).collect::<Vec<_>>(),
+                "constraints": diagnostics.iter().filter(|d| d.severity == Severity::Constraint).collect::<Vec<_>>(),
+            });
+            let mut s = serde_json::to_string_pretty(&json).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+        Format::Text => {
+            let mut s = String::new();
+            for d in &diagnostics {
+                s.push_str(&d.text());
+                s.push('\n');
+            }
+            let plural =
+                |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+            let _ = writeln!(
+                s,
+                "{}: {}, {}, {}",
+                project.file.display(),
+                plural(errors, "error"),
+                plural(warnings, "warning"),
+                plural(constraints, "failed constraint"),
+            );
+            s
+        }
+    };
+    // The report is the product of `validate`: it goes to stdout even when the input is invalid.
+    let mut outcome = Outcome::out(out);
+    if errors + constraints > 0 {
+        outcome.code = 1;
+    }
+    Ok(outcome)
+}
+
+fn resolve_command(
+    ctx: &Ctx<'_>,
+    input: Option<&PathBuf>,
+    machine: Option<&str>,
+    format: Format,
+) -> Result<Outcome, Failure> {
+    let project = ctx.open(input)?;
+    with_valid(&project, |input| {
+        let output = resolve(input);
+        let index = machine.map(|m| machine_index(input, m)).transpose()?;
+        Ok(match format {
+            Format::Json => {
+                let mut json = output_json(input, &output);
+                if let Some(i) = index {
+                    let name = &input.machines[i].name;
+                    if let Some(serde_json::Value::Object(ms)) = json.get_mut("machines") {
+                        ms.retain(|k, _| k == name);
+                    }
+                }
+                let mut s = serde_json::to_string_pretty(&json).unwrap_or_default();
+                s.push('\n');
+                Outcome::out(s)
+            }
+            Format::Text => {
+                let mut outcome = Outcome::out(table::resolution(input, &output, index));
+                notes(&mut outcome, &output.warnings, &output.assertions);
+                outcome
+            }
+        })
+    })
+}
+
+fn explain_command(ctx: &Ctx<'_>, machine: &str) -> Result<Outcome, Failure> {
+    let project = ctx.open(None)?;
+    with_valid(&project, |input| {
+        let output = resolve(input);
+        let i = machine_index(input, machine)?;
+        let e = inventory::explain::explain(input, &output, i);
+        Ok(Outcome::out(explain::render(input, &output, &e)))
+    })
+}
+
+fn select_command(ctx: &Ctx<'_>, expr: &str) -> Result<Outcome, Failure> {
+    let parsed = select::parse(expr).map_err(|e| Failure::usage(format!("select: {e}")))?;
+    let project = ctx.open(None)?;
+    with_valid(&project, |input| {
+        let output = resolve(input);
+        let mut warnings = Vec::new();
+        let set = select::eval(&parsed, input, &output, &mut warnings)
+            .map_err(|e| Failure::usage(format!("select: {e}")))?;
+        let mut s = String::new();
+        for (m, on) in input.machines.iter().zip(set) {
+            if on {
+                s.push_str(&m.name);
+                s.push('\n');
+            }
+        }
+        let mut outcome = Outcome::out(s);
+        for w in warnings {
+            outcome.note(format_args!("warning: select: {w}"));
+        }
+        Ok(outcome)
+    })
+}
+
+fn graph_command(ctx: &Ctx<'_>, format: GraphFormat) -> Result<Outcome, Failure> {
+    let project = ctx.open(None)?;
+    with_valid(&project, |input| {
+        let output = resolve(input);
+        Ok(Outcome::out(match format {
+            GraphFormat::Dot => graph::dot(input, &output),
+            GraphFormat::Mermaid => graph::mermaid(input, &output),
+        }))
+    })
+}
+
+fn machines(ctx: &Ctx<'_>, action: &MachinesAction) -> Result<Outcome, Failure> {
+    let project = ctx.open(None)?;
+    let done = match action {
+        MachinesAction::Add {
+            name,
+            tags,
+            class,
+            target_host,
+        } => edit::apply(&project, |inv| {
+            edit::add_machine(
+                inv,
+                &edit::NewMachine {
+                    name,
+                    tags,
+                    class: class.map(super::args::Class::as_str),
+                    target_host: target_host.as_deref(),
+                },
+            )
+        })?,
+        MachinesAction::Remove { name } => {
+            edit::apply(&project, |inv| edit::remove_machine(inv, name))?
+        }
+    };
+    Ok(edited(&project.file, &done))
+}
+
+fn tags(ctx: &Ctx<'_>, action: &TagsAction) -> Result<Outcome, Failure> {
+    let project = ctx.open(None)?;
+    let done = match action {
+        TagsAction::Add { machine, tags } => {
+            edit::apply(&project, |inv| edit::add_tags(inv, machine, tags))?
+        }
+        TagsAction::Remove { machine, tags } => {
+            edit::apply(&project, |inv| edit::remove_tags(inv, machine, tags))?
+        }
+    };
+    Ok(edited(&project.file, &done))
+}
+
+fn roles(ctx: &Ctx<'_>, action: &RolesAction) -> Result<Outcome, Failure> {
+    let project = ctx.open(None)?;
+    let (role, machines, tags, assign) = match action {
+        RolesAction::Assign {
+            role,
+            machines,
+            tags,
+        } => (role, machines, tags, true),
+        RolesAction::Unassign {
+            role,
+            machines,
+            tags,
+        } => (role, machines, tags, false),
+    };
+    if machines.is_empty() && tags.is_empty() {
+        return Err(Failure::usage("give at least one MACHINE or --tag"));
+    }
+    edit::role_address(role)?;
+    let done = edit::apply(&project, |inv| {
+        if assign {
+            edit::assign(inv, role, machines, tags)
+        } else {
+            edit::unassign(inv, role, machines, tags)
+        }
+    })?;
+    let mut outcome = edited(&project.file, &done);
+    if !assign {
+        still_members(&mut outcome, &project.file, ctx.modules(), role, machines);
+    }
+    Ok(outcome)
+}
+
+fn edited(file: &Path, done: &str) -> Outcome {
+    Outcome::out(format!("{}: {done}\n", file.display()))
+}
+
+/// After an unassign: says which machines are still in the role through one of its tags.
+fn still_members(
+    outcome: &mut Outcome,
+    file: &Path,
+    modules: Option<&Path>,
+    role: &str,
+    machines: &[String],
+) {
+    let Ok(project) = Project::open(file, modules) else {
+        return;
+    };
+    let Ok(input) = project.load() else { return };
+    let output = resolve(&input);
+    let Ok([svc, inst, r]) = edit::role_address(role) else {
+        return;
+    };
+    let Some(i) = output
+        .instances
+        .iter()
+        .find(|i| i.service == svc && i.instance == inst)
+    else {
+        return;
+    };
+    for (name, members) in &i.roles {
+        if *name != r {
+            continue;
+        }
+        for m in machines {
+            if members.iter().any(|&k| input.machines[k].name == *m) {
+                outcome.note(format_args!(
+                    "note: machine '{m}' is still in role {role} through roles.{r}.tags"
+                ));
+            }
+        }
+    }
+}
+
+fn notes(outcome: &mut Outcome, warnings: &[Warning], assertions: &[ConstraintFailure]) {
+    for w in warnings {
+        outcome.note(format_args!("warning: {w}"));
+    }
+    for a in assertions {
+        outcome.note(format_args!("constraint: {a}"));
+    }
+}
+
+fn machine_index<V>(input: &Input<V>, name: &str) -> Result<usize, Failure> {
+    input
+        .machines
+        .binary_search_by(|m| m.name.as_str().cmp(name))
+        .map_err(|_| {
+            let suggestion =
+                inventory::did_you_mean(name, input.machines.iter().map(|m| m.name.as_str()));
+            Failure::usage(machine_not_defined(name, suggestion.as_deref()))
+        })
+}
+
+/// Runs `f` on the loaded input, or fails with every located error.
+fn with_valid(
+    project: &Project,
+    f: impl FnOnce(&Input<&serde_json::Value>) -> Result<Outcome, Failure>,
+) -> Result<Outcome, Failure> {
+    match project.load() {
+        Ok(input) => f(&input),
+        Err(_) => Err(Failure::report(invalid_report(
+            project,
+            &format!("`{}` is invalid", project.file.display()),
+        ))),
+    }
+}
