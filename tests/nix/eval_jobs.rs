@@ -103,7 +103,7 @@ struct Run {
 }
 
 /// Creates the store's database: workers that open a fresh store at once race to create it
-/// ("SQLite database ... is busy"), which a store in use never sees.
+/// (the database "is busy"), which a store in use never sees.
 fn init_store(nix: &Nix) {
     let out = nix
         .command("nix")
