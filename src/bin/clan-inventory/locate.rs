@@ -1,6 +1,8 @@
 //! Where a diagnostic points in `inventory.json`: the steps of its attribute path are followed
 //! through the file's text to a line and column.
 
+use std::collections::HashMap;
+
 use clan_inventory::inventory::Step;
 
 /// What to point at once the path is reached: the value itself, or a name in it: a member name
@@ -12,42 +14,100 @@ pub(crate) enum Refine<'a> {
     Name(&'a str),
 }
 
-/// Line and column (from 1, columns in characters) of `steps` in the JSON `text`: the member name
-/// for a last step that is a key, the element for an index, refined by `refine` when it is found.
-/// The nearest enclosing position when the path is not all there.
-pub(crate) fn locate(text: &str, steps: &[Step], refine: Refine<'_>) -> (usize, usize) {
-    let mut s = Scanner {
-        text: text.as_bytes(),
-        pos: 0,
-    };
-    s.ws();
-    let mut at = s.pos;
-    for step in steps {
-        match (step, s.peek()) {
-            (Step::Attr(k), Some(b'{')) => match s.member(k) {
-                Some(key_pos) => at = key_pos,
-                None => return line_col(text, at),
-            },
-            (Step::Index(i), Some(b'[')) => match s.element(*i) {
-                Some(pos) => at = pos,
-                None => return line_col(text, at),
-            },
-            _ => return line_col(text, at),
-        }
-    }
-    let found = match (refine, s.peek()) {
-        (Refine::Name(k), Some(b'{')) => s.member(k),
-        (Refine::Name(e), Some(b'[')) => s.string_element(e),
-        _ => None,
-    };
-    line_col(text, found.unwrap_or(at))
+/// The positions in one `inventory.json`, read once: every diagnostic of a file is then placed in
+/// time proportional to its path, not to the file (a 10,000-machine fleet can have a thousand
+/// warnings, and scanning the text again for each took minutes).
+pub(crate) struct Locator {
+    root: Option<Node>,
+    /// The offset at which each line starts, and whether the line is ASCII (then a column is a
+    /// byte distance).
+    lines: Vec<(usize, bool)>,
 }
 
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let start = before.rfind('\n').map_or(0, |n| n + 1);
-    (line, before[start..].chars().count() + 1)
+/// A JSON value at a position: for an attribute set its members (name, position of the name,
+/// value) with an index by name (the first of equal names, as `serde_json` keeps the last but
+/// the text reads top-down), for a list its elements.
+struct Node {
+    pos: usize,
+    kind: Kind,
+}
+
+enum Kind {
+    Object(Vec<(String, usize, Node)>, HashMap<String, usize>),
+    Array(Vec<Node>),
+    String(String),
+    Other,
+}
+
+impl Locator {
+    /// Reads the positions of `text`, the JSON that `locate` is then given again.
+    pub(crate) fn new(text: &str) -> Self {
+        let mut s = Scanner {
+            text: text.as_bytes(),
+            pos: 0,
+        };
+        let root = s.value();
+        let mut lines = Vec::new();
+        let mut start = 0;
+        for line in text.split_inclusive('\n') {
+            lines.push((start, line.is_ascii()));
+            start += line.len();
+        }
+        if lines.is_empty() {
+            lines.push((0, true));
+        }
+        Locator { root, lines }
+    }
+
+    /// Line and column (from 1, columns in characters) of `steps`: the member name for a last
+    /// step that is a key, the element for an index, refined by `refine` when it is found. The
+    /// nearest enclosing position when the path is not all there.
+    pub(crate) fn locate(&self, text: &str, steps: &[Step], refine: Refine<'_>) -> (usize, usize) {
+        let Some(mut node) = self.root.as_ref() else {
+            return (1, 1);
+        };
+        let mut at = node.pos;
+        for step in steps {
+            let next = match (step, &node.kind) {
+                (Step::Attr(k), Kind::Object(members, index)) => index
+                    .get(k.as_str())
+                    .map(|&i| (members[i].1, &members[i].2)),
+                (Step::Index(i), Kind::Array(elements)) => elements.get(*i).map(|e| (e.pos, e)),
+                _ => None,
+            };
+            match next {
+                Some((pos, child)) => {
+                    at = pos;
+                    node = child;
+                }
+                None => return self.line_col(text, at),
+            }
+        }
+        let found = match (refine, &node.kind) {
+            (Refine::Name(k), Kind::Object(members, index)) => index.get(k).map(|&i| members[i].1),
+            (Refine::Name(e), Kind::Array(elements)) => elements
+                .iter()
+                .find(|x| matches!(&x.kind, Kind::String(v) if v == e))
+                .map(|x| x.pos),
+            _ => None,
+        };
+        self.line_col(text, found.unwrap_or(at))
+    }
+
+    fn line_col(&self, text: &str, offset: usize) -> (usize, usize) {
+        let offset = offset.min(text.len());
+        let line = self
+            .lines
+            .partition_point(|&(start, _)| start <= offset)
+            .max(1);
+        let (start, ascii) = self.lines[line - 1];
+        let column = if ascii {
+            offset - start
+        } else {
+            text[start..offset].chars().count()
+        };
+        (line, column + 1)
+    }
 }
 
 /// A forgiving JSON reader over text that `serde_json` has already accepted.
@@ -124,113 +184,73 @@ impl Scanner<'_> {
         Some(char::from_u32(hi).unwrap_or('\u{fffd}'))
     }
 
-    /// Skips the value at `pos`.
-    fn skip(&mut self) -> Option<()> {
+    /// Reads the value at `pos` with the positions of everything in it.
+    fn value(&mut self) -> Option<Node> {
         self.ws();
-        match self.peek()? {
-            b'"' => {
-                self.string()?;
-            }
-            open @ (b'{' | b'[') => {
-                let close = if open == b'{' { b'}' } else { b']' };
+        let pos = self.pos;
+        let kind = match self.peek()? {
+            b'"' => Kind::String(self.string()?),
+            b'{' => {
                 self.pos += 1;
-                if self.eat(close) {
-                    return Some(());
-                }
-                loop {
-                    if open == b'{' {
+                let mut members: Vec<(String, usize, Node)> = Vec::new();
+                let mut index = HashMap::new();
+                if !self.eat(b'}') {
+                    loop {
                         self.ws();
-                        self.string()?;
+                        let key_pos = self.pos;
+                        let key = self.string()?;
                         if !self.eat(b':') {
                             return None;
                         }
-                    }
-                    self.skip()?;
-                    if self.eat(close) {
-                        return Some(());
-                    }
-                    if !self.eat(b',') {
-                        return None;
+                        let value = self.value()?;
+                        index.entry(key.clone()).or_insert(members.len());
+                        members.push((key, key_pos, value));
+                        if self.eat(b'}') {
+                            break;
+                        }
+                        if !self.eat(b',') {
+                            return None;
+                        }
                     }
                 }
+                Kind::Object(members, index)
+            }
+            b'[' => {
+                self.pos += 1;
+                let mut elements = Vec::new();
+                if !self.eat(b']') {
+                    loop {
+                        elements.push(self.value()?);
+                        if self.eat(b']') {
+                            break;
+                        }
+                        if !self.eat(b',') {
+                            return None;
+                        }
+                    }
+                }
+                Kind::Array(elements)
             }
             _ => {
+                // A number, true, false or null: up to the next delimiter.
                 while matches!(self.peek(), Some(b) if !matches!(b, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t'))
                 {
                     self.pos += 1;
                 }
+                Kind::Other
             }
-        }
-        Some(())
-    }
-
-    /// In the object at `pos`, finds member `name`: returns the position of its name and leaves
-    /// `pos` at its value.
-    fn member(&mut self, name: &str) -> Option<usize> {
-        self.pos += 1;
-        if self.eat(b'}') {
-            return None;
-        }
-        loop {
-            self.ws();
-            let key_pos = self.pos;
-            let key = self.string()?;
-            if !self.eat(b':') {
-                return None;
-            }
-            if key == name {
-                self.ws();
-                return Some(key_pos);
-            }
-            self.skip()?;
-            if !self.eat(b',') {
-                return None;
-            }
-        }
-    }
-
-    /// In the array at `pos`, finds element `index`: returns and leaves `pos` at its position.
-    fn element(&mut self, index: usize) -> Option<usize> {
-        self.pos += 1;
-        if self.eat(b']') {
-            return None;
-        }
-        for _ in 0..index {
-            self.skip()?;
-            if !self.eat(b',') {
-                return None;
-            }
-        }
-        self.ws();
-        Some(self.pos)
-    }
-
-    /// In the array at `pos`, the position of the first string element equal to `want`.
-    fn string_element(&mut self, want: &str) -> Option<usize> {
-        self.pos += 1;
-        if self.eat(b']') {
-            return None;
-        }
-        loop {
-            self.ws();
-            let at = self.pos;
-            if self.peek() == Some(b'"') {
-                if self.string()? == want {
-                    return Some(at);
-                }
-            } else {
-                self.skip()?;
-            }
-            if !self.eat(b',') {
-                return None;
-            }
-        }
+        };
+        Some(Node { pos, kind })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn locate(text: &str, steps: &[Step], refine: Refine<'_>) -> (usize, usize) {
+        Locator::new(text).locate(text, steps, refine)
+    }
 
     fn key(s: &str) -> Step {
         Step::Attr(s.into())
@@ -253,5 +273,15 @@ mod tests {
             (2, 3)
         );
         assert_eq!(locate(text, &[], Refine::None), (1, 1));
+    }
+
+    #[test]
+    fn one_line_with_non_ascii_names() {
+        let text = "{\"a\":{\"é\":[\"x\",\"y\"]},\"b\":1}";
+        let locator = Locator::new(text);
+        let e = [key("a"), key("é")];
+        assert_eq!(locator.locate(text, &e, Refine::Name("y")), (1, 16));
+        assert_eq!(locator.locate(text, &[key("b")], Refine::None), (1, 22));
+        assert_eq!(locator.locate(text, &[key("a")], Refine::Name("é")), (1, 7));
     }
 }

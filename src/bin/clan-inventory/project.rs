@@ -1,13 +1,16 @@
 //! An `inventory.json` with its modules directory, turned into the argument of the builtin
 //! (`{ inventory, modules, directory }`) so that the CLI runs exactly the core the builtin runs.
 
+use std::cell::OnceCell;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use super::locate::{Locator, Refine};
 use super::Failure;
 use clan_inventory::inventory::json::JsonTree;
+use clan_inventory::inventory::Step;
 use clan_inventory::inventory::{load, Error, Errors, Input};
 
 /// An inventory file, read once, and the builtin's argument built from it.
@@ -18,9 +21,18 @@ pub(crate) struct Project {
     pub(crate) text: String,
     /// `{ inventory, modules, directory }`.
     pub(crate) args: Value,
+    /// The positions in `text`, read the first time a diagnostic is placed.
+    locator: OnceCell<Locator>,
 }
 
 impl Project {
+    /// Line and column of `steps` in the file (see [`Locator::locate`]).
+    pub(crate) fn locate(&self, steps: &[Step], refine: Refine<'_>) -> (usize, usize) {
+        self.locator
+            .get_or_init(|| Locator::new(&self.text))
+            .locate(&self.text, steps, refine)
+    }
+
     /// Reads `file` and the modules under `modules` (default: `modules/` beside `file`).
     ///
     /// # Errors
@@ -71,6 +83,7 @@ impl Project {
             modules_dir,
             text,
             args,
+            locator: OnceCell::new(),
         })
     }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::locate::{locate, Refine};
+use super::locate::Refine;
 use super::project::Project;
 use clan_inventory::inventory::json::JsonTree;
 use clan_inventory::inventory::{
@@ -137,7 +137,7 @@ fn place(
         &[]
     };
     let refine = subject.map_or(Refine::None, Refine::Name);
-    let (line, column) = locate(&project.text, steps, refine);
+    let (line, column) = project.locate(steps, refine);
     Diagnostic {
         severity,
         path: Some(path.to_string()),
