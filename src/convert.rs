@@ -785,7 +785,7 @@ struct Modules<'e, 'a, 'c, 'i, 's> {
     error: Option<Error>,
 }
 
-impl<'i, 's> Modules<'_, '_, '_, 'i, 's> {
+impl<'i> Modules<'_, '_, '_, 'i, '_> {
     fn push(&mut self, slot: Result<Slot<'i>, Error>) {
         match slot {
             Ok(slot) => self.enc.slots.push(slot),
@@ -794,7 +794,7 @@ impl<'i, 's> Modules<'_, '_, '_, 'i, 's> {
     }
 }
 
-impl<'i, 's> Visit<'i, Value<'static>> for Modules<'_, '_, '_, 'i, 's> {
+impl<'i> Visit<'i, Value<'static>> for Modules<'_, '_, '_, 'i, '_> {
     fn role(&mut self, module: &'i Value<'static>) {
         if self.error.is_none() {
             self.enc.slots.push(Slot::Input(module));

@@ -309,6 +309,8 @@ fn encode_services<'s>(st: &State<'s>, args: &[Value<'s>], ret: &Value<'s>) -> R
         return Err("internal error: services need two arguments".into());
     };
     let Results(fleet) = st.external(token, id).map_err(|e| e.0)?;
+    // The method itself is not general enough over the closure's lifetimes.
+    #[allow(clippy::redundant_closure_for_method_calls)]
     let value = fleet.encode(st, |enc| enc.services())?;
     (fleet.between)();
     st.copy_into(ret, &value).map_err(|e| e.0)

@@ -23,7 +23,7 @@ use super::value::{own_context, Type, Value};
 type Payload = Box<dyn Any>;
 
 /// The id of a payload whose External was collected.
-struct Dead(i64);
+struct Dead(usize);
 
 /// Payloads whose External was collected, waiting to be dropped.
 static DEAD: Mutex<Vec<Dead>> = Mutex::new(Vec::new());
@@ -57,7 +57,7 @@ unsafe extern "C" fn finalize(_object: *mut c_void, id: *mut c_void) {
     let _ = std::panic::catch_unwind(|| {
         DEAD.lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(Dead(id as usize as i64));
+            .push(Dead(id as usize));
     });
 }
 
@@ -96,11 +96,11 @@ pub(crate) struct ExternalId(pub(crate) i64);
 
 /// The payloads by id, as addresses of `Box<Payload>`s: alive from `new_external` until
 /// `release_dead` drops them.
-static PAYLOADS: Mutex<Option<HashMap<i64, usize>>> = Mutex::new(None);
+static PAYLOADS: Mutex<Option<HashMap<usize, usize>>> = Mutex::new(None);
 
-static NEXT_ID: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1);
+static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
 
-fn payloads() -> std::sync::MutexGuard<'static, Option<HashMap<i64, usize>>> {
+fn payloads() -> std::sync::MutexGuard<'static, Option<HashMap<usize, usize>>> {
     PAYLOADS.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -141,7 +141,7 @@ impl<'s> State<'s> {
         unsafe {
             ffi::nix_gc_register_finalizer(
                 ext.as_ptr().cast::<c_void>(),
-                id as usize as *mut c_void,
+                id as *mut c_void,
                 Some(finalize),
             );
         }
@@ -151,6 +151,8 @@ impl<'s> State<'s> {
         // SAFETY: nix_create_external_value took a reference for us; the value holds it now.
         unsafe { ffi::nix_gc_decref(self.ctx(), ext.as_ptr().cast::<c_void>().cast_const()) };
         self.check_code(code)?;
+        let id = i64::try_from(id)
+            .map_err(|_| Error("internal error: too many external values".into()))?;
         Ok((v, ExternalId(id)))
     }
 
@@ -171,7 +173,8 @@ impl<'s> State<'s> {
             ));
         }
         self.force(id)?;
-        let id = self.int(id)?;
+        let id = usize::try_from(self.int(id)?)
+            .map_err(|_| Error("internal error: not an id of the plugin".into()))?;
         let address = payloads()
             .as_ref()
             .and_then(|p| p.get(&id).copied())

@@ -29,8 +29,8 @@ impl<O: 'static, F: Family> Joined<O, F> {
         let owner = NonNull::from(Box::leak(Box::new(owner)));
         // SAFETY: the owner lives on the heap until `drop` (below, or on failure here), after the
         // dependent that borrows it.
-        let made = make(unsafe { owner.as_ref() });
-        match made {
+        let dependent = make(unsafe { owner.as_ref() });
+        match dependent {
             Ok(dependent) => {
                 let dependent = Box::new(dependent);
                 // SAFETY: only the lifetime changes (the layout is the same). The `'static` is
