@@ -172,7 +172,8 @@ impl<'a, V> Resolution<'a, V> {
     /// which instances and roles every machine is in. Linear in the size of input and result.
     pub fn new(input: &'a Input<V>) -> Self {
         let n = input.machines.len();
-        let tags = machine_tags(input);
+        let by_name = MachineIndex::new(input);
+        let tags = machine_tags(input, &by_name);
         let by_tag = machines_by_tag(&tags);
         let mut seen = Seen::new(n);
 
@@ -203,7 +204,7 @@ impl<'a, V> Resolution<'a, V> {
                     if let Some(role) = entry {
                         seen.next();
                         for m in &role.machines {
-                            if let Some(i) = machine_index(input, m) {
+                            if let Some(i) = by_name.get(m) {
                                 if seen.insert(i) {
                                     members.push(i);
                                 }
@@ -239,7 +240,7 @@ impl<'a, V> Resolution<'a, V> {
                 });
                 let index = narrow(instances.len() - 1);
                 for (e, entry) in inst.machines.iter().enumerate() {
-                    if let Some(m) = machine_index(input, &entry.name) {
+                    if let Some(m) = by_name.get(&entry.name) {
                         entry_counts[m] += 1;
                         entry_list.push((m, index, narrow(e)));
                     }
@@ -414,11 +415,26 @@ fn offsets(mut counts: Vec<usize>) -> Vec<usize> {
 }
 
 /// The index of the machine named `name`, if it is one.
-fn machine_index<V>(input: &Input<V>, name: &str) -> Option<usize> {
-    input
-        .machines
-        .binary_search_by(|x| x.name.as_str().cmp(name))
-        .ok()
+/// Machine names to their index in `Input::machines`: a hash lookup per role member and per
+/// `machines.<m>` entry, where a binary search compared a dozen names (a tenth of the builtin's
+/// time at 50,000 machines, measured with perf).
+struct MachineIndex<'a>(HashMap<&'a str, usize>);
+
+impl<'a> MachineIndex<'a> {
+    fn new<V>(input: &'a Input<V>) -> Self {
+        MachineIndex(
+            input
+                .machines
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (m.name.as_str(), i))
+                .collect(),
+        )
+    }
+
+    fn get(&self, name: &str) -> Option<usize> {
+        self.0.get(name).copied()
+    }
 }
 
 /// An index into a list of instances or roles as a 32-bit membership field. A fleet with more
@@ -429,7 +445,7 @@ fn narrow(i: usize) -> u32 {
 
 /// The warnings of a validated input (tags that match no machine), without resolving it.
 pub fn warnings<V>(input: &Input<V>) -> Vec<String> {
-    let tags = machine_tags(input);
+    let tags = machine_tags(input, &MachineIndex::new(input));
     warnings_with(input, &machines_by_tag(&tags))
 }
 
@@ -485,11 +501,11 @@ fn find_role<'a, V>(inst: &'a Instance<V>, name: &str) -> Option<&'a super::mode
 }
 
 /// Tags of each machine: its own, then the global tags naming it (sorted), then `all` and its class.
-fn machine_tags<V>(input: &Input<V>) -> Vec<Vec<&str>> {
+fn machine_tags<'a, V>(input: &'a Input<V>, index: &MachineIndex<'_>) -> Vec<Vec<&'a str>> {
     let mut global: Vec<Vec<&str>> = vec![Vec::new(); input.machines.len()];
     for (tag, members) in &input.tags {
         for m in members {
-            if let Ok(i) = input.machines.binary_search_by(|x| x.name.as_str().cmp(m)) {
+            if let Some(i) = index.get(m) {
                 global[i].push(tag);
             }
         }
