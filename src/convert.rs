@@ -242,9 +242,9 @@ pub(crate) struct Caches<'i> {
     /// `{ roles = [ ... ]; }` by the role names.
     role_entries: HashMap<Box<[&'i str]>, Value<'static>>,
     /// `{ <inst> = { roles = ...; }; }` of one service, by the memberships in it.
-    service_entries: HashMap<&'i [Membership], Value<'static>>,
+    service_entries: HashMap<Box<[Membership]>, Value<'static>>,
     /// A machine's whole `services`, by its memberships.
-    machine_services: HashMap<&'i [Membership], Value<'static>>,
+    machine_services: HashMap<Box<[Membership]>, Value<'static>>,
     /// One string value per machine name, in `Input::machines` order, each made on first use.
     names: Vec<Option<Value<'static>>>,
     /// Role member lists by content (many instances fill a role with the same tag).
@@ -454,12 +454,13 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
     /// one service.
     fn machine_services(&mut self, mi: usize) -> Result<Value<'s>, Error> {
         let res = self.res;
-        let all = res.memberships(mi);
+        let all = res.memberships_of(mi);
+        let all: &[Membership] = &all;
         if let Some(v) = self.c.machine_services.get(all) {
             return Ok(v.clone());
         }
         // Memberships come in instance order, so those of one service are adjacent.
-        let by_service: Vec<&'i [Membership]> = all
+        let by_service: Vec<&[Membership]> = all
             .chunk_by(|a, b| {
                 res.instances[a.0 as usize].service == res.instances[b.0 as usize].service
             })
@@ -470,17 +471,19 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
             services.insert(res.instances[memberships[0].0 as usize].service, &entry)?;
         }
         let v = services.finish()?;
-        self.c.machine_services.insert(all, v.clone().persist()?);
+        self.c
+            .machine_services
+            .insert(all.into(), v.clone().persist()?);
         Ok(v)
     }
 
     /// `{ <inst> = { roles = [ ... ]; }; }` for memberships in instances of one service.
-    fn service_entry(&mut self, memberships: &'i [Membership]) -> Result<Value<'s>, Error> {
+    fn service_entry(&mut self, memberships: &[Membership]) -> Result<Value<'s>, Error> {
         if let Some(v) = self.c.service_entries.get(memberships) {
             return Ok(v.clone());
         }
         let res = self.res;
-        let groups: Vec<(usize, &'i [Membership])> = by_instance(memberships).collect();
+        let groups: Vec<(usize, &[Membership])> = by_instance(memberships).collect();
         let mut b = self.st.attrs_builder(groups.len())?;
         for (instance, group) in groups {
             let entry = self.role_entry(group)?;
@@ -489,12 +492,12 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
         let v = b.finish()?;
         self.c
             .service_entries
-            .insert(memberships, v.clone().persist()?);
+            .insert(memberships.into(), v.clone().persist()?);
         Ok(v)
     }
 
     /// `{ roles = [ ... ]; }` for the memberships of one instance.
-    fn role_entry(&mut self, group: &'i [Membership]) -> Result<Value<'s>, Error> {
+    fn role_entry(&mut self, group: &[Membership]) -> Result<Value<'s>, Error> {
         let res = self.res;
         self.role_names.clear();
         self.role_names

@@ -3,6 +3,8 @@
 
 // Fx hashing: the keys are the user's own names, and SipHash showed in profiles of large fleets.
 use rustc_hash::{FxHashMap as HashMap, FxHashSet};
+use std::borrow::Cow;
+use std::cell::{Cell, OnceCell};
 
 use super::model::{Input, Instance, Module};
 use super::path::Path;
@@ -156,10 +158,10 @@ pub struct Resolution<'a, V> {
     /// Messages of the failed constraints of every enabled instance.
     pub assertions: Vec<String>,
     tags: Vec<Vec<&'a str>>,
-    /// The memberships of machine `m` are `members[starts[m]..starts[m + 1]]`, in instance order
-    /// and role order within an instance. Only enabled instances have members here.
-    starts: Vec<usize>,
-    members: Vec<Membership>,
+    /// Every machine's memberships, made on first use (see [`Resolution::memberships_of`]).
+    index: OnceCell<MembershipIndex>,
+    /// How many machines' memberships were found by scanning the member lists, without `index`.
+    scans: Cell<usize>,
     /// The `machines.<m>` entries naming machine `m`, as (instance, index into its `machines`)
     /// in instance order, are `entries[entry_starts[m]..entry_starts[m + 1]]`.
     entry_starts: Vec<usize>,
@@ -180,7 +182,6 @@ impl<'a, V> Resolution<'a, V> {
         let mut instances = Vec::new();
         let mut assertions = Vec::new();
         let mut refs: Vec<InstanceRefs<'_, V>> = Vec::new();
-        let mut counts = vec![0usize; n + 1];
         // Every `machines.<m>` entry of an instance: (machine, instance, index of the entry).
         let mut entry_list: Vec<(usize, u32, u32)> = Vec::new();
         let mut entry_counts = vec![0usize; n + 1];
@@ -218,11 +219,6 @@ impl<'a, V> Resolution<'a, V> {
                             }
                         }
                     }
-                    if inst.enabled {
-                        for &m in &members {
-                            counts[m] += 1;
-                        }
-                    }
                     roles.push((role_name.as_str(), members));
                 }
                 let failures = if inst.enabled {
@@ -253,23 +249,7 @@ impl<'a, V> Resolution<'a, V> {
             }
         }
 
-        // Counts become start offsets; filling in instance and role order keeps each machine's
-        // memberships in that order.
-        let starts = offsets(counts);
-        let mut next = starts.clone();
-        let mut members = vec![(0u32, 0u32); starts[n]];
-        for (index, out) in instances.iter().enumerate() {
-            if !out.enabled {
-                continue;
-            }
-            for (ri, (_, role_members)) in out.roles.iter().enumerate() {
-                for &m in role_members {
-                    members[next[m]] = (narrow(index), narrow(ri));
-                    next[m] += 1;
-                }
-            }
-        }
-        // The same for the `machines.<m>` entries, which were listed in instance order.
+        // The `machines.<m>` entries by machine, each in the instance order they were listed in.
         let entry_starts = offsets(entry_counts);
         let mut next = entry_starts.clone();
         let mut entries = vec![(0u32, 0u32); entry_starts[n]];
@@ -284,8 +264,8 @@ impl<'a, V> Resolution<'a, V> {
             warnings: warnings_with(input, &by_tag),
             assertions,
             tags,
-            starts,
-            members,
+            index: OnceCell::new(),
+            scans: Cell::new(0),
             entry_starts,
             entries,
             refs,
@@ -298,10 +278,41 @@ impl<'a, V> Resolution<'a, V> {
         &self.tags[mi]
     }
 
-    /// The memberships of machine `mi`, in instance order.
+    /// The memberships of machine `mi`, in instance order and role order within an instance.
+    /// Only enabled instances have members here. Makes the index of every machine's memberships
+    /// on first use.
     #[must_use]
     pub fn memberships(&self, mi: usize) -> &[Membership] {
-        &self.members[self.starts[mi]..self.starts[mi + 1]]
+        let index = self
+            .index
+            .get_or_init(|| MembershipIndex::new(&self.instances, self.input.machines.len()));
+        &index.members[index.starts[mi]..index.starts[mi + 1]]
+    }
+
+    /// [`Resolution::memberships`], without making the index for the first few machines asked
+    /// for: those scan every role's member list instead, which costs a read of all memberships
+    /// where the index costs writing them all, scattered, and holding them (40 MB at 50,000
+    /// machines × 200 instances). Building one machine of a large fleet asks for one.
+    #[must_use]
+    pub fn memberships_of(&self, mi: usize) -> Cow<'_, [Membership]> {
+        /// Machines found by scanning before the index is made.
+        const SCANS: usize = 4;
+        if self.index.get().is_none() && self.scans.get() < SCANS {
+            self.scans.set(self.scans.get() + 1);
+            let mut found = Vec::new();
+            for (index, out) in self.instances.iter().enumerate() {
+                if !out.enabled {
+                    continue;
+                }
+                for (ri, (_, role_members)) in out.roles.iter().enumerate() {
+                    if role_members.contains(&mi) {
+                        found.push((narrow(index), narrow(ri)));
+                    }
+                }
+            }
+            return Cow::Owned(found);
+        }
+        Cow::Borrowed(self.memberships(mi))
     }
 
     /// The memberships of machine `mi` by instance: see [`by_instance`].
@@ -328,7 +339,8 @@ impl<'a, V> Resolution<'a, V> {
         let mut entries = self.entries[self.entry_starts[mi]..self.entry_starts[mi + 1]]
             .iter()
             .peekable();
-        for (index, group) in self.groups(mi) {
+        let memberships = self.memberships_of(mi);
+        for (index, group) in by_instance(&memberships) {
             let refs = &self.refs[index];
             let (inst, module) = (refs.inst, refs.module);
             for &(_, ri) in group {
@@ -391,6 +403,43 @@ impl<'a, V> Resolution<'a, V> {
         if machine.target_host.is_some() || machine.build_host.is_some() {
             visit.deploy(machine.target_host.as_ref(), machine.build_host.as_ref());
         }
+    }
+}
+
+/// Every machine's memberships, in one array.
+struct MembershipIndex {
+    /// The memberships of machine `m` are `members[starts[m]..starts[m + 1]]`.
+    starts: Vec<usize>,
+    members: Vec<Membership>,
+}
+
+impl MembershipIndex {
+    fn new(instances: &[InstanceOutput<'_>], n: usize) -> Self {
+        let mut counts = vec![0usize; n + 1];
+        for out in instances.iter().filter(|i| i.enabled) {
+            for (_, role_members) in &out.roles {
+                for &m in role_members {
+                    counts[m] += 1;
+                }
+            }
+        }
+        // Counts become start offsets; filling in instance and role order keeps each machine's
+        // memberships in that order.
+        let starts = offsets(counts);
+        let mut next = starts.clone();
+        let mut members = vec![(0u32, 0u32); starts[n]];
+        for (index, out) in instances.iter().enumerate() {
+            if !out.enabled {
+                continue;
+            }
+            for (ri, (_, role_members)) in out.roles.iter().enumerate() {
+                for &m in role_members {
+                    members[next[m]] = (narrow(index), narrow(ri));
+                    next[m] += 1;
+                }
+            }
+        }
+        MembershipIndex { starts, members }
     }
 }
 
