@@ -47,7 +47,7 @@ pub(crate) fn release_dead() {
 }
 
 /// How many External payloads of the plugin are alive (made and not yet released).
-#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
+#[cfg(feature = "test-hooks")]
 pub(crate) fn live_externals() -> usize {
     LIVE.load(std::sync::atomic::Ordering::Relaxed)
 }

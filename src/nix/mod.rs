@@ -10,8 +10,8 @@ mod primop;
 mod state;
 mod value;
 
-#[allow(unused_imports)] // named in signatures of State
-pub(crate) use external::{live_externals, ExternalId};
+#[cfg(feature = "test-hooks")]
+pub(crate) use external::live_externals;
 pub(crate) use joined::{Family, Joined};
 pub(crate) use primop::{private, register, PrivatePrimop};
 pub(crate) use state::{Error, State};

@@ -120,7 +120,7 @@ impl Value<'_> {
 
     /// A handle that outlives the call: the value stays in Nix's GC root table until the handle is
     /// dropped, which may be during a later primop call (the per-machine results) or when the
-    /// plugin releases what a collected fleet held ([`super::release_dead`]). Counted handles keep
+    /// plugin releases what a collected fleet held ([`super::external::release_dead`]). Counted handles keep
     /// their reference; borrowed ones take one.
     pub(crate) fn persist(self) -> Result<Value<'static>, Error> {
         let ctx = own_context()?;
