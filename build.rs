@@ -94,7 +94,7 @@ mod plugin {
             .clang_arg("-std=c2x")
             .allowlist_function("nix_.*")
             .allowlist_type(
-                "nix_.*|NIX_.*|ValueType|EvalState|BindingsBuilder|ListBuilder|PrimOp|PrimOpFun",
+                "nix_.*|NIX_.*|ValueType|EvalState|BindingsBuilder|ListBuilder|PrimOp|PrimOpFun|ExternalValue|NixCExternalValueDesc",
             )
             .allowlist_var("NIX_.*")
             .prepend_enum_name(false)

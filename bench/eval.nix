@@ -4,6 +4,13 @@
 #   builtin  the floor, then builtins.clanInventory, forcing the structure of the result
 #   pure     the floor, then nix/inventory.nix (the pure-Nix implementation), forcing the same
 #
+# Two workloads (`workload`):
+#
+#   "fleet"  the structure of the whole result (below);
+#   "one"    what building one NixOS machine needs from the inventory: one machine's `modules`
+#            (length), `tags` and `services`, plus `warnings` and `assertions` (the machine in the
+#            middle of the sorted names, so that no implementation is favoured by order).
+#
 # "Structure" is what a tool that lists machines needs: every machine's tags, its service roles and
 # the length of its module list, every instance's role members, warnings and assertion messages. The
 # user's values inside the module lists (configs, role modules, extra modules) are not forced.
@@ -20,12 +27,14 @@
   repo, # path of the clan-inventory checkout (for nix/inventory.nix)
   passes ? 1,
   force ? "each", # "each" | "once"
+  workload ? "fleet", # "fleet" | "one"
 }:
 let
   inherit (builtins)
     attrNames
     attrValues
     deepSeq
+    elemAt
     foldl'
     length
     seq
@@ -66,5 +75,24 @@ let
     deepSeq r.warnings (deepSeq r.assertions (perMachine + instances));
 
   walk = r: foldl' (acc: _: acc + structure r) 0 (builtins.genList (i: i) passes);
+
+  names = attrNames inventory.machines;
+  middle = elemAt names (length names / 2);
+  one =
+    r:
+    let
+      m = r.machines.${middle};
+    in
+    deepSeq r.warnings (
+      deepSeq r.assertions (deepSeq m.tags (deepSeq m.services (length m.modules + length r.assertions)))
+    );
+
+  measured =
+    if workload == "fleet" then
+      walk
+    else if workload == "one" then
+      one
+    else
+      throw "bench/eval.nix: unknown workload '${workload}'";
 in
-if mode == "floor" then input else seq input (walk (resolve arg))
+if mode == "floor" then input else seq input (measured (resolve arg))

@@ -11,7 +11,6 @@ section of BENCHMARKS.md.
 """
 
 import argparse
-import dataclasses
 import datetime
 import hashlib
 import os
@@ -110,12 +109,31 @@ def nix_str(path):
     return '"' + path.replace("\\", "\\\\").replace('"', '\\"').replace("${", "\\${") + '"'
 
 
-def expr(fleet, mode, passes=1, force="each"):
+def expr(fleet, mode, passes=1, force="each", workload="fleet"):
     return (
         f"import {nix_str(os.path.join(BENCH, 'eval.nix'))} "
         f"{{ fleet = /. + {nix_str(fleet)}; mode = {nix_str(mode)}; repo = /. + {nix_str(REPO)}; "
-        f"passes = {passes}; force = {nix_str(force)}; }}"
+        f"passes = {passes}; force = {nix_str(force)}; workload = {nix_str(workload)}; }}"
     )
+
+
+WORKLOADS = ["one", "fleet"]
+
+
+def runs_of(modes, workloads):
+    """The measured evaluations: the floor once, builtin and pure once per workload."""
+    out = []
+    for m in modes:
+        if m == "floor":
+            out.append("floor")
+        else:
+            out.extend(f"{m}:{w}" for w in workloads)
+    return out
+
+
+def split(key):
+    mode, _, workload = key.partition(":")
+    return mode, workload or "fleet"
 
 
 FORCING = [(1, "each"), (3, "each"), (1, "once"), (3, "once")]
@@ -141,46 +159,24 @@ def measure_forcing(nix, fleet, runs, timeout, log):
     }
 
 
-@dataclasses.dataclass
-class Runs:
-    """The measured runs of one mode on one fleet."""
-    seconds: list = dataclasses.field(default_factory=list)  # wall time of each run
-    peak_kib: list = dataclasses.field(default_factory=list)  # peak RSS of each run
-    cpu_seconds: list = dataclasses.field(default_factory=list)  # user + system of each run
-    out: str = None  # what the evaluation printed (the same every run)
-    timeout: bool = False
-
-    def add(self, seconds, peak_kib, cpu_seconds):
-        self.seconds.append(seconds)
-        self.peak_kib.append(peak_kib)
-        self.cpu_seconds.append(cpu_seconds)
-
-
-@dataclasses.dataclass
-class Summary:
-    """What the tables show of one mode on one fleet."""
-    fastest: float  # seconds, the smallest wall time
-    median: float  # seconds
-    peak_mib: float  # the largest peak over the runs
-    cpu: float  # user + system seconds, the smallest over the runs
-    runs: int
-
-
 def measure(nix, fleet, modes, runs, timeout, log):
-    """mode -> Runs"""
-    res = {m: Runs() for m in modes}
+    """run key ("floor", "builtin:one", ...) -> {"t": [seconds], "m": [KiB], "c": [CPU seconds],
+    "out": result, "timeout": bool}"""
+    res = {m: {"t": [], "m": [], "c": [], "out": None, "timeout": False} for m in modes}
     wanted = {m: runs for m in modes}
 
-    def one(mode, label):
-        r = res[mode]
-        t, kib, out = nix.run_wait4(expr(fleet, mode), timeout)
+    def one(key, label):
+        mode = key
+        r = res[key]
+        m, w = split(key)
+        t, kib, out = nix.run_wait4(expr(fleet, m, workload=w), timeout)
         if t is None:
-            r.timeout = True
+            r["timeout"] = True
             log(f"  {label:8s} {mode:8s} timeout after {timeout:g} s")
             return None
-        if r.out is not None and out != r.out:
-            raise RuntimeError(f"{mode}: result changed between runs ({r.out} then {out})")
-        r.out = out
+        if r["out"] is not None and out != r["out"]:
+            raise RuntimeError(f"{mode}: result changed between runs ({r['out']} then {out})")
+        r["out"] = out
         log(f"  {label:8s} {mode:8s} {t:8.3f} s {kib / 1024:8.1f} MiB  cpu {nix.last_cpu:8.3f} s")
         return t, kib, nix.last_cpu
 
@@ -189,30 +185,37 @@ def measure(nix, fleet, modes, runs, timeout, log):
     for mode in modes:
         got = one(mode, "warm-up")
         if got and got[0] > 20:
-            res[mode].add(*got)
+            res[mode]["t"].append(got[0])
+            res[mode]["m"].append(got[1])
+            res[mode]["c"].append(got[2])
             wanted[mode] = 1 if got[0] > 120 else min(runs, 3)
     # Measured runs, the modes interleaved so that drift of the machine hits all of them alike.
     for rep in range(1, runs + 1):
         for mode in modes:
             r = res[mode]
-            if r.timeout or len(r.seconds) >= wanted[mode]:
+            if r["timeout"] or len(r["t"]) >= wanted[mode]:
                 continue
             got = one(mode, f"run {rep}")
             if got:
-                r.add(*got)
+                r["t"].append(got[0])
+                r["m"].append(got[1])
+                r["c"].append(got[2])
     return res
 
 
 def summary(r):
-    if not r.seconds:
+    if not r["t"]:
         return None
-    return Summary(
-        fastest=min(r.seconds),
-        median=statistics.median(r.seconds),
-        peak_mib=max(r.peak_kib) / 1024,
-        cpu=min(r.cpu_seconds),
-        runs=len(r.seconds),
-    )
+    return {
+        "min": min(r["t"]),
+        "med": statistics.median(r["t"]),
+        "mem": max(r["m"]) / 1024,  # MiB, the largest peak over the runs
+        "mem_min": min(r["m"]) / 1024,
+        "mem_med": statistics.median(r["m"]) / 1024,
+        "cpu": min(r["c"]),  # user + system seconds, the smallest over the runs
+        "cpu_med": statistics.median(r["c"]),
+        "n": len(r["t"]),
+    }
 
 
 def fmt_t(x):
@@ -243,7 +246,7 @@ def machine_info():
     return f"{os.cpu_count()} CPUs ({cpu}), {ram} RAM, {platform.system()} {platform.release()}"
 
 
-def render(results, args, nix_version, startup, command):
+def render(results, args, nix_version, startup, command, chart=None):
     """The generated section of BENCHMARKS.md (and what is printed)."""
     lines = []
     lines.append(f"Run of {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} "
@@ -251,122 +254,219 @@ def render(results, args, nix_version, startup, command):
     lines.append("")
     lines.append(f"Command: `{command}`  ")
     lines.append(f"Sizes run: machines {','.join(map(str, args.sizes))} × instances {','.join(map(str, args.instances))}; "
-                 f"up to {args.runs} measured runs per cell after one warm-up (fewer for slow cells, see n); "
-                 f"time in seconds (min / median), memory = peak RSS in MiB (largest over the runs). "
+                 f"up to {args.runs} measured runs per cell after one warm-up (fewer for slow cells, see n). "
+                 f"CPU time = user + system seconds of the `nix` process, memory = its peak RSS in MiB; "
+                 f"each as min / median over the runs. "
                  f"`nix eval` of a constant with the plugin loaded takes {startup[0]:.3f} s and {startup[1]:.0f} MiB (included in every number).")
     lines.append("")
-    lines.append("| fleet (machines × instances) | result size | floor s (min / med) | floor MiB | builtin s (min / med) | builtin MiB | pure s (min / med) | pure MiB | n | builtin/floor time | builtin/floor mem | pure/builtin time | pure/builtin mem |")
-    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for (n, k), res in results:
-        f, b, p = (res.get(m) for m in MODES)
-        def cell(s, key):
-            return "–" if s is None else (f"{fmt_t(s.fastest)} / {fmt_t(s.median)}" if key == "time" else f"{s.peak_mib:.0f}")
-        pure_t = cell(p, "time") if p else ("timeout" if res.get("pure_timeout") else "–")
-        ns = "/".join(str(s.runs) if s else "0" for s in (f, b, p))
-        size = f"{int(res['size']):,}" if res.get("size") else "–"
-        lines.append(
-            f"| {n:,} × {k} | {size} | {cell(f, 'time')} |"
-            f" {cell(f, 'memory')} | {cell(b, 'time')} | {cell(b, 'memory')} | {pure_t} | {cell(p, 'memory')} | {ns} | "
-            f"{ratio(b and b.fastest, f and f.fastest)} | {ratio(b and b.peak_mib, f and f.peak_mib)} | "
-            f"{ratio(p and p.fastest, b and b.fastest)} | {ratio(p and p.peak_mib, b and b.peak_mib)} |"
-        )
+
+    def cpu(s):
+        return "–" if s is None else f"{fmt_t(s['cpu'])} / {fmt_t(s['cpu_med'])}"
+
+    def mem(s):
+        return "–" if s is None else f"{s['mem_min']:.0f} / {s['mem_med']:.0f}"
+
+    def mr(a, b):  # ratio of the smallest peaks
+        return ratio(a and a["mem_min"], b and b["mem_min"])
+
+    def cr(a, b):
+        return ratio(a and a["cpu"], b and b["cpu"])
+
+    for w in args.workloads:
+        title = {"one": "One machine", "fleet": "Whole fleet"}[w]
+        what = {
+            "one": "the floor, then one machine's `length modules`, `tags` and `services`, `warnings` and `assertions`",
+            "fleet": "the floor, then every machine's `tags`, `services` and `length modules`, every instance's role members, `warnings` and `assertions`",
+        }[w]
+        lines.append(f"**{title}** ({what}):")
+        lines.append("")
+        lines.append("| fleet (machines × instances) | result | floor CPU s | floor MiB | builtin CPU s | builtin MiB | pure CPU s | pure MiB | n | builtin/floor CPU | builtin/floor mem | pure/builtin CPU | pure/builtin mem |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for (n, k), res in results:
+            f, b, p = res.get("floor"), res.get(f"builtin:{w}"), res.get(f"pure:{w}")
+            pure_c = cpu(p) if p else ("timeout" if res.get(f"pure:{w}_timeout") else "–")
+            ns = "/".join(str(x["n"]) if x else "0" for x in (f, b, p))
+            size = res.get(f"size:{w}")
+            size = f"{int(size):,}" if size else "–"
+            lines.append(f"| {n:,} × {k} | {size} | {cpu(f)} | {mem(f)} | {cpu(b)} | {mem(b)} | {pure_c} | {mem(p)} | {ns} | "
+                         f"{cr(b, f)} | {mr(b, f)} | {cr(p, b)} | {mr(p, b)} |")
+        lines.append("")
+    lines.append("Result: what the builtin and pure runs print (the same number for both): for the whole fleet the sum of "
+                 "module-list lengths plus the number of instances; for one machine its module count plus the number of assertions.")
     lines.append("")
-    lines.append("Result size: module-list entries over all machines plus the number of instances (what the builtin and pure runs print).")
+    lines.append("Growth from one size to the next (same instance count; smallest CPU time, smallest peak):")
     lines.append("")
-    lines.append("CPU time (user + system of the `nix` process, min over the runs; less sensitive to other load on the machine):")
-    lines.append("")
-    lines.append("| fleet | floor CPU s | builtin CPU s | pure CPU s | builtin/floor | pure/builtin |")
-    lines.append("|---|---|---|---|---|---|")
-    for (n, k), res in results:
-        f, b, p = (res.get(m) for m in MODES)
-        lines.append(f"| {n:,} × {k} | {fmt_t(f and f.cpu)} | {fmt_t(b and b.cpu)} | {fmt_t(p and p.cpu)} | "
-                     f"{ratio(b and b.cpu, f and f.cpu)} | {ratio(p and p.cpu, b and b.cpu)} |")
-    lines.append("")
-    lines.append("Growth from one size to the next (same instance count; min time, peak memory):")
-    lines.append("")
-    lines.append("| from → to | machines × | floor time | floor mem | builtin time | builtin mem | pure time | pure mem |")
-    lines.append("|---|---|---|---|---|---|---|---|")
+    lines.append("| workload | from → to | machines × | floor CPU | floor mem | builtin CPU | builtin mem | pure CPU | pure mem |")
+    lines.append("|---|---|---|---|---|---|---|---|---|")
     by_k = {}
     for (n, k), res in results:
         by_k.setdefault(k, []).append((n, res))
-    for k, rows in by_k.items():
-        for (n0, r0), (n1, r1) in zip(rows, rows[1:]):
-            cols = []
-            for m in MODES:
-                a, b = r0.get(m), r1.get(m)
-                cols.append(ratio(b and b.fastest, a and a.fastest))
-                cols.append(ratio(b and b.peak_mib, a and a.peak_mib))
-            lines.append(f"| {n0:,} → {n1:,} × {k} | {n1 / n0:g}× | " + " | ".join(cols) + " |")
+    for w in args.workloads:
+        for k, rows in by_k.items():
+            for (n0, r0), (n1, r1) in zip(rows, rows[1:]):
+                cols = []
+                for key in ("floor", f"builtin:{w}", f"pure:{w}"):
+                    a, b = r0.get(key), r1.get(key)
+                    cols.append(cr(b, a))
+                    cols.append(mr(b, a))
+                lines.append(f"| {w} | {n0:,} → {n1:,} × {k} | {n1 / n0:g}× | " + " | ".join(cols) + " |")
     lines.append("")
     forced = [((n, k), res) for (n, k), res in results if res.get("forcing") and res.get("floor")]
     if forced:
-        lines.append("What forcing the result's structure costs by itself (`--forcing`: the builtin run with the structure "
-                     "walked once and three times in one evaluation, (3 − 1) / 2 of the smallest CPU time), against the "
-                     "time the 1.5 × floor target leaves for everything beyond the floor (half the floor's CPU time):")
+        lines.append("Whole fleet, what walking the result's structure costs by itself (`--forcing`: the builtin run with the structure "
+                     "walked once and three times in one evaluation, (3 − 1) / 2 of the smallest CPU time), and the builtin "
+                     "minus one walk against the floor:")
         lines.append("")
-        lines.append("| fleet | half the floor (CPU s) | one walk, a `deepSeq` per machine (as measured above) | one walk, one `deepSeq` over all machines | builtin CPU s beyond the floor |")
-        lines.append("|---|---|---|---|---|")
+        lines.append("| fleet | floor CPU s | builtin CPU s | one walk, a `deepSeq` per machine | one walk, one `deepSeq` over all | builtin − walk | (builtin − walk) / floor |")
+        lines.append("|---|---|---|---|---|---|---|")
         for (n, k), res in forced:
-            f, b, fc = res["floor"], res.get("builtin"), res["forcing"]
-            beyond = fmt_t(b.cpu - f.cpu) if b else "–"
-            lines.append(f"| {n:,} × {k} | {fmt_t(f.cpu / 2)} | {fmt_t(fc['each'])} | {fmt_t(fc['once'])} | {beyond} |")
+            f, b, fc = res["floor"], res.get("builtin:fleet"), res["forcing"]
+            net = b["cpu"] - fc["each"] if b else None
+            lines.append(f"| {n:,} × {k} | {fmt_t(f['cpu'])} | {fmt_t(b and b['cpu'])} | {fmt_t(fc['each'])} | {fmt_t(fc['once'])} | "
+                         f"{fmt_t(net)} | {ratio(net, f['cpu'])} |")
         lines.append("")
-    lines.append("Targets of issue 5 (fleets of 1,000 machines × 40 instances and above):")
+    if chart:
+        lines.append(f"![CPU time and peak memory against machines, log-log]({chart})")
+        lines.append("")
+    lines.append("Targets of issue 15 (CPU time and peak RSS, smallest over the runs; 10,000 and 50,000 machines × 40 and 200 instances):")
     lines.append("")
     lines.extend(targets(results))
     lines.append("")
-    lines.append("Check: builtin and pure-Nix results agree on every fleet (sum of module-list lengths and instance count): "
-                 + ("yes" if all(r.get("agree", True) for _, r in results) else "**NO**, see the run log") + ".")
+    agree = all(r.get("agree", True) for _, r in results)
+    lines.append("Check: builtin and pure-Nix results agree on every fleet and workload: "
+                 + ("yes" if agree else "**NO**, see the run log") + ".")
     return "\n".join(lines)
-
-
-CLAN_CORE_1000x40 = 20.0  # seconds, quoted in issue 5 (not measured here)
 
 
 def targets(results):
     out = []
-    big = [((n, k), r) for (n, k), r in results if n >= 1000 and k >= 40]
+    big = [((n, k), r) for (n, k), r in results if n in (10000, 50000) and k in (40, 200)]
 
     def verdict(ok):
         return "**met**" if ok else "**not met**"
 
     if not big:
-        return ["- no fleet of 1,000 × 40 or above was run; run `scripts/bench --sizes 1000,10000,50000` to check the targets."]
-    rows = [(n, k, r["builtin"].fastest / r["floor"].fastest) for (n, k), r in big if r.get("builtin") and r.get("floor")]
-    if rows:
+        return ["- no fleet of 10,000 or 50,000 machines × 40 or 200 was run: run `scripts/bench --sizes 10000,50000 --instances 40,200 --forcing`."]
+
+    def check(label, limit, rows):
+        if not rows:
+            out.append(f"- {label}: not measured in this run")
+            return
         worst = max(x for _, _, x in rows)
-        out.append(f"- builtin time ≤ 1.5 × floor: {verdict(worst <= 1.5)} — "
-                   + ", ".join(f"{n:,}×{k}: {x:.2f}×" for n, k, x in rows))
-    rows = [(n, k, r["builtin"].peak_mib / r["floor"].peak_mib) for (n, k), r in big if r.get("builtin") and r.get("floor")]
-    if rows:
-        worst = max(x for _, _, x in rows)
-        out.append(f"- builtin peak memory ≤ 1.5 × floor: {verdict(worst <= 1.5)} — "
-                   + ", ".join(f"{n:,}×{k}: {x:.2f}×" for n, k, x in rows))
-    ref = [r for (n, k), r in results if n == 1000 and k == 40 and r.get("builtin")]
-    if ref:
-        b = ref[0]["builtin"].fastest
-        out.append(f"- builtin ≥ 100 × faster than clan-core's pure Nix: {verdict(CLAN_CORE_1000x40 / b >= 100)} — "
-                   f"{CLAN_CORE_1000x40:g} s (clan-core at 1,000 × 40, the figure quoted in issue 5, not measured by this script) "
-                   f"/ {b:.3f} s = {CLAN_CORE_1000x40 / b:.0f}×")
-    rows = [(n, k, r["pure"].fastest / r["builtin"].fastest) for (n, k), r in big if r.get("pure") and r.get("builtin")]
-    if rows:
-        out.append("- the project's pure-Nix implementation, measured factor over the builtin: "
-                   + ", ".join(f"{n:,}×{k}: {x:.1f}×" for n, k, x in rows))
+        out.append(f"- {label} ≤ {limit}: {verdict(worst <= limit)} — " + ", ".join(f"{n:,}×{k}: {x:.2f}×" for n, k, x in rows))
+
+    def rows(num, den, key, of=lambda r: r):
+        got = []
+        for (n, k), r in big:
+            a, b = r.get(num), r.get(den)
+            if a and b:
+                got.append((n, k, of(a)[key] / of(b)[key]))
+        return got
+
+    check("one machine: builtin CPU time / floor", 1.2, rows("builtin:one", "floor", "cpu"))
+    check("one machine: builtin peak memory / floor", 1.2, rows("builtin:one", "floor", "mem_min"))
+    net = []
+    for (n, k), r in big:
+        b, f, fc = r.get("builtin:fleet"), r.get("floor"), r.get("forcing")
+        if b and f and fc:
+            net.append((n, k, (b["cpu"] - fc["each"]) / f["cpu"]))
+    check("whole fleet: (builtin CPU time − one walk) / floor", 1.5, net)
+    check("whole fleet: builtin peak memory / floor at × 40", 1.5,
+          [x for x in rows("builtin:fleet", "floor", "mem_min") if x[1] == 40])
     by = {(n, k): r for (n, k), r in results}
-    grown = False
-    for (n, k), r in results:
-        if n == 10000 and (50000, k) in by:
-            r1 = by[(50000, k)]
-            if r.get("builtin") and r1.get("builtin"):
-                gt = r1["builtin"].fastest / r["builtin"].fastest
-                gm = r1["builtin"].peak_mib / r["builtin"].peak_mib
-                gc = r1["builtin"].cpu / r["builtin"].cpu
-                out.append(f"- builtin growth 10,000 → 50,000 machines ({k} instances) ≤ 5.5×: {verdict(gt <= 5.5 and gm <= 5.5)} — "
-                           f"time {gt:.2f}× (CPU time {gc:.2f}×), memory {gm:.2f}×")
-                grown = True
-    if not grown:
-        out.append("- growth 10,000 → 50,000: not measured in this run (needs `--sizes ...,10000,50000`)")
+    for w in ("one", "fleet"):
+        grow = []
+        for (n, k), r in results:
+            if n == 10000 and (50000, k) in by:
+                a, b = r.get(f"builtin:{w}"), by[(50000, k)].get(f"builtin:{w}")
+                if a and b:
+                    grow.append((k, b["cpu"] / a["cpu"], b["mem_min"] / a["mem_min"]))
+        if grow:
+            worst = max(max(c, m) for _, c, m in grow)
+            out.append(f"- growth 10,000 → 50,000 machines, {w}: builtin ≤ 5.5×: {verdict(worst <= 5.5)} — "
+                       + ", ".join(f"× {k}: CPU {c:.2f}×, memory {m:.2f}×" for k, c, m in grow))
+        else:
+            out.append(f"- growth 10,000 → 50,000 machines, {w}: not measured in this run")
+    pure = rows("pure:one", "builtin:one", "cpu")
+    if pure:
+        out.append("- pure Nix, one machine, CPU time over the builtin's: " + ", ".join(f"{n:,}×{k}: {x:.1f}×" for n, k, x in pure)
+                   + "; memory: " + ", ".join(f"{n:,}×{k}: {x:.1f}×" for n, k, x in rows("pure:one", "builtin:one", "mem_min")))
     return out
+
+
+def chart(results, workloads, path, title):
+    """An SVG of CPU time and peak memory against machines, log-log: floor, builtin and pure per
+    workload (solid: whole fleet, dashed: one machine), one marker shape per instance count."""
+    import math
+    panels = [("CPU time (s, user + system, min)", "cpu"), ("peak RSS (MiB, min)", "mem_min")]
+    colors = {"floor": "#555555", "builtin": "#1f77b4", "pure": "#e07000"}
+    series = []
+    ks = sorted({k for (_, k), _ in results})
+    for k in ks:
+        pts = sorted((n, r) for (n, kk), r in results if kk == k)
+        series.append(("floor", None, k, [(n, r.get("floor")) for n, r in pts]))
+        for m in ("builtin", "pure"):
+            for w in workloads:
+                series.append((m, w, k, [(n, r.get(f"{m}:{w}")) for n, r in pts]))
+    W, H, pad = 470, 380, 60
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{2 * W}" height="{H + 110}" font-family="sans-serif" font-size="12">',
+           f'<rect width="100%" height="100%" fill="white"/>',
+           f'<text x="{W}" y="18" text-anchor="middle" font-size="14">{title}</text>']
+    xs = [n for (n, _), _ in results]
+    x0, x1 = math.log10(min(xs)), math.log10(max(xs))
+    if x1 == x0:
+        x1 = x0 + 1
+    for pi, (label, key) in enumerate(panels):
+        vals = [s[key] for *_, pts in series for _, s in pts if s and s.get(key, 0) > 0]
+        if not vals:
+            continue
+        y0, y1 = math.floor(math.log10(min(vals))), math.ceil(math.log10(max(vals)))
+        if y1 == y0:
+            y1 += 1
+        ox = pi * W
+        def px(n):
+            return ox + pad + (math.log10(n) - x0) / (x1 - x0) * (W - 1.5 * pad)
+        def py(v):
+            return 30 + (H - pad) - (math.log10(v) - y0) / (y1 - y0) * (H - pad - 10)
+        out.append(f'<text x="{ox + W / 2}" y="{H + 12}" text-anchor="middle">machines (log)</text>')
+        out.append(f'<text x="{ox + 14}" y="{30 + (H - pad) / 2}" text-anchor="middle" transform="rotate(-90 {ox + 14} {30 + (H - pad) / 2})">{label} (log)</text>')
+        out.append(f'<rect x="{ox + pad}" y="40" width="{W - 1.5 * pad}" height="{H - pad - 10}" fill="none" stroke="#999"/>')
+        for e in range(y0, y1 + 1):
+            for mant in (1, 2, 5):
+                v = mant * 10 ** e
+                if v < 10 ** y0 or v > 10 ** y1:
+                    continue
+                y = py(v)
+                out.append(f'<line x1="{ox + pad}" x2="{ox + W - pad / 2}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>')
+                out.append(f'<text x="{ox + pad - 4}" y="{y + 4:.1f}" text-anchor="end">{v:g}</text>')
+        for n in sorted(set(xs)):
+            x = px(n)
+            out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="40" y2="{H - 20}" stroke="#eee"/>')
+            out.append(f'<text x="{x:.1f}" y="{H - 6}" text-anchor="middle">{n:,}</text>')
+        for m, w, k, pts in series:
+            p = [(px(n), py(s[key])) for n, s in pts if s and s.get(key, 0) > 0]
+            if not p:
+                continue
+            dash = ' stroke-dasharray="6 4"' if w == "one" else ""
+            out.append(f'<polyline fill="none" stroke="{colors[m]}" stroke-width="2"{dash} points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y in p) + '"/>')
+            for x, y in p:
+                if k == ks[0]:
+                    out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colors[m]}"/>')
+                else:
+                    out.append(f'<rect x="{x - 3.5:.1f}" y="{y - 3.5:.1f}" width="7" height="7" fill="{colors[m]}"/>')
+    ly = H + 40
+    items = [("floor", "", colors["floor"]), ("builtin, whole fleet", "", colors["builtin"]), ("builtin, one machine", "6 4", colors["builtin"]),
+             ("pure Nix, whole fleet", "", colors["pure"]), ("pure Nix, one machine", "6 4", colors["pure"])]
+    for i, (label, dash, color) in enumerate(items):
+        x = 20 + i * 180
+        d = f' stroke-dasharray="{dash}"' if dash else ""
+        out.append(f'<line x1="{x}" x2="{x + 30}" y1="{ly}" y2="{ly}" stroke="{color}" stroke-width="2"{d}/>')
+        out.append(f'<text x="{x + 36}" y="{ly + 4}">{label}</text>')
+    shapes = " ".join(f"{'●' if k == ks[0] else '■'} × {k} instances" for k in ks)
+    out.append(f'<text x="20" y="{ly + 30}">markers: {shapes}</text>')
+    out.append("</svg>")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(out) + "\n")
 
 
 def update_markdown(path, section, name):
@@ -402,6 +502,10 @@ def main():
     p.add_argument("--command", default="scripts/bench", help="the command line recorded in BENCHMARKS.md")
     p.add_argument("--section", default=None,
                    help="which generated section of BENCHMARKS.md to replace (default: the Nix version)")
+    p.add_argument("--workloads", default=",".join(WORKLOADS),
+                   help="one (one machine), fleet (the whole result), comma-separated")
+    p.add_argument("--chart", default=None,
+                   help="the SVG chart to write (default bench/chart-<Nix version>.svg; 'none' for no chart)")
     p.add_argument("--forcing", action="store_true",
                    help="also measure what forcing the result costs by itself (fleets of 1,000 machines and more)")
     args = p.parse_args()
@@ -409,6 +513,11 @@ def main():
     for m in modes:
         if m not in MODES:
             sys.exit(f"bench: unknown mode '{m}' (modes: {', '.join(MODES)})")
+    args.workloads = [w for w in args.workloads.split(",") if w]
+    for w in args.workloads:
+        if w not in WORKLOADS:
+            sys.exit(f"bench: unknown workload '{w}' (workloads: {', '.join(WORKLOADS)})")
+    keys = runs_of(modes, args.workloads)
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
@@ -424,23 +533,32 @@ def main():
             for n in args.sizes:
                 fleet = fleet_dir(n, k)
                 log(f"[bench] {n} machines × {k} instances ({fleet})")
-                raw = measure(nix, fleet, modes, args.runs, args.timeout, log)
-                res = {m: summary(raw[m]) for m in modes}
-                res["pure_timeout"] = "pure" in raw and raw["pure"].timeout
-                outs = {raw[m].out for m in ("builtin", "pure") if m in raw and raw[m].out is not None}
-                res["agree"] = len(outs) <= 1
-                res["size"] = next(iter(outs), None)
-                if not res["agree"]:
-                    log(f"[bench] MISMATCH between builtin and pure: {outs}")
-                if args.forcing and n >= 1000 and "builtin" in modes:
+                raw = measure(nix, fleet, keys, args.runs, args.timeout, log)
+                res = {m: summary(raw[m]) for m in keys}
+                res["agree"] = True
+                for w in args.workloads:
+                    res[f"pure:{w}_timeout"] = raw.get(f"pure:{w}", {}).get("timeout", False)
+                    outs = {raw[m]["out"] for m in (f"builtin:{w}", f"pure:{w}") if m in raw and raw[m]["out"] is not None}
+                    if len(outs) > 1:
+                        res["agree"] = False
+                        log(f"[bench] MISMATCH between builtin and pure ({w}): {outs}")
+                    res[f"size:{w}"] = next(iter(outs), None)
+                if args.forcing and n >= 1000 and "builtin" in modes and "fleet" in args.workloads:
                     res["forcing"] = measure_forcing(nix, fleet, args.runs, args.timeout, log)
                 results.append(((n, k), res))
     finally:
         nix.close()
-    section = render(results, args, version, startup, args.command)
+    name = args.section or version.split()[-1]
+    chart_file = None
+    if args.chart != "none" and results:
+        chart_file = args.chart or os.path.join(BENCH, f"chart-{name}.svg")
+        chart(results, args.workloads, chart_file, f"clan-inventory on {version}: floor, builtin and pure Nix")
+        log(f"[bench] wrote {os.path.relpath(chart_file, REPO)}")
+    rel = os.path.relpath(chart_file, os.path.dirname(os.path.abspath(args.output))) if chart_file else None
+    section = render(results, args, version, startup, args.command, rel)
     print(section)
     if not args.no_write:
-        update_markdown(args.output, section, args.section or version.split()[-1])
+        update_markdown(args.output, section, name)
         log(f"[bench] wrote {os.path.relpath(args.output, REPO)}")
 
 

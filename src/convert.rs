@@ -4,7 +4,10 @@
 use rustc_hash::FxHashMap as HashMap;
 use std::ffi::CStr;
 
-use crate::inventory::{by_instance, Input, Kind, Membership, Resolution, Text, Tree, Visit};
+use crate::inventory::{
+    by_instance, Input, Instance, InstanceMachine, Kind, Machine, Membership, Module, Resolution,
+    Role, Service, Text, Tree, Visit,
+};
 use crate::nix::{Error, State, Type, Value};
 
 /// Reads the argument of the primop. Handles point into the argument itself, so nothing is copied
@@ -82,6 +85,98 @@ impl<'s> Tree for NixTree<'_, 's> {
     }
 }
 
+/// The decoded input with every value held beyond the call (see `Value::persist`): the
+/// per-machine results are encoded in later calls.
+pub(crate) fn persist_input(input: Input<Value<'_>>) -> Result<Input<Value<'static>>, Error> {
+    fn one(v: Option<Value<'_>>) -> Result<Option<Value<'static>>, Error> {
+        v.map(Value::persist).transpose()
+    }
+    fn all(vs: Vec<Value<'_>>) -> Result<Vec<Value<'static>>, Error> {
+        vs.into_iter().map(Value::persist).collect()
+    }
+    let Input {
+        machines,
+        tags,
+        services,
+        modules,
+        directory,
+    } = input;
+    Ok(Input {
+        machines: machines
+            .into_iter()
+            .map(|m| {
+                Ok(Machine {
+                    name: m.name,
+                    tags: m.tags,
+                    class: m.class,
+                    target_host: one(m.target_host)?,
+                    build_host: one(m.build_host)?,
+                })
+            })
+            .collect::<Result<_, Error>>()?,
+        tags,
+        services: services
+            .into_iter()
+            .map(|s| {
+                Ok(Service {
+                    name: s.name,
+                    instances: s
+                        .instances
+                        .into_iter()
+                        .map(|i| {
+                            Ok(Instance {
+                                name: i.name,
+                                enabled: i.enabled,
+                                config: one(i.config)?,
+                                extra_modules: all(i.extra_modules)?,
+                                machines: i
+                                    .machines
+                                    .into_iter()
+                                    .map(|m| {
+                                        Ok(InstanceMachine {
+                                            name: m.name,
+                                            config: one(m.config)?,
+                                            extra_modules: all(m.extra_modules)?,
+                                        })
+                                    })
+                                    .collect::<Result<_, Error>>()?,
+                                roles: i
+                                    .roles
+                                    .into_iter()
+                                    .map(|r| {
+                                        Ok(Role {
+                                            name: r.name,
+                                            machines: r.machines,
+                                            tags: r.tags,
+                                            config: one(r.config)?,
+                                            extra_modules: all(r.extra_modules)?,
+                                        })
+                                    })
+                                    .collect::<Result<_, Error>>()?,
+                            })
+                        })
+                        .collect::<Result<_, Error>>()?,
+                })
+            })
+            .collect::<Result<_, Error>>()?,
+        modules: modules
+            .into_iter()
+            .map(|m| {
+                Ok(Module {
+                    name: m.name,
+                    roles: m
+                        .roles
+                        .into_iter()
+                        .map(|(r, v)| Ok((r, v.persist()?)))
+                        .collect::<Result<_, Error>>()?,
+                    constraints: m.constraints,
+                })
+            })
+            .collect::<Result<_, Error>>()?,
+        directory: one(directory)?,
+    })
+}
+
 /// Turns `extraModules` entries into modules, lazily: a string is taken relative to `directory`.
 const FIX_EXTRA: &CStr = c"dir: e: if builtins.isString e then dir + \"/${e}\" else e";
 /// The same when there is no `directory`: a string entry throws when forced.
@@ -101,9 +196,9 @@ const DEPLOY_BOTH: &CStr = c"name: targetHost: buildHost: { _file = \"clan-inven
 /// Where an element of a machine's module list lives while the list is built: nothing is cloned
 /// (every clone and drop is a reference-count update in Nix's global table).
 #[derive(Clone, Copy)]
-enum Slot<'i, 's> {
+enum Slot<'i> {
     /// A value of the argument.
-    Input(&'i Value<'s>),
+    Input(&'i Value<'static>),
     /// A value shared between machines, in `Encoder::shared`.
     Shared(usize),
     /// A value made for this machine only, in `Encoder::own`.
@@ -122,75 +217,70 @@ struct Helpers<'s> {
 }
 
 /// `slot`, evaluated from `expr` the first time.
-fn helper<'h, 's>(
-    st: &State<'s>,
-    slot: &'h mut Option<Value<'s>>,
+fn helper<'h>(
+    st: &State<'_>,
+    slot: &'h mut Option<Value<'static>>,
     expr: &CStr,
-) -> Result<&'h Value<'s>, Error> {
+) -> Result<&'h Value<'static>, Error> {
     if slot.is_none() {
-        *slot = Some(st.eval(expr)?);
+        *slot = Some(st.eval(expr)?.persist()?);
     }
     slot.as_ref()
         .ok_or_else(|| Error("internal error: no helper function".into()))
 }
 
-/// Builds the builtin's result from a resolution, one machine at a time, sharing every value that
-/// is the same for many machines (names, tag and role lists, service entries, generated modules
-/// without per-machine config). Caches are keyed by content, borrowed from the input and the
-/// resolution, which outlive the encoding.
-pub(crate) struct Encoder<'a, 'r, 'i, 's> {
-    st: &'a State<'s>,
-    input: &'i Input<Value<'s>>,
-    res: &'r Resolution<'i, Value<'s>>,
-    strings: HashMap<&'i str, Value<'s>>,
+/// What the encoder keeps from one machine to the next, for as long as the per-machine results
+/// live: every value that is the same for many machines (names, tag and role lists, service
+/// entries, generated modules without per-machine config). Keyed by content, borrowed from the
+/// input and the resolution, which live as long. The values are persistent handles (see
+/// `Value::persist`); none of them refers to the plugin's own External value, so that these
+/// roots never keep the fleet they belong to alive.
+pub(crate) struct Caches<'i> {
+    strings: HashMap<&'i str, Value<'static>>,
     /// Machine tag lists by content.
-    tag_lists: HashMap<&'r [&'i str], Value<'s>>,
+    tag_lists: HashMap<&'i [&'i str], Value<'static>>,
     /// `{ roles = [ ... ]; }` by the role names.
-    role_entries: HashMap<Box<[&'i str]>, Value<'s>>,
+    role_entries: HashMap<Box<[&'i str]>, Value<'static>>,
     /// `{ <inst> = { roles = ...; }; }` of one service, by the memberships in it.
-    service_entries: HashMap<&'r [Membership], Value<'s>>,
+    service_entries: HashMap<Box<[Membership]>, Value<'static>>,
     /// A machine's whole `services`, by its memberships.
-    machine_services: HashMap<&'r [Membership], Value<'s>>,
-    /// One string value per machine name, in `Input::machines` order, made on first use.
-    names: Vec<Value<'s>>,
+    machine_services: HashMap<Box<[Membership]>, Value<'static>>,
+    /// One string value per machine name, in `Input::machines` order, each made on first use.
+    names: Vec<Option<Value<'static>>>,
     /// Role member lists by content (many instances fill a role with the same tag).
-    member_lists: HashMap<&'r [usize], Value<'s>>,
+    member_lists: HashMap<&'i [usize], Value<'static>>,
     /// Module values shared between machines (generated modules, wrapped extra modules).
-    shared: Vec<Value<'s>>,
+    shared: Vec<Value<'static>>,
     /// Generated modules by `[instance, addresses of the config layers...]`.
     generated_at: HashMap<Box<[usize]>, usize>,
     extras_at: HashMap<usize, usize>,
-    /// Per instance: `{ <role> = { machines = [ ... ]; }; }`.
-    role_sets: Vec<Option<Value<'s>>>,
+    /// Per instance: `{ <role> = { machines = [ ... ]; }; }`, a thunk (see [`Encoder::role_set`]).
+    role_sets: Vec<Option<Value<'static>>>,
+    /// The function from an instance index to its role sets: refers to the plugin's External.
+    role_sets_fn: Option<Value<'static>>,
     /// Per instance: see [`Encoder::instance_parts`].
-    instance_parts: Vec<Option<(Value<'s>, Value<'s>)>>,
+    instance_parts: Vec<Option<(Value<'static>, Value<'static>)>>,
     /// Per instance: the generated-module helper applied to all but the config layers.
-    partials: Vec<Option<Value<'s>>>,
+    partials: Vec<Option<Value<'static>>>,
     /// Per instance: the assertions of its failed constraints, and the list of them.
-    failures: Vec<Option<(Vec<Value<'s>>, Value<'s>)>>,
+    failures: Vec<Option<(Vec<Value<'static>>, Value<'static>)>>,
     constraint_modules_at: HashMap<usize, usize>,
-    helpers: Helpers<'s>,
-    /// Per machine, reused: where its module list's elements are, values made for it alone, the
-    /// key of a generated module, the role names of a membership.
-    slots: Vec<Slot<'i, 's>>,
-    own: Vec<Value<'s>>,
-    key: Vec<usize>,
-    role_names: Vec<&'i str>,
-    /// Run after each machine: a forced collection under the GC-stress test hook.
-    after_machine: fn(),
+    helpers: Helpers<'static>,
 }
 
-impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
-    pub(crate) fn new(
-        st: &'a State<'s>,
-        input: &'i Input<Value<'s>>,
-        res: &'r Resolution<'i, Value<'s>>,
-    ) -> Self {
-        let n = res.instances.len();
-        Encoder {
-            st,
-            input,
-            res,
+impl Caches<'_> {
+    /// Sets the function that [`Encoder::role_set`] applies. It refers to an External value
+    /// that owns these caches' fleet: whoever sets it must clear the caches when the fleet's
+    /// results are collected, or the two would keep each other alive.
+    pub(crate) fn set_role_sets(&mut self, f: Value<'_>) -> Result<(), Error> {
+        self.role_sets_fn = Some(f.persist()?);
+        Ok(())
+    }
+
+    /// Empty caches for a resolution of `instances` instances.
+    pub(crate) fn new(instances: usize) -> Self {
+        let n = instances;
+        Caches {
             strings: HashMap::default(),
             tag_lists: HashMap::default(),
             role_entries: HashMap::default(),
@@ -202,32 +292,57 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
             generated_at: HashMap::default(),
             extras_at: HashMap::default(),
             role_sets: (0..n).map(|_| None).collect(),
+            role_sets_fn: None,
             instance_parts: (0..n).map(|_| None).collect(),
             partials: (0..n).map(|_| None).collect(),
             failures: (0..n).map(|_| None).collect(),
             constraint_modules_at: HashMap::default(),
             helpers: Helpers::default(),
+        }
+    }
+}
+
+/// Builds parts of the builtin's result from a resolution, during one primop call (`'s`): one
+/// machine, the services, the warnings or the assertions. What can be shared goes to the
+/// [`Caches`], which outlive the call.
+pub(crate) struct Encoder<'a, 'c, 'i, 's> {
+    st: &'a State<'s>,
+    input: &'i Input<Value<'static>>,
+    res: &'i Resolution<'i, Value<'static>>,
+    c: &'c mut Caches<'i>,
+    /// Per machine, reused: where its module list's elements are, values made for it alone, the
+    /// key of a generated module, the role names of a membership.
+    slots: Vec<Slot<'i>>,
+    own: Vec<Value<'s>>,
+    key: Vec<usize>,
+    role_names: Vec<&'i str>,
+}
+
+impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
+    pub(crate) fn new(
+        st: &'a State<'s>,
+        input: &'i Input<Value<'static>>,
+        res: &'i Resolution<'i, Value<'static>>,
+        c: &'c mut Caches<'i>,
+    ) -> Self {
+        Encoder {
+            st,
+            input,
+            res,
+            c,
             slots: Vec::new(),
             own: Vec::new(),
             key: Vec::new(),
             role_names: Vec::new(),
-            after_machine: || {},
         }
-    }
-
-    /// Runs `f` after encoding each machine (the GC-stress test hook forces collections there).
-    #[must_use]
-    pub(crate) fn after_each_machine(mut self, f: fn()) -> Self {
-        self.after_machine = f;
-        self
     }
 
     fn string(&mut self, s: &'i str) -> Result<Value<'s>, Error> {
-        if let Some(v) = self.strings.get(s) {
+        if let Some(v) = self.c.strings.get(s) {
             return Ok(v.clone());
         }
         let v = self.st.new_string(s)?;
-        self.strings.insert(s, v.clone());
+        self.c.strings.insert(s, v.clone().persist()?);
         Ok(v)
     }
 
@@ -243,13 +358,13 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
     }
 
     /// Keeps a value for sharing; its index in `shared`.
-    fn share(&mut self, v: Value<'s>) -> usize {
-        self.shared.push(v);
-        self.shared.len() - 1
+    fn share(&mut self, v: Value<'s>) -> Result<usize, Error> {
+        self.c.shared.push(v.persist()?);
+        Ok(self.c.shared.len() - 1)
     }
 
     /// Keeps a value made for the current machine; its slot.
-    fn own(&mut self, v: Value<'s>) -> Slot<'i, 's> {
+    fn own(&mut self, v: Value<'s>) -> Slot<'i> {
         self.own.push(v);
         Slot::Own(self.own.len() - 1)
     }
@@ -262,48 +377,47 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
         b.finish()
     }
 
-    /// The whole result, written into the primop's return slot.
-    pub(crate) fn encode_into(mut self, ret: &Value<'s>) -> Result<(), Error> {
-        let input = self.input;
-        let mut machines = self.st.attrs_builder(input.machines.len())?;
-        for (mi, m) in input.machines.iter().enumerate() {
-            let value = self.machine(mi)?;
-            machines.insert(&m.name, &value)?;
-            (self.after_machine)();
-        }
-        let machines = machines.finish()?;
-        let services = self.services()?;
-        let res = self.res;
-        let warnings = res
+    /// See [`Caches::set_role_sets`].
+    pub(crate) fn set_role_sets(&mut self, f: Value<'_>) -> Result<(), Error> {
+        self.c.set_role_sets(f)
+    }
+
+    /// How many machines the input has.
+    pub(crate) fn machine_count(&self) -> usize {
+        self.input.machines.len()
+    }
+
+    /// `warnings` of the result.
+    pub(crate) fn warnings(&mut self) -> Result<Value<'s>, Error> {
+        let warnings = self
+            .res
             .warnings
             .iter()
             .map(|w| self.st.new_string(&w.to_string()))
             .collect::<Result<Vec<_>, _>>()?;
-        let warnings = self.st.new_list(warnings.iter())?;
-        let mut assertions = Vec::new();
-        for (i, inst) in res.instances.iter().enumerate() {
+        self.st.new_list(warnings.iter())
+    }
+
+    /// `assertions` of the result: those of every instance's failed constraints.
+    pub(crate) fn assertions(&mut self) -> Result<Value<'s>, Error> {
+        let mut assertions: Vec<Value<'s>> = Vec::new();
+        for (i, inst) in self.res.instances.iter().enumerate() {
             if !inst.failures.is_empty() {
                 assertions.extend(self.failures(i)?.0);
             }
         }
-        let assertions = self.st.new_list(assertions.iter())?;
-        let mut result = self.st.attrs_builder(4)?;
-        result.insert_static(c"assertions", &assertions)?;
-        result.insert_static(c"machines", &machines)?;
-        result.insert_static(c"services", &services)?;
-        result.insert_static(c"warnings", &warnings)?;
-        result.finish_into(ret)
+        self.st.new_list(assertions.iter())
     }
 
     /// `{ modules = [ ... ]; services = { ... }; tags = [ ... ]; }` of machine `mi`.
-    fn machine(&mut self, mi: usize) -> Result<Value<'s>, Error> {
+    pub(crate) fn machine(&mut self, mi: usize) -> Result<Value<'s>, Error> {
         let res = self.res;
         let tags = res.tags(mi);
-        let tags = if let Some(v) = self.tag_lists.get(tags) {
+        let tags = if let Some(v) = self.c.tag_lists.get(tags) {
             v.clone()
         } else {
             let v = self.string_list(tags.iter().copied())?;
-            self.tag_lists.insert(tags, v.clone());
+            self.c.tag_lists.insert(tags, v.clone().persist()?);
             v
         };
         self.slots.clear();
@@ -317,12 +431,16 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
         if let Some(e) = visitor.error {
             return Err(e);
         }
-        let (shared, own) = (&self.shared, &self.own);
-        let modules = self.st.new_list(self.slots.iter().map(|slot| match *slot {
-            Slot::Input(v) => v,
-            Slot::Shared(i) => &shared[i],
-            Slot::Own(i) => &own[i],
-        }))?;
+        let (shared, own) = (&self.c.shared, &self.own);
+        let modules = self
+            .st
+            .new_list(self.slots.iter().map(|slot| -> &Value<'s> {
+                match *slot {
+                    Slot::Input(v) => v,
+                    Slot::Shared(i) => &shared[i],
+                    Slot::Own(i) => &own[i],
+                }
+            }))?;
         let services = self.machine_services(mi)?;
         let mut b = self.st.attrs_builder(3)?;
         b.insert_static(c"modules", &modules)?;
@@ -336,12 +454,13 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
     /// one service.
     fn machine_services(&mut self, mi: usize) -> Result<Value<'s>, Error> {
         let res = self.res;
-        let all = res.memberships(mi);
-        if let Some(v) = self.machine_services.get(all) {
+        let all = res.memberships_of(mi);
+        let all: &[Membership] = &all;
+        if let Some(v) = self.c.machine_services.get(all) {
             return Ok(v.clone());
         }
         // Memberships come in instance order, so those of one service are adjacent.
-        let by_service: Vec<&'r [Membership]> = all
+        let by_service: Vec<&[Membership]> = all
             .chunk_by(|a, b| {
                 res.instances[a.instance as usize].service
                     == res.instances[b.instance as usize].service
@@ -356,67 +475,84 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
             )?;
         }
         let v = services.finish()?;
-        self.machine_services.insert(all, v.clone());
+        self.c
+            .machine_services
+            .insert(all.into(), v.clone().persist()?);
         Ok(v)
     }
 
     /// `{ <inst> = { roles = [ ... ]; }; }` for memberships in instances of one service.
-    fn service_entry(&mut self, memberships: &'r [Membership]) -> Result<Value<'s>, Error> {
-        if let Some(v) = self.service_entries.get(memberships) {
+    fn service_entry(&mut self, memberships: &[Membership]) -> Result<Value<'s>, Error> {
+        if let Some(v) = self.c.service_entries.get(memberships) {
             return Ok(v.clone());
         }
         let res = self.res;
-        let groups: Vec<(usize, &'r [Membership])> = by_instance(memberships).collect();
+        let groups: Vec<(usize, &[Membership])> = by_instance(memberships).collect();
         let mut b = self.st.attrs_builder(groups.len())?;
         for (instance, group) in groups {
             let entry = self.role_entry(group)?;
             b.insert(res.instances[instance].instance, &entry)?;
         }
         let v = b.finish()?;
-        self.service_entries.insert(memberships, v.clone());
+        self.c
+            .service_entries
+            .insert(memberships.into(), v.clone().persist()?);
         Ok(v)
     }
 
     /// `{ roles = [ ... ]; }` for the memberships of one instance.
-    fn role_entry(&mut self, group: &'r [Membership]) -> Result<Value<'s>, Error> {
+    fn role_entry(&mut self, group: &[Membership]) -> Result<Value<'s>, Error> {
         let res = self.res;
         self.role_names.clear();
         self.role_names
             .extend(group.iter().map(|&m| res.role_name(m)));
-        if let Some(v) = self.role_entries.get(self.role_names.as_slice()) {
+        if let Some(v) = self.c.role_entries.get(self.role_names.as_slice()) {
             return Ok(v.clone());
         }
         let names: Box<[&'i str]> = self.role_names.as_slice().into();
         let list = self.string_list(names.iter().copied())?;
         let v = self.attrs(&[("roles", &list)])?;
-        self.role_entries.insert(names, v.clone());
+        self.c.role_entries.insert(names, v.clone().persist()?);
         Ok(v)
     }
 
-    /// Makes `names`, the string values of the machine names, if not done yet.
-    fn make_names(&mut self) -> Result<(), Error> {
-        if self.names.len() != self.input.machines.len() {
-            self.names = self
-                .input
-                .machines
-                .iter()
-                .map(|m| self.st.new_string(&m.name))
-                .collect::<Result<_, _>>()?;
+    /// Makes `names[i]` for every index of `machines`, the string values of those machine
+    /// names, where not done yet: one machine's encoding makes its own name only.
+    fn make_names(&mut self, machines: &[usize]) -> Result<(), Error> {
+        if self.c.names.len() != self.input.machines.len() {
+            self.c.names = (0..self.input.machines.len()).map(|_| None).collect();
+        }
+        for &i in machines {
+            if self.c.names[i].is_none() {
+                let name = self.st.new_string(&self.input.machines[i].name)?;
+                self.c.names[i] = Some(name.persist()?);
+            }
         }
         Ok(())
+    }
+
+    /// `names[i]`, made by [`Encoder::make_names`].
+    fn name<'n>(
+        names: &'n [Option<Value<'static>>],
+        i: usize,
+    ) -> Result<&'n Value<'static>, Error> {
+        names
+            .get(i)
+            .and_then(Option::as_ref)
+            .ok_or_else(|| Error("internal error: machine name not made".into()))
     }
 
     /// A lazy deploy module: one of the deploy helpers applied to the name and the hosts.
     fn deploy(
         &mut self,
         mi: usize,
-        target_host: Option<&'i Value<'s>>,
-        build_host: Option<&'i Value<'s>>,
-    ) -> Result<Slot<'i, 's>, Error> {
-        self.make_names()?;
+        target_host: Option<&'i Value<'static>>,
+        build_host: Option<&'i Value<'static>>,
+    ) -> Result<Slot<'i>, Error> {
+        self.make_names(&[mi])?;
         let st = self.st;
-        let name = &self.names[mi];
-        let h = &mut self.helpers;
+        let name = Self::name(&self.c.names, mi)?;
+        let h = &mut self.c.helpers;
         let v = match (target_host, build_host) {
             (Some(t), Some(b)) => {
                 let f = helper(st, &mut h.deploy_both, DEPLOY_BOTH)?;
@@ -435,8 +571,12 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
         Ok(self.own(v))
     }
 
-    fn extra(&mut self, value: &'i Value<'s>, origin: Option<&str>) -> Result<Slot<'i, 's>, Error> {
-        if let Some(&i) = self.extras_at.get(&value.identity()) {
+    fn extra(
+        &mut self,
+        value: &'i Value<'static>,
+        origin: Option<&str>,
+    ) -> Result<Slot<'i>, Error> {
+        if let Some(&i) = self.c.extras_at.get(&value.identity()) {
             return Ok(Slot::Shared(i));
         }
         // An entry that is already evaluated and not a string is the module itself.
@@ -444,19 +584,19 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
             return Ok(Slot::Input(value));
         }
         let st = self.st;
-        let h = &mut self.helpers;
+        let h = &mut self.c.helpers;
         if let Some(dir) = &self.input.directory {
             if h.fix_extra.is_none() {
                 let fix = st.eval(FIX_EXTRA)?;
-                h.fix_extra = Some(st.apply(&fix, dir)?);
+                h.fix_extra = Some(st.apply(&fix, dir)?.persist()?);
             }
             let fix = h
                 .fix_extra
                 .as_ref()
                 .ok_or_else(|| Error("internal error: no helper function".into()))?;
             let wrapped = st.apply(fix, value)?;
-            let i = self.share(wrapped);
-            self.extras_at.insert(value.identity(), i);
+            let i = self.share(wrapped)?;
+            self.c.extras_at.insert(value.identity(), i);
             Ok(Slot::Shared(i))
         } else {
             let fix = helper(st, &mut h.fix_extra_no_dir, FIX_EXTRA_NO_DIR)?;
@@ -468,37 +608,61 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
         }
     }
 
+    /// `{ <role> = { machines = [ ... ]; }; }` of instance `index`, lazily: the role-sets
+    /// function (see [`Caches::set_role_sets`]) applied to the index, one thunk per instance, so
+    /// that the member lists of an instance (about half of the fleet each) are made only when
+    /// something reads them, once, for `services` and every generated module alike.
     fn role_set(&mut self, index: usize) -> Result<Value<'s>, Error> {
-        if let Some(v) = &self.role_sets[index] {
+        if let Some(v) = &self.c.role_sets[index] {
             return Ok(v.clone());
         }
-        let inst = &self.res.instances[index];
+        let f = self
+            .c
+            .role_sets_fn
+            .as_ref()
+            .ok_or_else(|| Error("internal error: no role-sets function".into()))?;
+        let index_value = self
+            .st
+            .new_int(i64::try_from(index).map_err(|_| Error("internal error: index".into()))?)?;
+        let set = self.st.apply(f, &index_value)?;
+        self.c.role_sets[index] = Some(set.clone().persist()?);
+        Ok(set)
+    }
+
+    /// The value behind [`Encoder::role_set`].
+    pub(crate) fn role_set_now(&mut self, index: usize) -> Result<Value<'s>, Error> {
+        let inst = self
+            .res
+            .instances
+            .get(index)
+            .ok_or_else(|| Error("internal error: instance index out of range".into()))?;
         let mut b = Vec::with_capacity(inst.roles.len());
         for (role, members) in &inst.roles {
             let list = self.member_list(members)?;
             b.push((*role, self.attrs(&[("machines", &list)])?));
         }
         let entries: Vec<(&str, &Value<'s>)> = b.iter().map(|(k, v)| (*k, v)).collect();
-        let set = self.attrs(&entries)?;
-        self.role_sets[index] = Some(set.clone());
-        Ok(set)
+        self.attrs(&entries)
     }
 
     /// The names of `members` (indices into `Input::machines`), shared with equal lists.
-    fn member_list(&mut self, members: &'r [usize]) -> Result<Value<'s>, Error> {
-        if let Some(v) = self.member_lists.get(members) {
+    fn member_list(&mut self, members: &'i [usize]) -> Result<Value<'s>, Error> {
+        if let Some(v) = self.c.member_lists.get(members) {
             return Ok(v.clone());
         }
-        self.make_names()?;
-        let names = &self.names;
-        let v = self.st.new_list(members.iter().map(|&i| &names[i]))?;
-        self.member_lists.insert(members, v.clone());
+        self.make_names(members)?;
+        let names = members
+            .iter()
+            .map(|&i| Self::name(&self.c.names, i))
+            .collect::<Result<Vec<_>, _>>()?;
+        let v = self.st.new_list(names.into_iter())?;
+        self.c.member_lists.insert(members, v.clone().persist()?);
         Ok(v)
     }
 
     /// The assertions of instance `index`'s failed constraints, and the list of them.
     fn failures(&mut self, index: usize) -> Result<(Vec<Value<'s>>, Value<'s>), Error> {
-        if let Some(v) = &self.failures[index] {
+        if let Some(v) = &self.c.failures[index] {
             return Ok(v.clone());
         }
         let inst = &self.res.instances[index];
@@ -509,7 +673,12 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
             items.push(self.attrs(&[("assertion", &no), ("message", &message)])?);
         }
         let list = self.st.new_list(items.iter())?;
-        self.failures[index] = Some((items.clone(), list.clone()));
+        let kept = items
+            .iter()
+            .cloned()
+            .map(Value::persist)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.c.failures[index] = Some((kept, list.clone().persist()?));
         Ok((items, list))
     }
 
@@ -524,7 +693,7 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
     /// What every generated module of instance `index` has: its `_file`, and
     /// `{ services.<svc>.<inst>.roles = ...; }` for `clan.inventory`.
     fn instance_parts(&mut self, index: usize) -> Result<(Value<'s>, Value<'s>), Error> {
-        if let Some(parts) = &self.instance_parts[index] {
+        if let Some(parts) = &self.c.instance_parts[index] {
             return Ok(parts.clone());
         }
         let inst = &self.res.instances[index];
@@ -535,18 +704,19 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
         let services = self.attrs(&[(service, &svc_entry)])?;
         let inventory = self.attrs(&[("services", &services)])?;
         let file = self.instance_file(index, "")?;
-        self.instance_parts[index] = Some((file.clone(), inventory.clone()));
+        self.c.instance_parts[index] =
+            Some((file.clone().persist()?, inventory.clone().persist()?));
         Ok((file, inventory))
     }
 
     /// The generated module of instance `index` with the given config layers, shared by every
     /// machine that has the same layers. With layers it is a lazy application of a helper, so
     /// that per-machine configs cost a list and a thunk until the machine is evaluated.
-    fn generated(&mut self, index: usize, layers: &[&'i Value<'s>]) -> Result<usize, Error> {
+    fn generated(&mut self, index: usize, layers: &[&'i Value<'static>]) -> Result<usize, Error> {
         self.key.clear();
         self.key.push(index);
         self.key.extend(layers.iter().map(|v| v.identity()));
-        if let Some(&i) = self.generated_at.get(self.key.as_slice()) {
+        if let Some(&i) = self.c.generated_at.get(self.key.as_slice()) {
             return Ok(i);
         }
         let key: Box<[usize]> = self.key.as_slice().into();
@@ -556,40 +726,40 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
             let config = self.attrs(&[("clan", &clan)])?;
             self.attrs(&[("_file", &file), ("config", &config)])?
         } else {
-            if self.partials[index].is_none() {
+            if self.c.partials[index].is_none() {
                 let service = self.res.instances[index].service;
                 let service = self.string(service)?;
                 let st = self.st;
-                let f = helper(st, &mut self.helpers.generated, GENERATED)?;
+                let f = helper(st, &mut self.c.helpers.generated, GENERATED)?;
                 let partial = st.apply(&st.apply(&st.apply(f, &file)?, &inventory)?, &service)?;
-                self.partials[index] = Some(partial);
+                self.c.partials[index] = Some(partial.persist()?);
             }
-            let partial = self.partials[index]
+            let partial = self.c.partials[index]
                 .as_ref()
                 .ok_or_else(|| Error("internal error: no generated module function".into()))?;
             let contents = self.st.new_list(layers.iter().copied())?;
             self.st.apply(partial, &contents)?
         };
-        let i = self.share(module);
-        self.generated_at.insert(key, i);
+        let i = self.share(module)?;
+        self.c.generated_at.insert(key, i);
         Ok(i)
     }
 
     fn constraint_module(&mut self, index: usize) -> Result<usize, Error> {
-        if let Some(&i) = self.constraint_modules_at.get(&index) {
+        if let Some(&i) = self.c.constraint_modules_at.get(&index) {
             return Ok(i);
         }
         let (_, failures) = self.failures(index)?;
         let config = self.attrs(&[("assertions", &failures)])?;
         let file = self.instance_file(index, "/constraints")?;
         let module = self.attrs(&[("_file", &file), ("config", &config)])?;
-        let i = self.share(module);
-        self.constraint_modules_at.insert(index, i);
+        let i = self.share(module)?;
+        self.c.constraint_modules_at.insert(index, i);
         Ok(i)
     }
 
     /// `{ <svc> = { <inst> = { enabled = ...; roles = { <r>.machines = [ ... ]; }; }; }; }`.
-    fn services(&mut self) -> Result<Value<'s>, Error> {
+    pub(crate) fn services(&mut self) -> Result<Value<'s>, Error> {
         let input = self.input;
         let res = self.res;
         let mut services = self.st.attrs_builder(input.services.len())?;
@@ -616,14 +786,14 @@ impl<'a, 'r, 'i, 's> Encoder<'a, 'r, 'i, 's> {
 
 /// Turns the module list of one machine, as the resolution visits it, into slots. The first
 /// error stops the work and is kept for the caller.
-struct Modules<'e, 'a, 'r, 'i, 's> {
-    enc: &'e mut Encoder<'a, 'r, 'i, 's>,
+struct Modules<'e, 'a, 'c, 'i, 's> {
+    enc: &'e mut Encoder<'a, 'c, 'i, 's>,
     machine: usize,
     error: Option<Error>,
 }
 
-impl<'i, 's> Modules<'_, '_, '_, 'i, 's> {
-    fn push(&mut self, slot: Result<Slot<'i, 's>, Error>) {
+impl<'i> Modules<'_, '_, '_, 'i, '_> {
+    fn push(&mut self, slot: Result<Slot<'i>, Error>) {
         match slot {
             Ok(slot) => self.enc.slots.push(slot),
             Err(e) => self.error = Some(e),
@@ -631,21 +801,21 @@ impl<'i, 's> Modules<'_, '_, '_, 'i, 's> {
     }
 }
 
-impl<'i, 's> Visit<'i, Value<'s>> for Modules<'_, '_, '_, 'i, 's> {
-    fn role(&mut self, module: &'i Value<'s>) {
+impl<'i> Visit<'i, Value<'static>> for Modules<'_, '_, '_, 'i, '_> {
+    fn role(&mut self, module: &'i Value<'static>) {
         if self.error.is_none() {
             self.enc.slots.push(Slot::Input(module));
         }
     }
 
-    fn extra(&mut self, value: &'i Value<'s>, origin: Option<String>) {
+    fn extra(&mut self, value: &'i Value<'static>, origin: Option<String>) {
         if self.error.is_none() {
             let slot = self.enc.extra(value, origin.as_deref());
             self.push(slot);
         }
     }
 
-    fn generated(&mut self, instance: usize, layers: &[&'i Value<'s>]) {
+    fn generated(&mut self, instance: usize, layers: &[&'i Value<'static>]) {
         if self.error.is_none() {
             let slot = self.enc.generated(instance, layers).map(Slot::Shared);
             self.push(slot);
@@ -659,7 +829,11 @@ impl<'i, 's> Visit<'i, Value<'s>> for Modules<'_, '_, '_, 'i, 's> {
         }
     }
 
-    fn deploy(&mut self, target_host: Option<&'i Value<'s>>, build_host: Option<&'i Value<'s>>) {
+    fn deploy(
+        &mut self,
+        target_host: Option<&'i Value<'static>>,
+        build_host: Option<&'i Value<'static>>,
+    ) {
         if self.error.is_none() {
             let slot = self.enc.deploy(self.machine, target_host, build_host);
             self.push(slot);

@@ -3,12 +3,17 @@
 //! [`Value`] is a handle (counted when the plugin allocated it), and the builders free themselves.
 //! One checking path ([`State::check`]) turns C error codes into [`Error`].
 
+mod external;
 mod ffi;
+mod joined;
 mod primop;
 mod state;
 mod value;
 
-pub(crate) use primop::register;
+#[cfg(feature = "test-hooks")]
+pub(crate) use external::live_externals;
+pub(crate) use joined::{Family, Joined};
+pub(crate) use primop::{private, register, PrivatePrimop};
 pub(crate) use state::{Error, State};
 pub(crate) use value::{Type, Value};
 

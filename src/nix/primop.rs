@@ -73,6 +73,77 @@ pub(crate) fn register(
     doc: &'static CStr,
     body: PrimopFn,
 ) -> Result<(), String> {
+    with_context(|ctx| {
+        let op = alloc(ctx, name, args, doc, body)?;
+        // SAFETY: op is a live primop with the reference nix_alloc_primop took, released here
+        // once Nix has its copy.
+        unsafe {
+            ffi::nix_register_primop(ctx, op.as_ptr());
+            let registered = ffi::nix_err_code(ctx) == ffi::NIX_OK;
+            ffi::nix_gc_decref(ctx, op.as_ptr().cast::<c_void>().cast_const());
+            if registered {
+                Ok(())
+            } else {
+                Err(format!(
+                    "could not register the primop {}",
+                    name.to_string_lossy()
+                ))
+            }
+        }
+    })
+}
+
+/// A primop that is registered under no name: only the plugin makes values of it
+/// ([`State::primop`](super::State::primop)), so only the plugin chooses its arguments.
+pub(crate) struct PrivatePrimop(NonNull<ffi::PrimOp>);
+
+// SAFETY: the primop is allocated once, kept alive for the process by the reference that is never
+// released, never mutated, and only handed to Nix on the evaluator's thread.
+unsafe impl Send for PrivatePrimop {}
+// SAFETY: as above.
+unsafe impl Sync for PrivatePrimop {}
+
+impl PrivatePrimop {
+    pub(super) fn as_ptr(&self) -> *mut ffi::PrimOp {
+        self.0.as_ptr()
+    }
+}
+
+/// Allocates `body` as a primop that is not registered (see [`PrivatePrimop`]). Like
+/// [`register`], for `nix_plugin_entry`.
+pub(crate) fn private(
+    name: &'static CStr,
+    args: &'static [&'static CStr],
+    doc: &'static CStr,
+    body: PrimopFn,
+) -> Result<PrivatePrimop, String> {
+    // The reference nix_alloc_primop took is kept: the primop is a GC root for ever.
+    with_context(|ctx| alloc(ctx, name, args, doc, body).map(PrivatePrimop))
+}
+
+/// Runs `f` with a fresh context, freed afterwards.
+fn with_context<R>(
+    f: impl FnOnce(*mut ffi::nix_c_context) -> Result<R, String>,
+) -> Result<R, String> {
+    // SAFETY: a fresh context, freed below; never NULL, so Nix reports errors instead of throwing.
+    let ctx = unsafe { ffi::nix_c_context_create() };
+    if ctx.is_null() {
+        return Err("could not create a Nix context".to_owned());
+    }
+    let result = f(ctx);
+    // SAFETY: ctx came from nix_c_context_create and is freed once.
+    unsafe { ffi::nix_c_context_free(ctx) };
+    result
+}
+
+/// A new primop whose calls go through the trampoline to `body`, with one reference of ours.
+fn alloc(
+    ctx: *mut ffi::nix_c_context,
+    name: &'static CStr,
+    args: &'static [&'static CStr],
+    doc: &'static CStr,
+    body: PrimopFn,
+) -> Result<NonNull<ffi::PrimOp>, String> {
     install_panic_hook();
     // The primop lives as long as the process; so do its definition and argument names.
     let def: &'static Primop = Box::leak(Box::new(Primop {
@@ -83,15 +154,10 @@ pub(crate) fn register(
     names.push(std::ptr::null());
     let names: &'static [*const c_char] = Box::leak(names.into_boxed_slice());
     let arity = c_int::try_from(args.len()).map_err(|_| "too many arguments".to_owned())?;
-    // SAFETY: a fresh context, freed below; never NULL, so Nix reports errors instead of throwing.
-    let ctx = unsafe { ffi::nix_c_context_create() };
-    if ctx.is_null() {
-        return Err("could not create a Nix context".to_owned());
-    }
     // SAFETY: name, names and doc are 'static and NUL-terminated (doc must be non-null and static
     // on Nix <= 2.32, which stores the pointer); def is 'static user data for the trampoline.
-    let result = unsafe {
-        let op = ffi::nix_alloc_primop(
+    let op = unsafe {
+        ffi::nix_alloc_primop(
             ctx,
             Some(trampoline),
             arity,
@@ -99,29 +165,17 @@ pub(crate) fn register(
             names.as_ptr().cast_mut(),
             doc.as_ptr(),
             std::ptr::from_ref(def).cast_mut().cast::<c_void>(),
-        );
-        if op.is_null() || ffi::nix_err_code(ctx) != ffi::NIX_OK {
-            Err(format!(
-                "could not allocate the primop {}",
-                name.to_string_lossy()
-            ))
-        } else {
-            ffi::nix_register_primop(ctx, op);
-            let registered = ffi::nix_err_code(ctx) == ffi::NIX_OK;
-            ffi::nix_gc_decref(ctx, op.cast::<c_void>().cast_const());
-            if registered {
-                Ok(())
-            } else {
-                Err(format!(
-                    "could not register the primop {}",
-                    name.to_string_lossy()
-                ))
-            }
-        }
+        )
     };
-    // SAFETY: ctx came from nix_c_context_create and is freed once.
-    unsafe { ffi::nix_c_context_free(ctx) };
-    result
+    // SAFETY: ctx is live.
+    let ok = unsafe { ffi::nix_err_code(ctx) } == ffi::NIX_OK;
+    match NonNull::new(op) {
+        Some(op) if ok => Ok(op),
+        _ => Err(format!(
+            "could not allocate the primop {}",
+            name.to_string_lossy()
+        )),
+    }
 }
 
 unsafe extern "C" fn trampoline(
@@ -133,6 +187,9 @@ unsafe extern "C" fn trampoline(
 ) {
     IN_PRIMOP.with(|d| d.set(d.get() + 1));
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+        // Data of the plugin that Nix collected since the last call is released here, where
+        // calling Nix is allowed (see external.rs).
+        super::external::release_dead();
         // SAFETY: user_data is the 'static Primop given to nix_alloc_primop.
         let def = unsafe { &*user_data.cast::<Primop>() };
         // SAFETY: ctx and state are this call's, used on this thread until we return.

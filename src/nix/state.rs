@@ -38,9 +38,13 @@ impl<'s> State<'s> {
         }
     }
 
+    pub(super) fn ctx(&self) -> *mut ffi::nix_c_context {
+        self.ctx
+    }
+
     /// The one checking path: turns the context's error state after a call into a `Result`, and
     /// clears it so that a handled error does not fail the primop.
-    fn check(&self) -> Result<(), Error> {
+    pub(super) fn check(&self) -> Result<(), Error> {
         // SAFETY: ctx is the call's live context.
         self.check_code(unsafe { ffi::nix_err_code(self.ctx) })
     }
@@ -48,7 +52,7 @@ impl<'s> State<'s> {
     /// [`State::check`] for the calls that return their error code: saves asking the context
     /// again on the hot path (list and attribute set building).
     #[inline]
-    fn check_code(&self, code: ffi::nix_err) -> Result<(), Error> {
+    pub(super) fn check_code(&self, code: ffi::nix_err) -> Result<(), Error> {
         if code == ffi::NIX_OK {
             Ok(())
         } else {
@@ -269,7 +273,7 @@ impl<'s> State<'s> {
         Ok(b)
     }
 
-    fn alloc(&self) -> Result<Value<'s>, Error> {
+    pub(super) fn alloc(&self) -> Result<Value<'s>, Error> {
         // SAFETY: state is the fixed EvalState; the new value comes with one reference.
         let ptr = unsafe { ffi::nix_alloc_value(self.ctx, self.eval) };
         self.check()?;
@@ -295,6 +299,35 @@ impl<'s> State<'s> {
         let code = unsafe { ffi::nix_init_bool(self.ctx, v.as_ptr(), b) };
         self.check_code(code)?;
         Ok(v)
+    }
+
+    /// A value of the primop `op` (a function of the plugin's own).
+    pub(crate) fn primop(&self, op: &super::PrivatePrimop) -> Result<Value<'s>, Error> {
+        let v = self.alloc()?;
+        // SAFETY: v is fresh; op is alive for the process.
+        let code = unsafe { ffi::nix_init_primop(self.ctx, v.as_ptr(), op.as_ptr()) };
+        self.check_code(code)?;
+        Ok(v)
+    }
+
+    pub(crate) fn new_int(&self, n: i64) -> Result<Value<'s>, Error> {
+        let v = self.alloc()?;
+        // SAFETY: v is freshly allocated and uninitialised.
+        let code = unsafe { ffi::nix_init_int(self.ctx, v.as_ptr(), n) };
+        self.check_code(code)?;
+        Ok(v)
+    }
+
+    /// Writes `v` into `out`, which must not be initialised yet (the primop's return slot): a
+    /// copy of the value cell, so an attribute set or list is shared, not copied. `v` must not be
+    /// a thunk (its suspended computation would then be duplicated).
+    pub(crate) fn copy_into(&self, out: &Value<'s>, v: &Value<'s>) -> Result<(), Error> {
+        if self.type_of(v) == Type::Thunk {
+            return Err(Error("internal error: copying a thunk".into()));
+        }
+        // SAFETY: both are values of this call; out is uninitialised.
+        let code = unsafe { ffi::nix_copy_value(self.ctx, out.as_ptr(), v.as_ptr()) };
+        self.check_code(code)
     }
 
     /// The lazy application `f arg` (a thunk).

@@ -4,6 +4,33 @@ use std::marker::PhantomData;
 use std::ptr::NonNull;
 
 use super::ffi;
+use super::state::Error;
+
+thread_local! {
+    /// The plugin's own context on this thread, for what persistent handles do outside the call
+    /// that made them (taking and releasing references; nothing there is expected to fail). Made
+    /// on first use and kept for the thread's life: a call's own context dies with the call.
+    static OWN_CONTEXT: std::cell::Cell<*mut ffi::nix_c_context> =
+        const { std::cell::Cell::new(std::ptr::null_mut()) };
+}
+
+/// This thread's [`OWN_CONTEXT`].
+pub(super) fn own_context() -> Result<*mut ffi::nix_c_context, Error> {
+    OWN_CONTEXT.with(|c| {
+        if c.get().is_null() {
+            // SAFETY: creates a context that nothing frees (one per thread, for the process's life).
+            c.set(unsafe { ffi::nix_c_context_create() });
+        }
+        let ctx = c.get();
+        if ctx.is_null() {
+            Err(Error(
+                "internal error: could not create a Nix context".into(),
+            ))
+        } else {
+            Ok(ctx)
+        }
+    })
+}
 
 /// What a value is. `Thunk` only before forcing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +116,26 @@ impl Value<'_> {
             counted: true,
             _call: PhantomData,
         }
+    }
+
+    /// A handle that outlives the call: the value stays in Nix's GC root table until the handle is
+    /// dropped, which may be during a later primop call (the per-machine results) or when the
+    /// plugin releases what a collected fleet held ([`super::external::release_dead`]). Counted handles keep
+    /// their reference; borrowed ones take one.
+    pub(crate) fn persist(self) -> Result<Value<'static>, Error> {
+        let ctx = own_context()?;
+        let this = std::mem::ManuallyDrop::new(self);
+        if !this.counted {
+            // SAFETY: the handle is valid for the running call; the new reference is released by
+            // the persistent handle's drop.
+            unsafe { ffi::nix_value_incref(ctx, this.ptr.as_ptr()) };
+        }
+        Ok(Value {
+            ptr: this.ptr,
+            ctx,
+            counted: true,
+            _call: PhantomData,
+        })
     }
 
     pub(super) fn as_ptr(&self) -> *mut ffi::nix_value {

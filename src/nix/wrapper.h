@@ -2,3 +2,4 @@
 #include <nix_api_util.h>
 #include <nix_api_expr.h>
 #include <nix_api_value.h>
+#include <nix_api_external.h>

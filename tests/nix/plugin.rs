@@ -775,3 +775,230 @@ fn a_plugin_built_for_another_nix_registers_nothing_and_says_so_once() {
         .as_object()
         .is_some_and(|m| !m.is_empty()));
 }
+
+/// A fleet of `n` machines `m0`… for the laziness tests: every machine a client of one instance
+/// (with a config at the instance and one machine level, and deploy hosts), `m0` the server, and
+/// `force` an expression over `r`, the builtin's result, and `args`, its argument.
+fn lazy_fleet(n: usize, force: &str) -> String {
+    format!(
+        r#"{PRELUDE} let
+          names = builtins.genList (i: "m${{toString i}}") {n};
+          args = {{
+            inherit modules;
+            inventory.machines = builtins.listToAttrs (map (name: {{
+              inherit name;
+              value = {{ tags = [ "t" ]; deploy.targetHost = "root@${{name}}"; }};
+            }}) names);
+            inventory.services.borgbackup.i = {{
+              roles.client.tags = [ "t" ];
+              roles.server.machines = [ "m0" ];
+              config.repo = "/srv";
+              machines.m1.config.extra = true;
+            }};
+          }};
+          r = builtins.clanInventory args;
+          one = r.machines.m1;
+        in {force}"#
+    )
+}
+
+/// What the one-machine workload forces (BENCHMARKS.md): one machine's module count, tags and
+/// services, and the fleet's warnings and assertions.
+const ONE_MACHINE: &str = "builtins.deepSeq args (builtins.deepSeq [ (builtins.length one.modules) one.tags one.services r.warnings r.assertions ] true)";
+
+/// The counts of `NIX_SHOW_STATS` that grow with what an evaluation allocates.
+fn allocations(nix: &Nix, expr: &str) -> [u64; 3] {
+    let stats = nix.dir().join("alloc-stats.json");
+    let out = nix
+        .command("nix")
+        .env("NIX_SHOW_STATS", "1")
+        .env("NIX_SHOW_STATS_PATH", &stats)
+        .args(["eval", "--json", "--expr", expr])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    crate::common::assert_no_crash(&out, &stderr);
+    assert!(out.status.success(), "{stderr}");
+    let text = std::fs::read_to_string(&stats).expect("NIX_SHOW_STATS_PATH written");
+    let stats: Value = serde_json::from_str(&text).unwrap();
+    let count = |a: &str, b: &str| {
+        stats[a][b]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no {a}.{b} in {text}"))
+    };
+    [
+        count("values", "number"),
+        count("list", "elements"),
+        count("sets", "elements"),
+    ]
+}
+
+/// One machine of a fleet ten times larger costs the same: what the builtin allocates on top of
+/// reading its argument (values, list elements and attributes, from `NIX_SHOW_STATS`) when one
+/// machine is forced grows by the machines' entries in `machines` only (a thunk and its index,
+/// one attribute, per machine), not by what encoding a machine makes (its module list, tags,
+/// services, generated modules, member lists).
+#[test]
+fn one_machine_of_a_fleet_ten_times_larger_costs_the_same() {
+    let nix = Nix::with_plugin();
+    let extra = |n: usize| -> [u64; 3] {
+        let floor = allocations(&nix, &lazy_fleet(n, "builtins.deepSeq args true"));
+        let one = allocations(&nix, &lazy_fleet(n, ONE_MACHINE));
+        [0, 1, 2].map(|i| one[i] - floor[i])
+    };
+    let (small, large) = (200, 2_000);
+    let [v1, l1, s1] = extra(small);
+    let [v2, l2, s2] = extra(large);
+    eprintln!("values {v1} -> {v2}, list elements {l1} -> {l2}, attributes {s1} -> {s2}");
+    let more = (large - small) as u64;
+    assert!(
+        l2 <= l1 + 16,
+        "list elements grew from {l1} to {l2} for ten times the machines: machines were encoded"
+    );
+    assert!(
+        v2 <= v1 + 2 * more + 64,
+        "values grew from {v1} to {v2} (over 2 per machine): machines were encoded"
+    );
+    assert!(
+        s2 <= s1 + more + 64,
+        "attributes grew from {s1} to {s2} (over 1 per machine): machines were encoded"
+    );
+}
+
+/// Validation runs in full before the builtin returns: an error anywhere in the inventory is an
+/// error whichever machine is asked for, and `warnings` alone.
+#[test]
+fn an_invalid_inventory_is_an_error_whichever_machine_is_asked_for() {
+    let nix = Nix::with_plugin();
+    for force in [
+        "r.machines.jon.tags",
+        "r.warnings",
+        "builtins.attrNames r.machines",
+    ] {
+        let err = error(
+            &nix,
+            &format!(
+                r#"let r = builtins.clanInventory {{
+                  inherit modules;
+                  inventory.machines = {{ jon = {{ }}; sara = {{ }}; }};
+                  inventory.services.borgbackup.i.roles.client.machines = [ "jon" ];
+                  inventory.services.borgbackup.other.roles.server.machines = [ "sarah" ];
+                }}; in {force}"#
+            ),
+        );
+        assert!(
+            err.contains("machine 'sarah' is not defined") && err.contains("did you mean 'sara'"),
+            "{force}: {err}"
+        );
+    }
+}
+
+/// A machine that is never asked for is never encoded: the plugin counts the machines it encodes
+/// (a test hook), and forcing one machine of 1,000, with the warnings, assertions and the
+/// services of the fleet, encodes one.
+#[cfg(feature = "test-hooks")]
+#[test]
+fn a_machine_never_asked_for_is_never_encoded() {
+    let nix = Nix::with_plugin();
+    let out = eval(
+        &nix,
+        &lazy_fleet(
+            1_000,
+            "let
+              encoded = x: (builtins.clanInventoryEncoded x).machines;
+              before = encoded 0;
+              forced = builtins.deepSeq [ (builtins.length one.modules) one.tags one.services r.warnings r.assertions r.services ] true;
+              afterOne = builtins.seq forced (encoded 1);
+              all = builtins.seq afterOne (builtins.deepSeq (map (m: builtins.length m.modules) (builtins.attrValues r.machines)) true);
+              afterAll = builtins.seq all (encoded 2);
+            in builtins.seq before (builtins.seq afterAll [ (afterOne - before) (afterAll - before) ])",
+        ),
+    );
+    assert_eq!(out, json!([1, 1_000]));
+}
+
+/// Every value the fleet keeps between the builtin's call and the forcing of a machine survives
+/// collections: the input is built inside the call's argument (nothing else refers to it), the
+/// builtin returns, several collections run (a test hook), and then every machine is forced and
+/// shown, the same as without collections.
+#[cfg(feature = "test-hooks")]
+#[test]
+fn values_held_between_the_call_and_a_machine_survive_collections() {
+    let nix = Nix::with_plugin();
+    let expr = |gc: bool| {
+        format!(
+            r#"let
+              gc = x: if {gc} then builtins.clanInventoryGcNow x else x;
+              r = builtins.clanInventory {{
+                modules.b = {{
+                  roles = {{ c = {{ id = "c" + toString 1; }}; s = {{ id = builtins.concatStringsSep "-" [ "s" "2" ]; }}; }};
+                  constraints.roles.s.max = 0;
+                }};
+                inventory.machines = builtins.listToAttrs (builtins.genList (i: {{
+                  name = "m${{toString i}}";
+                  value = {{ tags = [ "t${{toString (i - i / 3 * 3)}}" ]; deploy.targetHost = "root@" + toString i; }};
+                }}) 30);
+                inventory.services.b.i = {{
+                  config = {{ x = builtins.genList (i: i * i) 5; f = a: a + 1; }};
+                  extraModules = [ {{ extra = builtins.toString 42; }} ];
+                  machines.m3.config.y = "m" + "3";
+                  roles.c = {{ tags = [ "t0" "t1" ]; config.z = [ 3 ]; }};
+                  roles.s.machines = [ "m2" "m5" ];
+                }};
+              }};
+              step = n: x: builtins.seq (gc n) x;
+              held = builtins.seq r.warnings (step 1 (step 2 (step 3 r)));
+              describe = m:
+                if m ? _file then {{ inherit (m) _file; config = m.config // (if m.config ? clan then {{ clan = m.config.clan // (if m.config.clan ? b then {{ b = m.config.clan.b // {{ contents = map (c: c // (if c ? f then {{ f = c.f 1; }} else {{ }})) m.config.clan.b.contents; }}; }} else {{ }}); }} else {{ }}); }}
+                else m;
+            in builtins.mapAttrs (_: m: m // {{ modules = map describe m.modules; }}) held.machines // {{ inherit (held) services assertions; }}"#
+        )
+    };
+    let collected = nix.json(&expr(true));
+    let plain = nix.json(&expr(false));
+    assert_eq!(collected, plain);
+    assert_eq!(
+        collected["m3"]["modules"][1]["extra"],
+        json!("42"),
+        "{collected}"
+    );
+    assert_eq!(
+        collected["m2"]["services"],
+        json!({ "b": { "i": { "roles": ["s"] } } })
+    );
+}
+
+/// The data of a call whose result is dropped is released: six batches of 300 calls, each
+/// forcing one machine, with a few collections after each batch; the plugin's External values
+/// alive then (two are made per call) stay below one batch's worth. Measured: 0 to 2 on 2.26.3
+/// and 2.31.5; 300 to 500 on 2.34.8, bounded all the same (a leak would leave 3,600).
+#[cfg(feature = "test-hooks")]
+#[test]
+fn the_data_of_dropped_results_is_released() {
+    let nix = Nix::with_plugin();
+    let out = nix.json(
+        r#"let
+          batch = k: builtins.foldl' (acc: i: acc + builtins.length (builtins.clanInventory {
+            modules.b.roles = { c = { }; s = { }; };
+            inventory.machines = { "a${toString (i + k)}" = { tags = [ "x" ]; }; b = { }; };
+            inventory.services.b.s.roles.c.tags = [ "x" "all" ];
+          }).machines.b.modules) 0 (builtins.genList (i: i) 300);
+          count = x: (builtins.clanInventoryEncoded x).externals;
+          gc = builtins.clanInventoryGcNow;
+          settle = x: builtins.seq x (builtins.seq (gc 1) (builtins.seq (gc 2) (builtins.seq (gc 3) (builtins.seq (gc 4) (count x)))));
+          go = k: if k == 0 then [ ] else [ (settle (batch (k * 1000))) ] ++ go (k - 1);
+        in go 6"#,
+    );
+    let alive: Vec<u64> = out
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    eprintln!("External values alive after each batch of 300 dropped results: {alive:?}");
+    assert_eq!(alive.len(), 6);
+    assert!(
+        alive.iter().all(|&n| n <= 600),
+        "External values of the plugin alive after batches of 300 dropped results: {alive:?}"
+    );
+}
