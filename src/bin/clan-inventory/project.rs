@@ -1,5 +1,6 @@
-//! An `inventory.json` with its modules directory, turned into the argument of the builtin
-//! (`{ inventory, modules, directory }`) so that the CLI runs exactly the core the builtin runs.
+//! An `inventory.json` with its modules directory, or a whole clan read through Nix
+//! (`clan.rs`), turned into the argument of the builtin (`{ inventory, modules, directory }`) so
+//! that the CLI runs exactly the core the builtin runs.
 
 use std::cell::OnceCell;
 use std::fs;
@@ -7,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use super::clan::Clan;
 use super::locate::{Locator, Refine};
 use super::Failure;
 use clan_inventory::inventory::json::JsonTree;
@@ -23,6 +25,9 @@ pub(crate) struct Project {
     pub(crate) args: Value,
     /// The positions in `text`, read the first time a diagnostic is placed.
     locator: OnceCell<Locator>,
+    /// The whole clan, when it was read through Nix: then `args` is its merged inventory and
+    /// modules, while `file` and `text` are still its inventory.json (edits write only that).
+    pub(crate) clan: Option<Clan>,
 }
 
 impl Project {
@@ -84,6 +89,57 @@ impl Project {
             text,
             args,
             locator: OnceCell::new(),
+            clan: None,
+        })
+    }
+
+    /// The project of a whole clan: its inventory.json (empty when it has none) for placing
+    /// diagnostics and for edits, and the clan's merged inventory and modules for the core.
+    pub(crate) fn of_clan(clan: Clan) -> Self {
+        let dir = clan
+            .local_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(&clan.directory));
+        let file = clan
+            .inventory_file
+            .clone()
+            .unwrap_or_else(|| dir.join("inventory.json"));
+        let text = fs::read_to_string(&file).unwrap_or_else(|_| "{}\n".to_owned());
+        Project {
+            file,
+            modules_dir: dir.join("modules"),
+            text,
+            args: clan.args.clone(),
+            locator: OnceCell::new(),
+            clan: Some(clan),
+        }
+    }
+
+    /// The same project with `text` as its inventory.json and `inventory` as what the core sees
+    /// (for a whole clan: `text` merged with the Nix side), to check an edit before writing it.
+    pub(crate) fn edited(&self, text: String, inventory: Value) -> Self {
+        let mut args = self.args.clone();
+        args["inventory"] = inventory;
+        Project {
+            file: self.file.clone(),
+            modules_dir: self.modules_dir.clone(),
+            text,
+            args,
+            locator: OnceCell::new(),
+            clan: None,
+        }
+    }
+
+    /// The inventory.json alone, parsed (for a whole clan, `inventory()` is the merged one).
+    ///
+    /// # Errors
+    /// The file is not JSON.
+    pub(crate) fn file_inventory(&self) -> Result<Value, Failure> {
+        if self.clan.is_none() {
+            return Ok(self.inventory().clone());
+        }
+        serde_json::from_str(&self.text).map_err(|e| {
+            Failure::invalid(format!("`{}` is not valid JSON: {e}", self.file.display()))
         })
     }
 
