@@ -102,11 +102,18 @@ impl Evaluator {
                 };
                 cmd.arg(installable);
             }
+            // Without a flake the clan reads its own files by path: impure, as `nix-build` is.
             Source::File(f) => {
-                cmd.arg("--file").arg(f).arg("clanInternals");
+                cmd.arg("--impure")
+                    .arg("--file")
+                    .arg(f)
+                    .arg("clanInternals");
             }
             Source::Expr(e) => {
-                cmd.arg("--expr").arg(e).arg("clanInternals");
+                cmd.arg("--impure")
+                    .arg("--expr")
+                    .arg(e)
+                    .arg("clanInternals");
             }
         }
         cmd
@@ -360,8 +367,18 @@ fn strings(v: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// `nix_path` (under `directory`, as Nix saw it) as the same file under `local`.
+/// `nix_path` (under `directory`, as Nix saw it) as the same file under `local`, relative to
+/// the current directory when it is below it.
 fn local_path(nix_path: &str, directory: &str, local: Option<&Path>) -> PathBuf {
+    let path = local_path_as_given(nix_path, directory, local);
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(path)
+}
+
+fn local_path_as_given(nix_path: &str, directory: &str, local: Option<&Path>) -> PathBuf {
     match (nix_path.strip_prefix(directory), local) {
         (Some(rest), Some(local)) if rest.starts_with('/') && local == Path::new(".") => {
             PathBuf::from(&rest[1..])
