@@ -186,7 +186,7 @@ impl Clan {
             "inventory": data["inventory"].take(),
             "modules": data["modules"].take(),
         });
-        Ok(Clan {
+        let mut clan = Clan {
             source,
             args,
             inventory_file,
@@ -194,7 +194,26 @@ impl Clan {
             local_dir,
             nix,
             seconds,
-        })
+        };
+        clan.place_role_files();
+        Ok(clan)
+    }
+
+    /// Role files as places here (`explain` shows them): a flake's are in the store.
+    fn place_role_files(&mut self) {
+        let mut modules = self.args["modules"].take();
+        if let Some(ms) = modules.as_object_mut() {
+            for m in ms.values_mut() {
+                if let Some(roles) = m.get_mut("roles").and_then(Value::as_object_mut) {
+                    for r in roles.values_mut() {
+                        if let Some(path) = r.as_str() {
+                            *r = Value::String(self.place(path));
+                        }
+                    }
+                }
+            }
+        }
+        self.args["modules"] = modules;
     }
 
     /// The line every command prints on stderr in this mode.
