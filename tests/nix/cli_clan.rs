@@ -323,17 +323,43 @@ fn the_example_clan_through_file_and_expr_resolves_as_build_clan_does() {
     assert!(
         explain
             .stdout
-            .starts_with("machine nas\n  tags: all (every machine), nixos (machineClass)\n"),
+            .starts_with("machine nas\n  defined in: machines/nas/\n  tags: all (every machine), nixos (machineClass)\n"),
         "{}",
         explain.stdout
     );
+    // explain names where each fact is written: inventory.json, the Nix file, machines/.
     let explain = cli(
         &nix,
         example.path(),
         &["--file", "default.nix", "explain", "jon"],
     );
+    for line in [
+        "  defined in: inventory.json:4:5; the Nix inventory at clan.nix:15:7; machines/jon/\n",
+        "  tags: backup (own: inventory.json:4:23), laptop (own: inventory.json:4:33), desktop (own: the Nix inventory at clan.nix:15:7), all (every machine), nixos (machineClass)\n",
+        "    inventory.services.borgbackup.instance_1.config (from inventory.json:11:9)\n",
+        "    inventory.services.borgbackup.instance_1.machines.jon.config (from the Nix inventory at clan.nix:24:9)\n",
+        "  role controller of zerotier.lab: listed in roles.controller.machines (from the Nix inventory at clan.nix:44:9)\n",
+    ] {
+        assert!(explain.stdout.contains(line), "{line}\n{}", explain.stdout);
+    }
+    let explain = cli(
+        &nix,
+        example.path(),
+        &["--file", "default.nix", "explain", "sara"],
+    );
     assert!(
-        explain.stdout.contains("desktop (own)"),
+        explain.stdout.contains("  defined in: inventory.json:5:5; the `machines` argument of buildClan (machines.sara)\n"),
+        "{}",
+        explain.stdout
+    );
+    // The file alone: as before, no places.
+    let explain = cli(
+        &nix,
+        example.path(),
+        &["--file", "inventory.json", "explain", "jon"],
+    );
+    assert!(
+        explain.stdout.starts_with("machine jon\n  tags: backup (own), laptop (own), all (every machine), nixos (machineClass)\n"),
         "{}",
         explain.stdout
     );

@@ -10,6 +10,9 @@ use serde_json::{Map, Value};
 
 use super::Failure;
 
+/// Where a value of the Nix side is when Nix gives no position for it.
+const NIX_ARGUMENT: &str = "the inventory argument of buildClan";
+
 /// The function `nix eval --apply` applies to `clanInternals`.
 const VIEW: &str = include_str!("clan.nix");
 
@@ -261,7 +264,7 @@ impl Clan {
         }
         Some(match at {
             Some(a) => format!("the Nix inventory at {}", self.place(a)),
-            None => "the inventory argument of buildClan".to_owned(),
+            None => NIX_ARGUMENT.to_owned(),
         })
     }
 
@@ -279,21 +282,31 @@ impl Clan {
             .flatten()
     }
 
-    /// Where machine `name` is defined besides inventory.json, if anywhere.
+    /// Where machine `name` is defined besides inventory.json, if anywhere (the first of
+    /// [`Clan::machine_places`]).
     pub(crate) fn machine_outside_file(&self, name: &str) -> Option<String> {
-        if let Some(at) = self.defined_in_nix(&["machines", name]) {
-            return Some(at);
-        }
-        let nix = self.nix.as_ref()?;
+        self.machine_places(name).into_iter().next()
+    }
+
+    /// Every place besides inventory.json that defines machine `name`: the Nix inventory,
+    /// `machines/<name>/`, the `machines` argument of buildClan.
+    pub(crate) fn machine_places(&self, name: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .defined_in_nix(&["machines", name])
+            .into_iter()
+            .collect();
+        let Some(nix) = self.nix.as_ref() else {
+            return out;
+        };
         if nix.machine_dirs.iter().any(|m| m == name) {
-            return Some(format!("machines/{name}/"));
+            out.push(format!("machines/{name}/"));
         }
         if nix.machine_arguments.iter().any(|m| m == name) {
-            return Some(format!(
+            out.push(format!(
                 "the `machines` argument of buildClan (machines.{name})"
             ));
         }
-        None
+        out
     }
 
     /// The inventory buildClan would build from `file` (a new inventory.json) and the Nix side,
@@ -310,7 +323,7 @@ impl Clan {
             let steps: Vec<&str> = c.path.iter().map(String::as_str).collect();
             let at = self
                 .defined_in_nix(&steps)
-                .unwrap_or_else(|| "the inventory argument of buildClan".to_owned());
+                .unwrap_or_else(|| NIX_ARGUMENT.to_owned());
             format!(
                 "inventory.{} is set to {} in {name} and to {} in {at}",
                 c.path.join("."),

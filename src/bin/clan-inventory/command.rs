@@ -219,7 +219,7 @@ fn explain_command(ctx: &Ctx<'_>, machine: &str) -> Result<Outcome, Failure> {
         let output = resolve(input);
         let i = machine_index(input, machine)?;
         let e = inventory::explain::explain(input, &output, i);
-        Ok(Outcome::out(explain::render(input, &output, &e)))
+        Ok(Outcome::out(explain::render(&project, input, &output, &e)))
     })
 }
 

@@ -130,6 +130,52 @@ impl Project {
         }
     }
 
+    /// For a whole clan: where the value at `path` below `inventory` is written (with `item`: where
+    /// the list there has that element): `inventory.json:LINE:COL`, a place in a Nix file, or the
+    /// buildClan argument, one per side that defines it. Empty for inventory.json alone, whose
+    /// every fact is from the file.
+    pub(crate) fn sources(&self, path: &[&str], item: Option<&str>) -> Vec<String> {
+        let Some(clan) = &self.clan else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let file = self.file_inventory().unwrap_or(Value::Null);
+        let mut v = &file;
+        let mut steps: Vec<Step> = Vec::new();
+        let mut found = true;
+        for p in path {
+            match v.get(*p) {
+                Some(next) => {
+                    v = next;
+                    steps.push(Step::Attr((*p).to_owned()));
+                }
+                None => {
+                    found = false;
+                    break;
+                }
+            }
+        }
+        if let (true, Some(item)) = (found, item) {
+            match v
+                .as_array()
+                .and_then(|a| a.iter().position(|x| x.as_str() == Some(item)))
+            {
+                Some(i) => steps.push(Step::Index(i)),
+                None => found = false,
+            }
+        }
+        if found {
+            let (line, col) = self.locate(&steps, Refine::None);
+            out.push(format!("{}:{line}:{col}", self.file.display()));
+        }
+        let nix = match item {
+            Some(item) => clan.listed_in_nix(path, item),
+            None => clan.defined_in_nix(path),
+        };
+        out.extend(nix);
+        out
+    }
+
     /// The inventory.json alone, parsed (for a whole clan, `inventory()` is the merged one).
     ///
     /// # Errors
