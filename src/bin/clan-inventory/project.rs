@@ -144,15 +144,12 @@ impl Project {
         let mut steps: Vec<Step> = Vec::new();
         let mut found = true;
         for p in path {
-            match v.get(*p) {
-                Some(next) => {
-                    v = next;
-                    steps.push(Step::Attr((*p).to_owned()));
-                }
-                None => {
-                    found = false;
-                    break;
-                }
+            if let Some(next) = v.get(*p) {
+                v = next;
+                steps.push(Step::Attr((*p).to_owned()));
+            } else {
+                found = false;
+                break;
             }
         }
         if let (true, Some(item)) = (found, item) {
