@@ -530,3 +530,50 @@ fn an_edit_that_the_merge_would_reject_is_refused() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
+
+#[test]
+fn validate_places_a_mistake_of_the_nix_side_in_its_nix_file() {
+    let nix = Nix::with_plugin();
+    let dir = TempDir::new("cli-bad-clan");
+    copy_tree(
+        &repo_root().join("examples/clan/modules"),
+        &dir.path().join("modules"),
+    );
+    fs::write(
+        dir.path().join("inventory.json"),
+        r#"{
+  "machines": { "jon": {}, "gateway": {} },
+  "services": { "zerotier": { "mesh": { "roles": {
+    "controller": { "machines": ["gateway"] },
+    "peer": { "machines": ["gateway", "jan"] }
+  } } } }
+}
+"#,
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("clan.nix"),
+        format!(
+            r#"(import {lib}).buildClan {{
+  directory = ./.;
+  inventory.services.zerotier.mesh = {{
+    roles.peer.machines = [ "jonn" ];
+    roles.peer.tags = [ "nosuchtag" ];
+  }};
+}}
+"#,
+            lib = repo_root().join("nix").display()
+        ),
+    )
+    .unwrap();
+    let run = cli(&nix, dir.path(), &["--file", "clan.nix", "validate"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    // One list filled by both sides: each name is placed where it is written.
+    assert_eq!(
+        run.stdout,
+        "inventory.json:5:39: error: inventory.services.zerotier.mesh.roles.peer.machines: machine 'jan' is not defined in inventory.machines; did you mean 'jon'?\n\
+         clan.nix:4:5: error: inventory.services.zerotier.mesh.roles.peer.machines: machine 'jonn' is not defined in inventory.machines; did you mean 'jon'?\n\
+         clan.nix:5:5: warning: inventory.services.zerotier.mesh.roles.peer.tags: tag 'nosuchtag' matches no machine\n\
+         the whole clan of `clan.nix`: 2 errors, 1 warning, 0 failed constraints\n"
+    );
+}

@@ -56,7 +56,7 @@ impl Source {
         }
     }
 
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Source::Flake(r) => format!("flake `{r}`"),
             Source::File(f) => format!("`{}`", f.display()),
@@ -266,6 +266,29 @@ impl Clan {
             Some(a) => format!("the Nix inventory at {}", self.place(a)),
             None => NIX_ARGUMENT.to_owned(),
         })
+    }
+
+    /// The file, line and column where the Nix side writes the deepest attribute of `path` it
+    /// has a position for, when it defines the whole `path`; `None` otherwise.
+    pub(crate) fn nix_position(&self, path: &[&str]) -> Option<(String, usize, usize)> {
+        let nix = self.nix.as_ref()?;
+        let mut v = &nix.inventory;
+        for p in path {
+            v = v.get(*p)?;
+        }
+        let mut pos = &nix.positions;
+        let mut at = None;
+        for p in path {
+            let Some(entry) = pos.get(*p) else { break };
+            if let Some(a) = entry["at"].as_str() {
+                at = Some(a);
+            }
+            pos = &entry["inner"];
+        }
+        let mut parts = at?.rsplitn(3, ':');
+        let col = parts.next()?.parse().ok()?;
+        let line = parts.next()?.parse().ok()?;
+        Some((self.place(parts.next()?), line, col))
     }
 
     /// Where the Nix side puts `item` in the list at `path`, or `None` when it does not.

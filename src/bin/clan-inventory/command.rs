@@ -162,10 +162,13 @@ fn validate(ctx: &Ctx<'_>, input: Option<&PathBuf>, format: Format) -> Result<Ou
             }
             let plural =
                 |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+            let subject = project.clan.as_ref().map_or_else(
+                || project.file.display().to_string(),
+                |c| format!("the whole clan of {}", c.source.describe()),
+            );
             let _ = writeln!(
                 s,
-                "{}: {}, {}, {}",
-                project.file.display(),
+                "{subject}: {}, {}, {}",
                 plural(errors, "error"),
                 plural(warnings, "warning"),
                 plural(constraints, "failed constraint"),

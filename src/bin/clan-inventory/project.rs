@@ -173,6 +173,42 @@ impl Project {
         out
     }
 
+    /// Whether inventory.json itself has the value at `steps` (for a whole clan, whose merged
+    /// inventory may have it from the Nix side only).
+    pub(crate) fn file_has(&self, steps: &[Step]) -> bool {
+        let file = self.file_inventory().unwrap_or(Value::Null);
+        let mut v = &file;
+        for step in steps {
+            let next = match step {
+                Step::Attr(a) => v.get(a.as_str()),
+                Step::Index(i) => v.get(*i),
+            };
+            match next {
+                Some(n) => v = n,
+                None => return false,
+            }
+        }
+        true
+    }
+
+    /// Whether inventory.json itself has `item` in the list at `steps`.
+    pub(crate) fn file_lists(&self, steps: &[Step], item: &str) -> bool {
+        let file = self.file_inventory().unwrap_or(Value::Null);
+        let mut v = &file;
+        for step in steps {
+            let next = match step {
+                Step::Attr(a) => v.get(a.as_str()),
+                Step::Index(i) => v.get(*i),
+            };
+            match next {
+                Some(n) => v = n,
+                None => return false,
+            }
+        }
+        v.as_array()
+            .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(item)))
+    }
+
     /// The inventory.json alone, parsed (for a whole clan, `inventory()` is the merged one).
     ///
     /// # Errors
