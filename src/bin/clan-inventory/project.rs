@@ -25,6 +25,9 @@ pub(crate) struct Project {
     pub(crate) args: Value,
     /// The positions in `text`, read the first time a diagnostic is placed.
     locator: OnceCell<Locator>,
+    /// For a whole clan: `text` parsed, the first time a fact's source is looked up (Null when
+    /// it is not JSON).
+    parsed: OnceCell<Value>,
     /// The whole clan, when it was read through Nix: then `args` is its merged inventory and
     /// modules, while `file` and `text` are still its inventory.json (edits write only that).
     pub(crate) clan: Option<Clan>,
@@ -89,6 +92,7 @@ impl Project {
             text,
             args,
             locator: OnceCell::new(),
+            parsed: OnceCell::new(),
             clan: None,
         })
     }
@@ -111,6 +115,7 @@ impl Project {
             text,
             args: clan.args.clone(),
             locator: OnceCell::new(),
+            parsed: OnceCell::new(),
             clan: Some(clan),
         }
     }
@@ -126,6 +131,7 @@ impl Project {
             text,
             args,
             locator: OnceCell::new(),
+            parsed: OnceCell::new(),
             clan: None,
         }
     }
@@ -139,8 +145,7 @@ impl Project {
             return Vec::new();
         };
         let mut out = Vec::new();
-        let file = self.file_inventory().unwrap_or(Value::Null);
-        let mut v = &file;
+        let mut v = self.file_value();
         let mut steps: Vec<Step> = Vec::new();
         let mut found = true;
         for p in path {
@@ -176,8 +181,7 @@ impl Project {
     /// Whether inventory.json itself has the value at `steps` (for a whole clan, whose merged
     /// inventory may have it from the Nix side only).
     pub(crate) fn file_has(&self, steps: &[Step]) -> bool {
-        let file = self.file_inventory().unwrap_or(Value::Null);
-        let mut v = &file;
+        let mut v = self.file_value();
         for step in steps {
             let next = match step {
                 Step::Attr(a) => v.get(a.as_str()),
@@ -193,8 +197,7 @@ impl Project {
 
     /// Whether inventory.json itself has `item` in the list at `steps`.
     pub(crate) fn file_lists(&self, steps: &[Step], item: &str) -> bool {
-        let file = self.file_inventory().unwrap_or(Value::Null);
-        let mut v = &file;
+        let mut v = self.file_value();
         for step in steps {
             let next = match step {
                 Step::Attr(a) => v.get(a.as_str()),
@@ -207,6 +210,15 @@ impl Project {
         }
         v.as_array()
             .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(item)))
+    }
+
+    /// The inventory.json alone, parsed once (Null when it is not JSON).
+    fn file_value(&self) -> &Value {
+        if self.clan.is_none() {
+            return self.inventory();
+        }
+        self.parsed
+            .get_or_init(|| serde_json::from_str(&self.text).unwrap_or(Value::Null))
     }
 
     /// The inventory.json alone, parsed (for a whole clan, `inventory()` is the merged one).
