@@ -5,6 +5,7 @@
 //! inventory.json refuse to change or remove what the Nix side defines. Needs `--features plugin`.
 #![cfg(feature = "plugin")]
 
+use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
@@ -24,7 +25,7 @@ struct Run {
     stderr: String,
 }
 
-/// The CLI in `dir`, with this isolated Nix (its store through NIX_CONFIG) and the plugin.
+/// The CLI in `dir`, with this isolated Nix (its store through `NIX_CONFIG`) and the plugin.
 fn cli(nix: &Nix, dir: &Path, args: &[&str]) -> Run {
     let out = nix
         .isolated(Path::new(BIN))
@@ -80,7 +81,8 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// tests/nix/flake with the library as ./lib, a flake of its own (as tests/nix/nix_lib.rs makes it).
+/// `tests/nix/flake` with the library as `./lib`, a flake of its own (as `tests/nix/nix_lib.rs`
+/// makes it).
 fn test_flake() -> TempDir {
     let dir = TempDir::new("cli-flake");
     copy_tree(&repo_root().join("tests/nix/flake"), dir.path());
@@ -184,7 +186,7 @@ fn a_flake_here_that_names_build_clan_is_read_whole() {
     assert_eq!((file.code, file.stderr.as_str()), (0, ""));
 }
 
-/// A generated fleet flake (bench/gen_fleet.py) of `machines` machines, with a stand-in
+/// A generated fleet flake (`bench/gen_fleet.py`) of `machines` machines, with a stand-in
 /// nixosSystem whose `config.system.build.toplevel` is a derivation.
 fn fleet(machines: usize) -> TempDir {
     let dir = TempDir::new("cli-fleet");
@@ -221,12 +223,13 @@ fn select_attrs_names_exactly_the_configurations_to_build() {
         "{}",
         run.stderr
     );
-    let want: String = names
-        .stdout
-        .lines()
-        .filter(|m| *m != "m00049")
-        .map(|m| format!("{reference}#nixosConfigurations.{m}.config.system.build.toplevel\n"))
-        .collect();
+    let mut want = String::new();
+    for m in names.stdout.lines().filter(|m| *m != "m00049") {
+        let _ = writeln!(
+            want,
+            "{reference}#nixosConfigurations.{m}.config.system.build.toplevel"
+        );
+    }
     assert_eq!(run.stdout, want);
     assert!(run.stdout.lines().count() > 5, "{}", run.stdout);
     // Each is a derivation of the flake: `nix build` takes them as they are.
