@@ -158,5 +158,11 @@ in
     modules = allModules;
     directory = dir;
     inventoryFile = if hasInventoryFile then inventoryFile else null;
+    # Where the machines and inventory values come from besides inventory.json (clan-inventory
+    # reads them: its edits of inventory.json must not change what the Nix side defines).
+    sources = {
+      inherit nixInventory machineDirs;
+      machineArguments = attrNames machines;
+    };
   };
 }

@@ -10,6 +10,7 @@ mod common;
 #[path = "../gen/mod.rs"]
 mod gen;
 
+mod cli_clan;
 mod cli_vs_builtin;
 mod differential;
 mod eval_jobs;

@@ -4,16 +4,39 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-/// Resolves a clan inventory (services with roles over a fleet of machines) without Nix: validates
-/// it, shows what each machine gets and why, selects machines, and edits the file safely.
+/// Resolves a clan inventory (services with roles over a fleet of machines): validates it, shows
+/// what each machine gets and why, selects machines, and edits inventory.json safely.
+///
+/// It reads the whole clan (what buildClan builds: inventory.json merged with the Nix inventory,
+/// machines/, the modules) through Nix with --flake, --expr or --file CLAN.nix, and by default in
+/// a directory whose flake.nix names buildClan; else inventory.json alone, without Nix.
 ///
 /// Exit codes: 0 ok, 1 invalid input, 2 usage.
 #[derive(Parser)]
 #[command(name = "clan-inventory", version)]
 pub(crate) struct Cli {
-    /// The inventory file (JSON form of `inventory`) [default: inventory.json]
+    /// The inventory file (JSON form of `inventory`) [default: inventory.json]; a FILE ending in
+    /// `.nix` is a clan instead: its value is buildClan's result, read through Nix
     #[arg(short, long, global = true, value_name = "FILE")]
     pub(crate) file: Option<PathBuf>,
+    /// The whole clan of a flake, through Nix: REF#clanInternals, or REF#ATTR.clanInternals for
+    /// buildClan's result at ATTR [default: `.` when ./flake.nix names buildClan]
+    #[arg(long, global = true, value_name = "REF", conflicts_with_all = ["file", "nix_expr"])]
+    pub(crate) flake: Option<String>,
+    /// The whole clan of a Nix expression whose value is buildClan's result, through Nix
+    #[arg(
+        long = "expr",
+        global = true,
+        value_name = "EXPR",
+        conflicts_with = "file"
+    )]
+    pub(crate) nix_expr: Option<String>,
+    /// The `nix` to evaluate a whole clan with [default: `$CLAN_NIX`, else `nix` on PATH]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(crate) nix: Option<PathBuf>,
+    /// A plugin file to give that Nix (`--option plugin-files`) [default: `$CLAN_PLUGIN`, else none]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(crate) plugin: Option<PathBuf>,
     /// The clan modules: each subdirectory is a module with roles/<role>.nix and an optional
     /// README.md whose TOML front matter has [constraints] [default: modules/ beside FILE]
     #[arg(long, global = true, value_name = "DIR")]
@@ -80,7 +103,13 @@ pub(crate) enum Command {
     /// `role:SVC`) and `all` with `|` (union), `&` (intersection), `!` (complement) and
     /// parentheses; `&` binds tighter than `|`. Example:
     /// `tag:backup & !tag:zone-2 | role:borgbackup.instance_1.server`
-    Select { expr: String },
+    Select {
+        expr: String,
+        /// Print the flake attribute of each selected machine's system instead of its name
+        /// (`.#nixosConfigurations.<m>.config.system.build.toplevel`), for `nix build`
+        #[arg(long)]
+        attrs: bool,
+    },
     /// Draws services, instances and roles to machines
     Graph {
         #[arg(long, value_enum, default_value = "dot")]

@@ -2,28 +2,76 @@
 //! or why not ([`Failure`]). Output of commands that read a valid inventory only; warnings and
 //! failed constraints are notes on stderr.
 
+use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::CommandFactory;
 
 use super::args::{Cli, Command, Format, GraphFormat, MachinesAction, RolesAction, TagsAction};
+use super::clan::{self, Clan, Evaluator, Source};
 use super::project::Project;
 use super::report::{diagnose, Severity};
 use super::{edit, explain, graph, invalid_report, schema, select, table, Failure, Outcome};
 use clan_inventory::inventory::{
-    self, json::output_json, machine_not_defined, resolve, ConstraintFailure, Input, Warning,
+    self, json::output_json, machine_not_defined, resolve, ConstraintFailure, Input, MachineClass,
+    Warning,
 };
 
 /// What every command may need: the global options.
 pub(crate) struct Ctx<'a> {
     cli: &'a Cli,
+    /// Lines for stderr before the command's own: which of the two sources it read.
+    notes: RefCell<String>,
 }
 
 impl Ctx<'_> {
-    /// The project of the command: the positional FILE or `--file`, and `--modules`.
+    /// The project of the command: the whole clan of `--flake`, `--expr`, `--file CLAN.nix` or
+    /// of a flake.nix here that names buildClan (through Nix, when there is one); else the
+    /// positional FILE or `--file`, and `--modules`. The notes say which it read.
     fn open(&self, positional: Option<&PathBuf>) -> Result<Project, Failure> {
-        let file = file_of(self.cli.file.as_ref(), positional)?;
+        let mut notes = self.notes.borrow_mut();
+        let cli = self.cli;
+        let nix_file = cli
+            .file
+            .as_ref()
+            .filter(|f| f.extension().is_some_and(|e| e == "nix"));
+        let asked = if let Some(r) = &cli.flake {
+            Some(Source::Flake(r.clone()))
+        } else if let Some(e) = &cli.nix_expr {
+            Some(Source::Expr(e.clone()))
+        } else {
+            nix_file.map(|f| Source::File(f.clone()))
+        };
+        let source = match asked {
+            Some(s) => Some(s),
+            None if cli.file.is_none() && positional.is_none() => clan::detect(Path::new(".")),
+            None => None,
+        };
+        if let Some(source) = source {
+            if positional.is_some() {
+                return Err(Failure::usage(
+                    "an inventory FILE and a whole clan (--flake, --expr, --file CLAN.nix) given",
+                ));
+            }
+            let explicit = cli.flake.is_some() || cli.nix_expr.is_some() || nix_file.is_some();
+            match Evaluator::find(cli.nix.as_deref(), cli.plugin.as_deref()) {
+                Some(evaluator) => {
+                    let clan = Clan::evaluate(source, &evaluator)?;
+                    let _ = writeln!(notes, "{}", clan.banner());
+                    return Ok(Project::of_clan(clan));
+                }
+                None if explicit => {
+                    return Err(Failure::usage(
+                        "no nix to read the whole clan with: give --nix PATH, set CLAN_NIX, or put nix on PATH",
+                    ))
+                }
+                None => notes.push_str(
+                    "clan-inventory: inventory.json alone, without Nix: ./flake.nix uses buildClan, but no nix was found (--nix, CLAN_NIX, PATH)\n",
+                ),
+            }
+        }
+        let file = file_of(cli.file.as_ref(), positional)?;
         Project::open(&file, self.modules())
     }
 
@@ -34,8 +82,11 @@ impl Ctx<'_> {
 
 /// Runs the command of the command line.
 pub(crate) fn run(cli: &Cli) -> Result<Outcome, Failure> {
-    let ctx = Ctx { cli };
-    match &cli.command {
+    let ctx = Ctx {
+        cli,
+        notes: RefCell::new(String::new()),
+    };
+    let result = match &cli.command {
         Command::Validate { input, format } => validate(&ctx, input.as_ref(), *format),
         Command::Resolve {
             input,
@@ -43,7 +94,7 @@ pub(crate) fn run(cli: &Cli) -> Result<Outcome, Failure> {
             format,
         } => resolve_command(&ctx, input.as_ref(), machine.as_deref(), *format),
         Command::Explain { machine } => explain_command(&ctx, machine),
-        Command::Select { expr } => select_command(&ctx, expr),
+        Command::Select { expr, attrs } => select_command(&ctx, expr, *attrs),
         Command::Graph { format } => graph_command(&ctx, *format),
         Command::Schema => Ok(Outcome::out(schema::schema())),
         Command::Completions { shell } => {
@@ -54,6 +105,17 @@ pub(crate) fn run(cli: &Cli) -> Result<Outcome, Failure> {
         Command::Machines { action } => machines(&ctx, action),
         Command::Tags { action } => tags(&ctx, action),
         Command::Roles { action } => roles(&ctx, action),
+    };
+    let notes = ctx.notes.take();
+    match result {
+        Ok(mut o) => {
+            o.stderr.insert_str(0, &notes);
+            Ok(o)
+        }
+        Err(mut f) => {
+            f.message.insert_str(0, &notes);
+            Err(f)
+        }
     }
 }
 
@@ -100,10 +162,13 @@ fn validate(ctx: &Ctx<'_>, input: Option<&PathBuf>, format: Format) -> Result<Ou
             }
             let plural =
                 |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+            let subject = project.clan.as_ref().map_or_else(
+                || project.file.display().to_string(),
+                |c| format!("the whole clan of {}", c.source.describe()),
+            );
             let _ = writeln!(
                 s,
-                "{}: {}, {}, {}",
-                project.file.display(),
+                "{subject}: {}, {}, {}",
                 plural(errors, "error"),
                 plural(warnings, "warning"),
                 plural(constraints, "failed constraint"),
@@ -157,11 +222,11 @@ fn explain_command(ctx: &Ctx<'_>, machine: &str) -> Result<Outcome, Failure> {
         let output = resolve(input);
         let i = machine_index(input, machine)?;
         let e = inventory::explain::explain(input, &output, i);
-        Ok(Outcome::out(explain::render(input, &output, &e)))
+        Ok(Outcome::out(explain::render(&project, input, &output, &e)))
     })
 }
 
-fn select_command(ctx: &Ctx<'_>, expr: &str) -> Result<Outcome, Failure> {
+fn select_command(ctx: &Ctx<'_>, expr: &str, attrs: bool) -> Result<Outcome, Failure> {
     let parsed = select::parse(expr).map_err(|e| Failure::usage(format!("select: {e}")))?;
     let project = ctx.open(None)?;
     with_valid(&project, |input| {
@@ -169,14 +234,37 @@ fn select_command(ctx: &Ctx<'_>, expr: &str) -> Result<Outcome, Failure> {
         let mut warnings = Vec::new();
         let set = select::eval(&parsed, input, &output, &mut warnings)
             .map_err(|e| Failure::usage(format!("select: {e}")))?;
+        let flake = project
+            .clan
+            .as_ref()
+            .and_then(|c| c.source.flake_ref())
+            .unwrap_or(".");
         let mut s = String::new();
+        let mut not_nixos = Vec::new();
         for (m, on) in input.machines.iter().zip(set) {
-            if on {
-                s.push_str(&m.name);
-                s.push('\n');
+            if !on {
+                continue;
+            }
+            if !attrs {
+                let _ = writeln!(s, "{}", m.name);
+            } else if m.class == MachineClass::Nixos {
+                let _ = writeln!(
+                    s,
+                    "{flake}#nixosConfigurations.{}.config.system.build.toplevel",
+                    m.name
+                );
+            } else {
+                not_nixos.push(m.name.as_str());
             }
         }
         let mut outcome = Outcome::out(s);
+        if !not_nixos.is_empty() {
+            // buildClan makes nixosConfigurations only: a darwin machine has no attribute to build.
+            outcome.note(format_args!(
+                "note: select --attrs: not NixOS machines, so not in nixosConfigurations: {}",
+                not_nixos.join(", ")
+            ));
+        }
         for w in warnings {
             outcome.note(format_args!("warning: select: {w}"));
         }
@@ -195,8 +283,50 @@ fn graph_command(ctx: &Ctx<'_>, format: GraphFormat) -> Result<Outcome, Failure>
     })
 }
 
+/// A value of the Nix side that an edit of inventory.json cannot change: why not, and where to.
+fn defined_by_nix(what: &str, at: &str) -> Failure {
+    Failure::invalid(format!(
+        "{what} is defined in {at}, not in inventory.json: the Nix side is read-only here, change it there"
+    ))
+}
+
+/// In a whole clan: the project to edit must have an inventory.json.
+fn editable(project: &Project) -> Result<(), Failure> {
+    match &project.clan {
+        Some(c) if c.inventory_file.is_none() => Err(Failure::invalid(format!(
+            "the clan has no inventory.json to edit (`{}` does not exist)",
+            project.file.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// In a whole clan: makes an entry for `machine` in inventory.json when only the Nix side
+/// (the Nix inventory, machines/, the `machines` argument) defines it, so that tags go beside.
+fn entry_beside(inv: &mut serde_json::Value, project: &Project, machine: &str) {
+    let known = project.inventory()["machines"].get(machine).is_some();
+    if project.clan.is_none() || !known {
+        return;
+    }
+    if let Some(root) = inv.as_object_mut() {
+        let machines = root
+            .entry("machines")
+            .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+        if let Some(ms) = machines.as_object_mut() {
+            ms.entry(machine.to_owned())
+                .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+        }
+    }
+}
+
 fn machines(ctx: &Ctx<'_>, action: &MachinesAction) -> Result<Outcome, Failure> {
     let project = ctx.open(None)?;
+    editable(&project)?;
+    if let (MachinesAction::Remove { name }, Some(clan)) = (action, &project.clan) {
+        if let Some(at) = clan.machine_outside_file(name) {
+            return Err(defined_by_nix(&format!("machine '{name}'"), &at));
+        }
+    }
     let done = match action {
         MachinesAction::Add {
             name,
@@ -223,10 +353,22 @@ fn machines(ctx: &Ctx<'_>, action: &MachinesAction) -> Result<Outcome, Failure> 
 
 fn tags(ctx: &Ctx<'_>, action: &TagsAction) -> Result<Outcome, Failure> {
     let project = ctx.open(None)?;
-    let done = match action {
-        TagsAction::Add { machine, tags } => {
-            edit::apply(&project, |inv| edit::add_tags(inv, machine, tags))?
+    editable(&project)?;
+    if let (TagsAction::Remove { machine, tags }, Some(clan)) = (action, &project.clan) {
+        for t in tags {
+            if let Some(at) = clan.listed_in_nix(&["machines", machine, "tags"], t) {
+                return Err(defined_by_nix(
+                    &format!("tag '{t}' of machine '{machine}'"),
+                    &at,
+                ));
+            }
         }
+    }
+    let done = match action {
+        TagsAction::Add { machine, tags } => edit::apply(&project, |inv| {
+            entry_beside(inv, &project, machine);
+            edit::add_tags(inv, machine, tags)
+        })?,
         TagsAction::Remove { machine, tags } => {
             edit::apply(&project, |inv| edit::remove_tags(inv, machine, tags))?
         }
@@ -251,7 +393,19 @@ fn roles(ctx: &Ctx<'_>, action: &RolesAction) -> Result<Outcome, Failure> {
     if machines.is_empty() && tags.is_empty() {
         return Err(Failure::usage("give at least one MACHINE or --tag"));
     }
-    edit::role_address(role)?;
+    let [svc, inst, r] = edit::role_address(role)?;
+    editable(&project)?;
+    if let (false, Some(clan)) = (assign, &project.clan) {
+        for (key, names) in [("machines", machines), ("tags", tags)] {
+            for n in names {
+                let path = ["services", svc, inst, "roles", r, key];
+                if let Some(at) = clan.listed_in_nix(&path, n) {
+                    let what = if key == "machines" { "machine" } else { "tag" };
+                    return Err(defined_by_nix(&format!("{what} '{n}' of role {role}"), &at));
+                }
+            }
+        }
+    }
     let done = edit::apply(&project, |inv| {
         if assign {
             edit::assign(inv, role, machines, tags)

@@ -1,6 +1,7 @@
 //! Edits of `inventory.json`: each changes the parsed file (keys keep their order), checks the
 //! result with the core, and writes it atomically only when it is valid and the file has not
-//! changed meanwhile.
+//! changed meanwhile. In a whole clan the result checked is the file merged with the Nix side,
+//! and what the Nix side defines is never changed or removed (`command.rs` refuses first).
 
 use std::fmt::Write as _;
 
@@ -267,15 +268,27 @@ pub(crate) fn apply(
             &format!("`{}` is invalid; fix it first", project.file.display()),
         )));
     }
-    let mut inv = project.inventory().clone();
+    let mut inv = project.file_inventory()?;
     let done = edit(&mut inv)?;
     let text = render(&project.text, &inv);
-    let next = Project::from_text(
-        &project.file,
-        project.modules_dir.clone(),
-        text,
-        project.modules(),
-    )?;
+    let next = match &project.clan {
+        None => Project::from_text(
+            &project.file,
+            project.modules_dir.clone(),
+            text,
+            project.modules(),
+        )?,
+        // What buildClan will see: the new file merged with the Nix side, which must still merge.
+        Some(clan) => {
+            let merged = clan.merged_with(&inv).map_err(|conflict| {
+                Failure::invalid(format!(
+                    "refusing to write `{}`: {conflict}; the Nix side is read-only here, change it there",
+                    project.file.display()
+                ))
+            })?;
+            project.edited(text, merged)
+        }
+    };
     if let Err(errors) = next.load() {
         let mut report = format!(
             "error: refusing to write `{}`: the result would be invalid:\n",

@@ -4,8 +4,19 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use super::project::Project;
 use clan_inventory::inventory::explain::{Explanation, ModuleSource, Reason, TagSource};
-use clan_inventory::inventory::{Input, ModuleItem, Output};
+use clan_inventory::inventory::{Input, ModuleItem, Output, Step};
+
+/// ` (from A; B)` for the places `project` knows for a fact, or nothing (inventory.json alone).
+fn from(project: &Project, path: &[&str], item: Option<&str>) -> String {
+    let places = project.sources(path, item);
+    if places.is_empty() {
+        String::new()
+    } else {
+        format!(" (from {})", places.join("; "))
+    }
+}
 
 fn show(v: &Value) -> String {
     match v {
@@ -15,6 +26,7 @@ fn show(v: &Value) -> String {
 }
 
 pub(crate) fn render(
+    project: &Project,
     input: &Input<&Value>,
     output: &Output<'_, &Value>,
     e: &Explanation<'_>,
@@ -32,6 +44,12 @@ pub(crate) fn render(
         .map(|(t, _)| *t)
         .collect();
     let _ = writeln!(s, "machine {}", e.machine);
+    if let Some(clan) = &project.clan {
+        let mut places = project.sources(&["machines", e.machine], None);
+        places.retain(|p| !p.starts_with("the Nix inventory"));
+        places.extend(clan.machine_places(e.machine));
+        let _ = writeln!(s, "  defined in: {}", places.join("; "));
+    }
     let describe = |src: TagSource| match src {
         TagSource::Own => "own".to_owned(),
         TagSource::Global => "inventory.tags".to_owned(),
@@ -41,7 +59,18 @@ pub(crate) fn render(
     let tags: Vec<String> = e
         .tags
         .iter()
-        .map(|(t, src)| format!("{t} ({})", describe(*src)))
+        .map(|(t, src)| {
+            let places = match src {
+                TagSource::Own => project.sources(&["machines", e.machine, "tags"], Some(t)),
+                TagSource::Global => project.sources(&["tags", t], Some(e.machine)),
+                _ => Vec::new(),
+            };
+            if places.is_empty() {
+                format!("{t} ({})", describe(*src))
+            } else {
+                format!("{t} ({}: {})", describe(*src), places.join("; "))
+            }
+        })
         .collect();
     let _ = writeln!(s, "  tags: {}", tags.join(", "));
 
@@ -80,7 +109,22 @@ pub(crate) fn render(
         for role in &inst.roles {
             for reason in &role.reasons {
                 let why = match reason {
-                    Reason::Listed { .. } => format!("listed in roles.{}.machines", role.role),
+                    Reason::Listed { .. } => format!(
+                        "listed in roles.{}.machines{}",
+                        role.role,
+                        from(
+                            project,
+                            &[
+                                "services",
+                                out.service,
+                                out.instance,
+                                "roles",
+                                role.role,
+                                "machines"
+                            ],
+                            Some(e.machine)
+                        )
+                    ),
                     Reason::Tag { tag, .. } => {
                         let src = e.tags.iter().find(|(t, _)| t == tag).map(|(_, s)| *s);
                         match src {
@@ -106,7 +150,15 @@ pub(crate) fn render(
         if !inst.layers.is_empty() {
             let _ = writeln!(s, "  config of clan.{}, merged in this order:", out.service);
             for l in &inst.layers {
-                let _ = writeln!(s, "    {l}");
+                let names: Vec<&str> = l
+                    .steps
+                    .iter()
+                    .filter_map(|st| match st {
+                        Step::Attr(a) => Some(a.as_str()),
+                        Step::Index(_) => None,
+                    })
+                    .collect();
+                let _ = writeln!(s, "    {l}{}", from(project, &names, None));
             }
         }
         if !inst.modules.is_empty() {

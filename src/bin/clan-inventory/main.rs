@@ -1,9 +1,10 @@
-//! The `clan-inventory` command: the inventory core on an `inventory.json` and a modules
-//! directory, without Nix. Exit codes: 0 ok, 1 invalid input, 2 usage. Each command is one
+//! The `clan-inventory` command: the inventory core on a whole clan read through Nix, or on an
+//! `inventory.json` and a modules directory without Nix. Exit codes: 0 ok, 1 invalid input, 2 usage. Each command is one
 //! function of `command.rs` that returns what to print; only `main` prints.
 #![forbid(unsafe_code)]
 
 mod args;
+mod clan;
 mod command;
 mod discover;
 mod edit;

@@ -1,5 +1,6 @@
-//! An `inventory.json` with its modules directory, turned into the argument of the builtin
-//! (`{ inventory, modules, directory }`) so that the CLI runs exactly the core the builtin runs.
+//! An `inventory.json` with its modules directory, or a whole clan read through Nix
+//! (`clan.rs`), turned into the argument of the builtin (`{ inventory, modules, directory }`) so
+//! that the CLI runs exactly the core the builtin runs.
 
 use std::cell::OnceCell;
 use std::fs;
@@ -7,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use super::clan::Clan;
 use super::locate::{Locator, Refine};
 use super::Failure;
 use clan_inventory::inventory::json::JsonTree;
@@ -23,6 +25,12 @@ pub(crate) struct Project {
     pub(crate) args: Value,
     /// The positions in `text`, read the first time a diagnostic is placed.
     locator: OnceCell<Locator>,
+    /// For a whole clan: `text` parsed, the first time a fact's source is looked up (Null when
+    /// it is not JSON).
+    parsed: OnceCell<Value>,
+    /// The whole clan, when it was read through Nix: then `args` is its merged inventory and
+    /// modules, while `file` and `text` are still its inventory.json (edits write only that).
+    pub(crate) clan: Option<Clan>,
 }
 
 impl Project {
@@ -84,6 +92,145 @@ impl Project {
             text,
             args,
             locator: OnceCell::new(),
+            parsed: OnceCell::new(),
+            clan: None,
+        })
+    }
+
+    /// The project of a whole clan: its inventory.json (empty when it has none) for placing
+    /// diagnostics and for edits, and the clan's merged inventory and modules for the core.
+    pub(crate) fn of_clan(clan: Clan) -> Self {
+        let dir = clan
+            .local_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(&clan.directory));
+        let file = clan
+            .inventory_file
+            .clone()
+            .unwrap_or_else(|| dir.join("inventory.json"));
+        let text = fs::read_to_string(&file).unwrap_or_else(|_| "{}\n".to_owned());
+        Project {
+            file,
+            modules_dir: dir.join("modules"),
+            text,
+            args: clan.args.clone(),
+            locator: OnceCell::new(),
+            parsed: OnceCell::new(),
+            clan: Some(clan),
+        }
+    }
+
+    /// The same project with `text` as its inventory.json and `inventory` as what the core sees
+    /// (for a whole clan: `text` merged with the Nix side), to check an edit before writing it.
+    pub(crate) fn edited(&self, text: String, inventory: Value) -> Self {
+        let mut args = self.args.clone();
+        args["inventory"] = inventory;
+        Project {
+            file: self.file.clone(),
+            modules_dir: self.modules_dir.clone(),
+            text,
+            args,
+            locator: OnceCell::new(),
+            parsed: OnceCell::new(),
+            clan: None,
+        }
+    }
+
+    /// For a whole clan: where the value at `path` below `inventory` is written (with `item`: where
+    /// the list there has that element): `inventory.json:LINE:COL`, a place in a Nix file, or the
+    /// buildClan argument, one per side that defines it. Empty for inventory.json alone, whose
+    /// every fact is from the file.
+    pub(crate) fn sources(&self, path: &[&str], item: Option<&str>) -> Vec<String> {
+        let Some(clan) = &self.clan else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut v = self.file_value();
+        let mut steps: Vec<Step> = Vec::new();
+        let mut found = true;
+        for p in path {
+            if let Some(next) = v.get(*p) {
+                v = next;
+                steps.push(Step::Attr((*p).to_owned()));
+            } else {
+                found = false;
+                break;
+            }
+        }
+        if let (true, Some(item)) = (found, item) {
+            match v
+                .as_array()
+                .and_then(|a| a.iter().position(|x| x.as_str() == Some(item)))
+            {
+                Some(i) => steps.push(Step::Index(i)),
+                None => found = false,
+            }
+        }
+        if found {
+            let (line, col) = self.locate(&steps, Refine::None);
+            out.push(format!("{}:{line}:{col}", self.file.display()));
+        }
+        let nix = match item {
+            Some(item) => clan.listed_in_nix(path, item),
+            None => clan.defined_in_nix(path),
+        };
+        out.extend(nix);
+        out
+    }
+
+    /// Whether inventory.json itself has the value at `steps` (for a whole clan, whose merged
+    /// inventory may have it from the Nix side only).
+    pub(crate) fn file_has(&self, steps: &[Step]) -> bool {
+        let mut v = self.file_value();
+        for step in steps {
+            let next = match step {
+                Step::Attr(a) => v.get(a.as_str()),
+                Step::Index(i) => v.get(*i),
+            };
+            match next {
+                Some(n) => v = n,
+                None => return false,
+            }
+        }
+        true
+    }
+
+    /// Whether inventory.json itself has `item` in the list at `steps`.
+    pub(crate) fn file_lists(&self, steps: &[Step], item: &str) -> bool {
+        let mut v = self.file_value();
+        for step in steps {
+            let next = match step {
+                Step::Attr(a) => v.get(a.as_str()),
+                Step::Index(i) => v.get(*i),
+            };
+            match next {
+                Some(n) => v = n,
+                None => return false,
+            }
+        }
+        v.as_array()
+            .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(item)))
+    }
+
+    /// The inventory.json alone, parsed once (Null when it is not JSON).
+    fn file_value(&self) -> &Value {
+        if self.clan.is_none() {
+            return self.inventory();
+        }
+        self.parsed
+            .get_or_init(|| serde_json::from_str(&self.text).unwrap_or(Value::Null))
+    }
+
+    /// The inventory.json alone, parsed (for a whole clan, `inventory()` is the merged one).
+    ///
+    /// # Errors
+    /// The file is not JSON.
+    pub(crate) fn file_inventory(&self) -> Result<Value, Failure> {
+        if self.clan.is_none() {
+            return Ok(self.inventory().clone());
+        }
+        serde_json::from_str(&self.text).map_err(|e| {
+            Failure::invalid(format!("`{}` is not valid JSON: {e}", self.file.display()))
         })
     }
 

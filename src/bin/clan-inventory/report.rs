@@ -136,6 +136,35 @@ fn place(
     } else {
         &[]
     };
+    // A whole clan: a value that only the Nix side writes is placed in its Nix file.
+    if let Some(clan) = &project.clan {
+        let names: Vec<&str> = steps
+            .iter()
+            .map_while(|s| match s {
+                Step::Attr(a) => Some(a.as_str()),
+                Step::Index(_) => None,
+            })
+            .collect();
+        // In a list that both sides fill, the side that has the name the message is about.
+        let in_file = match subject {
+            Some(name) if clan.listed_in_nix(&names, name).is_some() => {
+                project.file_lists(steps, name)
+            }
+            _ => project.file_has(steps),
+        };
+        if !steps.is_empty() && !in_file {
+            if let Some((file, line, column)) = clan.nix_position(&names) {
+                return Diagnostic {
+                    severity,
+                    path: Some(path.to_string()),
+                    message,
+                    file,
+                    line: Some(line),
+                    column: Some(column),
+                };
+            }
+        }
+    }
     let refine = subject.map_or(Refine::None, Refine::Name);
     let (line, column) = project.locate(steps, refine);
     Diagnostic {

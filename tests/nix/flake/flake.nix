@@ -51,6 +51,9 @@
       ) (builtins.attrNames clan.nixosConfigurations);
     in
     {
+      # What `clan-inventory --flake` reads (tests/nix/cli_clan.rs).
+      inherit (clan) clanInternals;
+
       # Plain data for `nix eval --json`.
       summary = {
         machines = builtins.mapAttrs (_: c: describe c.args) clan.nixosConfigurations;

@@ -72,9 +72,12 @@
           // args
         );
       jobs = c: builtins.mapAttrs (_: m: m.config.system.build.toplevel) c.nixosConfigurations;
+      valid = clan (test.valid or { });
     in
     {
-      hydraJobs = jobs (clan (test.valid or { }));
+      hydraJobs = jobs valid;
       invalidJobs = jobs (clan (test.invalid or { }));
+      # For `clan-inventory --flake` and the attributes of `select --attrs` (tests/nix/cli_clan.rs).
+      inherit (valid) nixosConfigurations clanInternals;
     };
 }

@@ -1,0 +1,476 @@
+//! The whole clan, read through Nix: one `nix eval --json` of what the commands need from the
+//! `clanInternals` of a `buildClan` call (`clan.nix` beside this file says what), turned into the
+//! same argument of the core that `project.rs` builds from an `inventory.json` alone.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use serde_json::{Map, Value};
+
+use super::Failure;
+
+/// Where a value of the Nix side is when Nix gives no position for it.
+const NIX_ARGUMENT: &str = "the inventory argument of buildClan";
+
+/// The function `nix eval --apply` applies to `clanInternals`.
+const VIEW: &str = include_str!("clan.nix");
+
+/// Where the clan is.
+#[derive(Clone, Debug)]
+pub(crate) enum Source {
+    /// A flake reference, optionally with `#ATTR`, the attribute that holds buildClan's result
+    /// (default: the flake's outputs themselves, so `REF#clanInternals`).
+    Flake(String),
+    /// A Nix file whose value (called with its defaults when it is a function) is buildClan's result.
+    File(PathBuf),
+    /// A Nix expression whose value is buildClan's result.
+    Expr(String),
+}
+
+impl Source {
+    /// The flake reference without `#ATTR`, for the attribute paths of `select --attrs`.
+    pub(crate) fn flake_ref(&self) -> Option<&str> {
+        match self {
+            Source::Flake(r) => Some(r.split_once('#').map_or(r.as_str(), |(r, _)| r)),
+            _ => None,
+        }
+    }
+
+    /// The local directory of the clan, when there is one: a flake given as a path, or the
+    /// directory of a Nix file. Flakes are evaluated from a copy in the store; this maps back.
+    fn local_dir(&self) -> Option<PathBuf> {
+        match self {
+            Source::Flake(_) => {
+                let r = self.flake_ref()?;
+                let path = r.strip_prefix("path:").unwrap_or(r);
+                Path::new(path).is_dir().then(|| PathBuf::from(path))
+            }
+            Source::File(f) => Some(
+                f.parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."))
+                    .to_path_buf(),
+            ),
+            Source::Expr(_) => None,
+        }
+    }
+
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Source::Flake(r) => format!("flake `{r}`"),
+            Source::File(f) => format!("`{}`", f.display()),
+            Source::Expr(_) => "--expr".to_owned(),
+        }
+    }
+}
+
+/// The Nix to run and the plugin to give it.
+pub(crate) struct Evaluator {
+    pub(crate) nix: PathBuf,
+    pub(crate) plugin: Option<PathBuf>,
+}
+
+impl Evaluator {
+    /// `--nix`, else `CLAN_NIX`, else `nix` on PATH; `None` when there is none.
+    pub(crate) fn find(nix: Option<&Path>, plugin: Option<&Path>) -> Option<Self> {
+        let nix = nix
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("CLAN_NIX").map(PathBuf::from))
+            .or_else(|| {
+                std::env::split_paths(&std::env::var_os("PATH")?)
+                    .map(|d| d.join("nix"))
+                    .find(|p| p.is_file())
+            })?;
+        let plugin = plugin
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("CLAN_PLUGIN").map(PathBuf::from));
+        Some(Evaluator { nix, plugin })
+    }
+
+    fn command(&self, source: &Source) -> Command {
+        let mut cmd = Command::new(&self.nix);
+        cmd.args(["--extra-experimental-features", "nix-command flakes"]);
+        if let Some(p) = &self.plugin {
+            // Before the subcommand, where Nix reads plugin options.
+            cmd.arg("--option").arg("plugin-files").arg(p);
+        }
+        cmd.args(["eval", "--json", "--apply", VIEW]);
+        match source {
+            Source::Flake(r) => {
+                let installable = match r.split_once('#') {
+                    Some((r, attr)) if !attr.is_empty() => format!("{r}#{attr}.clanInternals"),
+                    Some((r, _)) => format!("{r}#clanInternals"),
+                    None => format!("{r}#clanInternals"),
+                };
+                cmd.arg(installable);
+            }
+            // Without a flake the clan reads its own files by path: impure, as `nix-build` is.
+            Source::File(f) => {
+                cmd.arg("--impure")
+                    .arg("--file")
+                    .arg(f)
+                    .arg("clanInternals");
+            }
+            Source::Expr(e) => {
+                cmd.arg("--impure")
+                    .arg("--expr")
+                    .arg(e)
+                    .arg("clanInternals");
+            }
+        }
+        cmd
+    }
+}
+
+/// The whole clan as the commands see it.
+pub(crate) struct Clan {
+    pub(crate) source: Source,
+    /// `{ inventory, modules, directory }`: the argument buildClan gives the resolver.
+    pub(crate) args: Value,
+    /// The local inventory.json (edits write it), if the clan has one.
+    pub(crate) inventory_file: Option<PathBuf>,
+    /// The directory buildClan was given, as Nix sees it (a store path for a flake).
+    pub(crate) directory: String,
+    /// Where it is here, when known (see [`Source::local_dir`]).
+    pub(crate) local_dir: Option<PathBuf>,
+    /// What the Nix side defines; `None` with a library that does not say.
+    pub(crate) nix: Option<NixSide>,
+    pub(crate) seconds: f64,
+}
+
+/// What buildClan got besides inventory.json.
+pub(crate) struct NixSide {
+    /// The `inventory` argument (with `meta`), as data.
+    pub(crate) inventory: Value,
+    /// The same shape as `inventory`, each attribute `{ at = "FILE:LINE:COL" or null; inner; }`.
+    positions: Value,
+    pub(crate) machine_dirs: Vec<String>,
+    pub(crate) machine_arguments: Vec<String>,
+}
+
+impl Clan {
+    /// Evaluates the clan of `source` with `evaluator`.
+    ///
+    /// # Errors
+    /// Nix fails (its error is passed on) or prints something that is not the expected data.
+    pub(crate) fn evaluate(source: Source, evaluator: &Evaluator) -> Result<Self, Failure> {
+        let start = Instant::now();
+        let out = evaluator.command(&source).output().map_err(|e| {
+            Failure::invalid(format!("failed to run `{}`: {e}", evaluator.nix.display()))
+        })?;
+        let seconds = start.elapsed().as_secs_f64();
+        if !out.status.success() {
+            return Err(Failure::invalid(format!(
+                "failed to evaluate the clan of {} with `{}` (to read inventory.json alone: --file inventory.json):\n{}",
+                source.describe(),
+                evaluator.nix.display(),
+                String::from_utf8_lossy(&out.stderr).trim_end()
+            )));
+        }
+        let mut data: Value = serde_json::from_slice(&out.stdout)
+            .map_err(|e| Failure::invalid(format!("nix printed no JSON: {e}")))?;
+        let directory = data["directory"].as_str().unwrap_or(".").to_owned();
+        let local_dir = source.local_dir();
+        let inventory_file = data["inventoryFile"]
+            .as_str()
+            .map(|f| local_path(f, &directory, local_dir.as_deref()));
+        let nix = match data["nix"].take() {
+            Value::Object(mut n) => Some(NixSide {
+                inventory: n.remove("inventory").unwrap_or(Value::Null),
+                positions: n.remove("positions").unwrap_or(Value::Null),
+                machine_dirs: strings(n.get("machineDirs")),
+                machine_arguments: strings(n.get("machineArguments")),
+            }),
+            _ => None,
+        };
+        let args = serde_json::json!({
+            "directory": directory,
+            "inventory": data["inventory"].take(),
+            "modules": data["modules"].take(),
+        });
+        let mut clan = Clan {
+            source,
+            args,
+            inventory_file,
+            directory,
+            local_dir,
+            nix,
+            seconds,
+        };
+        clan.place_role_files();
+        Ok(clan)
+    }
+
+    /// Role files as places here (`explain` shows them): a flake's are in the store.
+    fn place_role_files(&mut self) {
+        let mut modules = self.args["modules"].take();
+        if let Some(ms) = modules.as_object_mut() {
+            for m in ms.values_mut() {
+                if let Some(roles) = m.get_mut("roles").and_then(Value::as_object_mut) {
+                    for r in roles.values_mut() {
+                        if let Some(path) = r.as_str() {
+                            *r = Value::String(self.place(path));
+                        }
+                    }
+                }
+            }
+        }
+        self.args["modules"] = modules;
+    }
+
+    /// The line every command prints on stderr in this mode.
+    pub(crate) fn banner(&self) -> String {
+        let machines = self.args["inventory"]["machines"]
+            .as_object()
+            .map_or(0, Map::len);
+        format!(
+            "clan-inventory: the whole clan of {} through Nix ({machines} machines, evaluated in {:.2} s)",
+            self.source.describe(),
+            self.seconds
+        )
+    }
+
+    /// A path Nix printed, as a place here: relative to the clan's directory when inside it.
+    pub(crate) fn place(&self, nix_path: &str) -> String {
+        match nix_path.strip_prefix(&self.directory) {
+            Some(rest) if rest.starts_with('/') => {
+                let rel = &rest[1..];
+                match &self.local_dir {
+                    Some(d) if d != Path::new(".") => d.join(rel).display().to_string(),
+                    _ => rel.to_owned(),
+                }
+            }
+            _ => nix_path.to_owned(),
+        }
+    }
+
+    /// Where the Nix side defines the value at `path` (attribute names below `inventory`), or
+    /// `None` when it does not: `FILE:LINE:COL` when Nix knows, else the buildClan argument.
+    pub(crate) fn defined_in_nix(&self, path: &[&str]) -> Option<String> {
+        let nix = self.nix.as_ref()?;
+        let mut v = &nix.inventory;
+        for p in path {
+            v = v.get(*p)?;
+        }
+        let mut pos = &nix.positions;
+        let mut at = None;
+        for p in path {
+            let Some(entry) = pos.get(*p) else { break };
+            if let Some(a) = entry["at"].as_str() {
+                at = Some(a);
+            }
+            pos = &entry["inner"];
+        }
+        Some(match at {
+            Some(a) => format!("the Nix inventory at {}", self.place(a)),
+            None => NIX_ARGUMENT.to_owned(),
+        })
+    }
+
+    /// The file, line and column where the Nix side writes the deepest attribute of `path` it
+    /// has a position for, when it defines the whole `path`; `None` otherwise.
+    pub(crate) fn nix_position(&self, path: &[&str]) -> Option<(String, usize, usize)> {
+        let nix = self.nix.as_ref()?;
+        let mut v = &nix.inventory;
+        for p in path {
+            v = v.get(*p)?;
+        }
+        let mut pos = &nix.positions;
+        let mut at = None;
+        for p in path {
+            let Some(entry) = pos.get(*p) else { break };
+            if let Some(a) = entry["at"].as_str() {
+                at = Some(a);
+            }
+            pos = &entry["inner"];
+        }
+        let mut parts = at?.rsplitn(3, ':');
+        let col = parts.next()?.parse().ok()?;
+        let line = parts.next()?.parse().ok()?;
+        Some((self.place(parts.next()?), line, col))
+    }
+
+    /// Where the Nix side puts `item` in the list at `path`, or `None` when it does not.
+    pub(crate) fn listed_in_nix(&self, path: &[&str], item: &str) -> Option<String> {
+        let nix = self.nix.as_ref()?;
+        let mut v = &nix.inventory;
+        for p in path {
+            v = v.get(*p)?;
+        }
+        v.as_array()?
+            .iter()
+            .any(|x| x.as_str() == Some(item))
+            .then(|| self.defined_in_nix(path))
+            .flatten()
+    }
+
+    /// Where machine `name` is defined besides inventory.json, if anywhere (the first of
+    /// [`Clan::machine_places`]).
+    pub(crate) fn machine_outside_file(&self, name: &str) -> Option<String> {
+        self.machine_places(name).into_iter().next()
+    }
+
+    /// Every place besides inventory.json that defines machine `name`: the Nix inventory,
+    /// `machines/<name>/`, the `machines` argument of buildClan.
+    pub(crate) fn machine_places(&self, name: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .defined_in_nix(&["machines", name])
+            .into_iter()
+            .collect();
+        let Some(nix) = self.nix.as_ref() else {
+            return out;
+        };
+        if nix.machine_dirs.iter().any(|m| m == name) {
+            out.push(format!("machines/{name}/"));
+        }
+        if nix.machine_arguments.iter().any(|m| m == name) {
+            out.push(format!(
+                "the `machines` argument of buildClan (machines.{name})"
+            ));
+        }
+        out
+    }
+
+    /// The inventory buildClan would build from `file` (a new inventory.json) and the Nix side,
+    /// as nix/build-clan.nix merges them; `Err` names the first conflict as merge.nix words it.
+    pub(crate) fn merged_with(&self, file: &Value) -> Result<Value, String> {
+        let Some(nix) = &self.nix else {
+            return Ok(file.clone());
+        };
+        let name = self
+            .inventory_file
+            .as_ref()
+            .map_or_else(|| "inventory.json".to_owned(), |f| f.display().to_string());
+        let mut merged = merge(&[], file, &nix.inventory).map_err(|c| {
+            let steps: Vec<&str> = c.path.iter().map(String::as_str).collect();
+            let at = self
+                .defined_in_nix(&steps)
+                .unwrap_or_else(|| NIX_ARGUMENT.to_owned());
+            format!(
+                "inventory.{} is set to {} in {name} and to {} in {at}",
+                c.path.join("."),
+                c.file,
+                c.nix
+            )
+        })?;
+        if let Some(root) = merged.as_object_mut() {
+            let machines = root
+                .entry("machines")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Some(ms) = machines.as_object_mut() {
+                for m in nix.machine_dirs.iter().chain(&nix.machine_arguments) {
+                    ms.entry(m.clone())
+                        .or_insert_with(|| Value::Object(Map::new()));
+                }
+            }
+        }
+        Ok(merged)
+    }
+}
+
+/// nix/merge.nix in Rust: objects merge, lists concatenate without repeating elements of the
+/// first, any other value set differently on both sides is a conflict: `Err` gives its path
+/// (below `inventory`) and the two values.
+fn merge(path: &[&str], file: &Value, nix: &Value) -> Result<Value, Conflict> {
+    Ok(match (file, nix) {
+        (Value::Object(ours), Value::Object(theirs)) => {
+            let mut out = ours.clone();
+            for (k, v) in theirs {
+                let merged = match ours.get(k) {
+                    Some(own) => {
+                        let mut p = path.to_vec();
+                        p.push(k);
+                        merge(&p, own, v)?
+                    }
+                    None => v.clone(),
+                };
+                out.insert(k.clone(), merged);
+            }
+            Value::Object(out)
+        }
+        (Value::Array(ours), Value::Array(theirs)) => {
+            let mut out = ours.clone();
+            out.extend(theirs.iter().filter(|v| !ours.contains(v)).cloned());
+            Value::Array(out)
+        }
+        _ if file == nix => file.clone(),
+        _ => {
+            return Err(Conflict {
+                path: path.iter().map(|s| (*s).to_owned()).collect(),
+                file: file.to_string(),
+                nix: nix.to_string(),
+            })
+        }
+    })
+}
+
+/// A value inventory.json and the Nix inventory set differently.
+struct Conflict {
+    path: Vec<String>,
+    file: String,
+    nix: String,
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `nix_path` (under `directory`, as Nix saw it) as the same file under `local`, relative to
+/// the current directory when it is below it.
+fn local_path(nix_path: &str, directory: &str, local: Option<&Path>) -> PathBuf {
+    let path = local_path_as_given(nix_path, directory, local);
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(path)
+}
+
+fn local_path_as_given(nix_path: &str, directory: &str, local: Option<&Path>) -> PathBuf {
+    match (nix_path.strip_prefix(directory), local) {
+        (Some(rest), Some(local)) if rest.starts_with('/') && local == Path::new(".") => {
+            PathBuf::from(&rest[1..])
+        }
+        (Some(rest), Some(local)) if rest.starts_with('/') => local.join(&rest[1..]),
+        _ => PathBuf::from(nix_path),
+    }
+}
+
+/// The flake in `dir` when it uses buildClan: a `flake.nix` whose text names `buildClan`. (The
+/// text, not an evaluation: deciding must cost nothing, and a flake that does not name it cannot
+/// call it, short of an indirection no convention of clan uses.)
+pub(crate) fn detect(dir: &Path) -> Option<Source> {
+    let text = std::fs::read_to_string(dir.join("flake.nix")).ok()?;
+    text.contains("buildClan")
+        .then(|| Source::Flake(".".to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge;
+    use serde_json::json;
+
+    #[test]
+    fn merge_as_merge_nix() {
+        let a = json!({ "machines": { "jon": { "tags": ["a", "b"], "deploy": { "targetHost": "x" } } } });
+        let b = json!({ "machines": { "jon": { "tags": ["b", "c"] }, "sara": {} } });
+        assert_eq!(
+            merge(&[], &a, &b).ok().unwrap(),
+            json!({ "machines": { "jon": { "tags": ["a", "b", "c"], "deploy": { "targetHost": "x" } }, "sara": {} } })
+        );
+        let c = json!({ "machines": { "jon": { "deploy": { "targetHost": "y" } } } });
+        let conflict = merge(&[], &a, &c).err().unwrap();
+        assert_eq!(conflict.path, ["machines", "jon", "deploy", "targetHost"]);
+        assert_eq!(
+            (conflict.file.as_str(), conflict.nix.as_str()),
+            ("\"x\"", "\"y\"")
+        );
+    }
+}

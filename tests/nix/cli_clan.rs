@@ -1,0 +1,582 @@
+//! `clan-inventory` on a whole clan through the real `nix` with the plugin: the test flake
+//! (tests/nix/flake, by `--flake` and found in the current directory) and the example clan (by
+//! `--file` and `--expr`). Its resolution equals buildClan's own `clanInternals.resolved`; machines
+//! of machines/, of the `machines` argument and of the Nix inventory alone appear; edits of
+//! inventory.json refuse to change or remove what the Nix side defines. Needs `--features plugin`.
+#![cfg(feature = "plugin")]
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::common::{nix_prefix, plugin_path, repo_root, Nix, TempDir};
+
+const BIN: &str = env!("CARGO_BIN_EXE_clan-inventory");
+
+/// buildClan's resolution without the module values, as `resolve --format json` prints it.
+const WITHOUT_MODULES: &str =
+    "r: r // { machines = builtins.mapAttrs (_: m: removeAttrs m [ \"modules\" ]) r.machines; }";
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// The CLI in `dir`, with this isolated Nix (its store through `NIX_CONFIG`) and the plugin.
+fn cli(nix: &Nix, dir: &Path, args: &[&str]) -> Run {
+    let out = nix
+        .isolated(Path::new(BIN))
+        .env("CLAN_NIX", nix_prefix().join("bin/nix"))
+        .env("CLAN_PLUGIN", plugin_path())
+        .env(
+            "NIX_CONFIG",
+            format!("store = {}", nix.dir().join("store").display()),
+        )
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run clan-inventory");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+fn json_of(run: &Run) -> Value {
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
+/// `nix eval --json ARGS` with the plugin.
+fn eval(nix: &Nix, args: &[&str]) -> Value {
+    let out = nix
+        .command("nix")
+        .arg("eval")
+        .arg("--json")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// `tests/nix/flake` with the library as `./lib`, a flake of its own (as `tests/nix/nix_lib.rs`
+/// makes it).
+fn test_flake() -> TempDir {
+    let dir = TempDir::new("cli-flake");
+    copy_tree(&repo_root().join("tests/nix/flake"), dir.path());
+    copy_tree(&repo_root().join("nix"), &dir.path().join("lib"));
+    fs::copy(
+        repo_root().join("tests/nix/describe.nix"),
+        dir.path().join("describe.nix"),
+    )
+    .unwrap();
+    dir
+}
+
+/// A copy of examples/clan whose default.nix imports this repository's library.
+fn example_copy() -> TempDir {
+    let dir = TempDir::new("cli-example");
+    copy_tree(&repo_root().join("examples/clan"), dir.path());
+    let default = dir.path().join("default.nix");
+    let text = fs::read_to_string(&default).unwrap().replace(
+        "(import ../../nix)",
+        &format!("(import {})", repo_root().join("nix").display()),
+    );
+    fs::write(default, text).unwrap();
+    dir
+}
+
+fn machine_names(resolution: &Value) -> Vec<String> {
+    resolution["machines"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn the_whole_test_flake_resolves_as_build_clan_does() {
+    let nix = Nix::with_plugin();
+    let flake = test_flake();
+    let reference = format!("path:{}", flake.path().display());
+    let run = cli(
+        &nix,
+        &repo_root(),
+        &["--flake", &reference, "resolve", "--format", "json"],
+    );
+    assert!(
+        run.stderr.starts_with(&format!(
+            "clan-inventory: the whole clan of flake `{reference}` through Nix (4 machines, evaluated in "
+        )),
+        "{}",
+        run.stderr
+    );
+    let got = json_of(&run);
+    let want = eval(
+        &nix,
+        &[
+            &format!("{reference}#clanInternals.resolved"),
+            "--apply",
+            WITHOUT_MODULES,
+        ],
+    );
+    assert_eq!(got, want);
+    // a: inventory.json and the Nix inventory; b: machines/ only; c: inventory.json only;
+    // d: the `machines` argument only.
+    assert_eq!(machine_names(&got), ["a", "b", "c", "d"]);
+    // inventory.json alone knows two of them.
+    let file = json_of(&cli(
+        &nix,
+        flake.path(),
+        &["--file", "inventory.json", "resolve", "--format", "json"],
+    ));
+    assert_eq!(machine_names(&file), ["a", "c"]);
+}
+
+#[test]
+fn a_flake_here_that_names_build_clan_is_read_whole() {
+    let nix = Nix::with_plugin();
+    let flake = test_flake();
+    let run = cli(&nix, flake.path(), &["resolve", "--format", "json"]);
+    assert!(
+        run.stderr
+            .starts_with("clan-inventory: the whole clan of flake `.` through Nix (4 machines"),
+        "{}",
+        run.stderr
+    );
+    let reference = format!("path:{}", flake.path().display());
+    let want = eval(
+        &nix,
+        &[
+            &format!("{reference}#clanInternals.resolved"),
+            "--apply",
+            WITHOUT_MODULES,
+        ],
+    );
+    assert_eq!(json_of(&run), want);
+    // File mode says nothing on stderr, as before.
+    let file = cli(
+        &nix,
+        flake.path(),
+        &["--file", "inventory.json", "validate"],
+    );
+    assert_eq!((file.code, file.stderr.as_str()), (0, ""));
+}
+
+/// A generated fleet flake (`bench/gen_fleet.py`) of `machines` machines, with a stand-in
+/// nixosSystem whose `config.system.build.toplevel` is a derivation.
+fn fleet(machines: usize) -> TempDir {
+    let dir = TempDir::new("cli-fleet");
+    let status = std::process::Command::new("python3")
+        .arg(repo_root().join("bench/gen_fleet.py"))
+        .arg(dir.path())
+        .args(["--machines", &machines.to_string(), "--flake"])
+        .status()
+        .expect("run python3 bench/gen_fleet.py");
+    assert!(status.success(), "bench/gen_fleet.py failed");
+    dir
+}
+
+#[test]
+fn select_attrs_names_exactly_the_configurations_to_build() {
+    let nix = Nix::with_plugin();
+    let fleet = fleet(60);
+    let reference = format!("path:{}", fleet.path().display());
+    let expr = "tag:web & !tag:zone-0 | machine:m00049";
+    let names = cli(&nix, &repo_root(), &["--flake", &reference, "select", expr]);
+    assert_eq!(names.code, 0, "{}", names.stderr);
+    let run = cli(
+        &nix,
+        &repo_root(),
+        &["--flake", &reference, "select", "--attrs", expr],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // m00049 is darwin (every 50th, from m00049): buildClan makes no nixosConfiguration for it.
+    assert!(names.stdout.contains("m00049\n"), "{}", names.stdout);
+    assert!(
+        run.stderr.ends_with(
+            "note: select --attrs: not NixOS machines, so not in nixosConfigurations: m00049\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    let mut want = String::new();
+    for m in names.stdout.lines().filter(|m| *m != "m00049") {
+        let _ = writeln!(
+            want,
+            "{reference}#nixosConfigurations.{m}.config.system.build.toplevel"
+        );
+    }
+    assert_eq!(run.stdout, want);
+    assert!(run.stdout.lines().count() > 5, "{}", run.stdout);
+    // Each is a derivation of the flake: `nix build` takes them as they are.
+    let out = nix
+        .command("nix")
+        .args(["build", "--dry-run", "--no-link"])
+        .args(run.stdout.lines())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The example clan with one more machine that only the Nix inventory defines.
+fn example_with_nix_only_machine(dir: &Path) -> String {
+    format!(
+        r#"import {dir}/clan.nix {{
+          buildClan = args: (import {lib}).buildClan (args // {{
+            inventory = args.inventory // {{
+              machines = args.inventory.machines // {{ zed.tags = [ "nix-only" ]; }};
+            }};
+          }});
+        }}"#,
+        dir = dir.display(),
+        lib = repo_root().join("nix").display()
+    )
+}
+
+#[test]
+fn the_example_clan_through_file_and_expr_resolves_as_build_clan_does() {
+    let nix = Nix::with_plugin();
+    let example = example_copy();
+    let by_file = cli(
+        &nix,
+        example.path(),
+        &["--file", "default.nix", "resolve", "--format", "json"],
+    );
+    assert!(
+        by_file
+            .stderr
+            .starts_with("clan-inventory: the whole clan of `default.nix` through Nix (5 machines"),
+        "{}",
+        by_file.stderr
+    );
+    let default = example.path().join("default.nix");
+    let want = eval(
+        &nix,
+        &[
+            "--impure",
+            "--file",
+            default.to_str().unwrap(),
+            "clanInternals.resolved",
+            "--apply",
+            WITHOUT_MODULES,
+        ],
+    );
+    let got = json_of(&by_file);
+    assert_eq!(got, want);
+    // nas: machines/ only; sara: inventory.json and the `machines` argument.
+    assert_eq!(
+        machine_names(&got),
+        ["backup_server", "gateway", "jon", "nas", "sara"]
+    );
+
+    let expr = example_with_nix_only_machine(example.path());
+    let by_expr = json_of(&cli(
+        &nix,
+        &repo_root(),
+        &["--expr", &expr, "resolve", "--format", "json"],
+    ));
+    let want = eval(
+        &nix,
+        &[
+            "--impure",
+            "--expr",
+            &format!("({expr}).clanInternals.resolved"),
+            "--apply",
+            WITHOUT_MODULES,
+        ],
+    );
+    assert_eq!(by_expr, want);
+    assert_eq!(by_expr["machines"]["zed"]["tags"][0], "nix-only");
+
+    // explain, select and graph run on the whole clan too.
+    let explain = cli(
+        &nix,
+        example.path(),
+        &["--file", "default.nix", "explain", "nas"],
+    );
+    assert_eq!(explain.code, 0, "{}", explain.stderr);
+    assert!(
+        explain
+            .stdout
+            .starts_with("machine nas\n  defined in: machines/nas/\n  tags: all (every machine), nixos (machineClass)\n"),
+        "{}",
+        explain.stdout
+    );
+    // explain names where each fact is written: inventory.json, the Nix file, machines/.
+    let explain = cli(
+        &nix,
+        example.path(),
+        &["--file", "default.nix", "explain", "jon"],
+    );
+    for line in [
+        "  defined in: inventory.json:4:5; the Nix inventory at clan.nix:15:7; machines/jon/\n",
+        "  tags: backup (own: inventory.json:4:23), laptop (own: inventory.json:4:33), desktop (own: the Nix inventory at clan.nix:15:7), all (every machine), nixos (machineClass)\n",
+        "    inventory.services.borgbackup.instance_1.config (from inventory.json:11:9)\n",
+        "    inventory.services.borgbackup.instance_1.machines.jon.config (from the Nix inventory at clan.nix:24:9)\n",
+        "  role controller of zerotier.lab: listed in roles.controller.machines (from the Nix inventory at clan.nix:44:9)\n",
+    ] {
+        assert!(explain.stdout.contains(line), "{line}\n{}", explain.stdout);
+    }
+    let explain = cli(
+        &nix,
+        example.path(),
+        &["--file", "default.nix", "explain", "sara"],
+    );
+    assert!(
+        explain.stdout.contains("  defined in: inventory.json:5:5; the `machines` argument of buildClan (machines.sara)\n"),
+        "{}",
+        explain.stdout
+    );
+    // The file alone: as before, no places.
+    let explain = cli(
+        &nix,
+        example.path(),
+        &["--file", "inventory.json", "explain", "jon"],
+    );
+    assert!(
+        explain.stdout.starts_with("machine jon\n  tags: backup (own), laptop (own), all (every machine), nixos (machineClass)\n"),
+        "{}",
+        explain.stdout
+    );
+    let graph = cli(&nix, example.path(), &["--file", "default.nix", "graph"]);
+    assert!(graph.stdout.contains("\"gateway\""), "{}", graph.stdout);
+    let select = cli(
+        &nix,
+        example.path(),
+        &[
+            "--file",
+            "default.nix",
+            "select",
+            "role:zerotier.mesh.controller",
+        ],
+    );
+    assert_eq!(select.stdout, "gateway\n");
+}
+
+fn inventory_text(dir: &Path) -> String {
+    fs::read_to_string(dir.join("inventory.json")).unwrap()
+}
+
+#[test]
+fn edits_refuse_to_change_what_the_nix_side_defines() {
+    let nix = Nix::with_plugin();
+    let example = example_copy();
+    let dir = example.path();
+    let before = inventory_text(dir);
+    let refused = |args: &[&str], message: &str| {
+        let mut all = vec!["--file", "default.nix"];
+        all.extend_from_slice(args);
+        let run = cli(&nix, dir, &all);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stdout);
+        let last = run.stderr.lines().last().unwrap_or_default();
+        assert_eq!(last, message, "{args:?}");
+        assert_eq!(inventory_text(dir), before, "{args:?} changed the file");
+    };
+    let read_only = "not in inventory.json: the Nix side is read-only here, change it there";
+    refused(
+        &["machines", "remove", "gateway"],
+        &format!("error: machine 'gateway' is defined in the Nix inventory at clan.nix:16:7, {read_only}"),
+    );
+    refused(
+        &["machines", "remove", "nas"],
+        &format!("error: machine 'nas' is defined in machines/nas/, {read_only}"),
+    );
+    refused(
+        &["machines", "remove", "sara"],
+        &format!("error: machine 'sara' is defined in the `machines` argument of buildClan (machines.sara), {read_only}"),
+    );
+    refused(
+        &["tags", "remove", "jon", "desktop"],
+        &format!("error: tag 'desktop' of machine 'jon' is defined in the Nix inventory at clan.nix:15:7, {read_only}"),
+    );
+    refused(
+        &["roles", "unassign", "zerotier.mesh.controller", "gateway"],
+        &format!("error: machine 'gateway' of role zerotier.mesh.controller is defined in the Nix inventory at clan.nix:37:9, {read_only}"),
+    );
+    refused(
+        &["roles", "unassign", "zerotier.mesh.peer", "--tag", "all"],
+        &format!("error: tag 'all' of role zerotier.mesh.peer is defined in the Nix inventory at clan.nix:38:9, {read_only}"),
+    );
+
+    // Beside the Nix side: allowed, and only inventory.json is written.
+    let ok = |args: &[&str], out: &str| {
+        let mut all = vec!["--file", "default.nix"];
+        all.extend_from_slice(args);
+        let run = cli(&nix, dir, &all);
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (0, out),
+            "{args:?}: {}",
+            run.stderr
+        );
+    };
+    ok(
+        &["tags", "add", "gateway", "fast"],
+        "inventory.json: added to machine 'gateway' the tags: fast\n",
+    );
+    ok(
+        &["machines", "add", "nas", "--tag", "storage"],
+        "inventory.json: added machine 'nas'\n",
+    );
+    ok(
+        &["tags", "remove", "jon", "laptop"],
+        "inventory.json: removed from machine 'jon' the tags: laptop\n",
+    );
+    ok(
+        &["roles", "assign", "borgbackup.instance_2.client", "nas"],
+        "inventory.json: role borgbackup.instance_2.client: added machines: nas\n",
+    );
+    let inv: Value = serde_json::from_str(&inventory_text(dir)).unwrap();
+    assert_eq!(
+        inv["machines"]["gateway"]["tags"],
+        serde_json::json!(["fast"])
+    );
+    assert_eq!(
+        inv["machines"]["nas"]["tags"],
+        serde_json::json!(["storage"])
+    );
+    let whole = json_of(&cli(
+        &nix,
+        dir,
+        &["--file", "default.nix", "resolve", "--format", "json"],
+    ));
+    assert_eq!(
+        whole["machines"]["gateway"]["tags"],
+        serde_json::json!(["fast", "network", "all", "nixos"])
+    );
+    assert_eq!(
+        whole["services"]["borgbackup"]["instance_2"]["roles"]["client"]["machines"],
+        serde_json::json!(["nas", "backup_server"])
+    );
+}
+
+#[test]
+fn an_edit_that_the_merge_would_reject_is_refused() {
+    let nix = Nix::with_plugin();
+    let example = example_copy();
+    let dir = example.path();
+    // The Nix inventory sets one machine's targetHost: inventory.json cannot set another.
+    let expr = format!(
+        r#"import {dir}/clan.nix {{
+          buildClan = args: (import {lib}).buildClan (args // {{
+            inventory = args.inventory // {{
+              machines = args.inventory.machines // {{ nas.deploy.targetHost = "root@nas"; }};
+            }};
+          }});
+        }}"#,
+        dir = dir.display(),
+        lib = repo_root().join("nix").display()
+    );
+    let before = inventory_text(dir);
+    let run = cli(
+        &nix,
+        dir,
+        &[
+            "--expr",
+            &expr,
+            "machines",
+            "add",
+            "nas",
+            "--target-host",
+            "root@elsewhere",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let last = run.stderr.lines().last().unwrap();
+    assert_eq!(
+        last,
+        // An attribute written in --expr has no file: Nix gives no position for it.
+        "error: refusing to write `inventory.json`: inventory.machines.nas.deploy.targetHost is set to \"root@elsewhere\" in inventory.json and to \"root@nas\" in the inventory argument of buildClan; the Nix side is read-only here, change it there"
+    );
+    assert_eq!(inventory_text(dir), before);
+    // The same value is no conflict.
+    let run = cli(
+        &nix,
+        dir,
+        &[
+            "--expr",
+            &expr,
+            "machines",
+            "add",
+            "nas",
+            "--target-host",
+            "root@nas",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[test]
+fn validate_places_a_mistake_of_the_nix_side_in_its_nix_file() {
+    let nix = Nix::with_plugin();
+    let dir = TempDir::new("cli-bad-clan");
+    copy_tree(
+        &repo_root().join("examples/clan/modules"),
+        &dir.path().join("modules"),
+    );
+    fs::write(
+        dir.path().join("inventory.json"),
+        r#"{
+  "machines": { "jon": {}, "gateway": {} },
+  "services": { "zerotier": { "mesh": { "roles": {
+    "controller": { "machines": ["gateway"] },
+    "peer": { "machines": ["gateway", "jan"] }
+  } } } }
+}
+"#,
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("clan.nix"),
+        format!(
+            r#"(import {lib}).buildClan {{
+  directory = ./.;
+  inventory.services.zerotier.mesh = {{
+    roles.peer.machines = [ "jonn" ];
+    roles.peer.tags = [ "nosuchtag" ];
+  }};
+}}
+"#,
+            lib = repo_root().join("nix").display()
+        ),
+    )
+    .unwrap();
+    let run = cli(&nix, dir.path(), &["--file", "clan.nix", "validate"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    // One list filled by both sides: each name is placed where it is written.
+    assert_eq!(
+        run.stdout,
+        "inventory.json:5:39: error: inventory.services.zerotier.mesh.roles.peer.machines: machine 'jan' is not defined in inventory.machines; did you mean 'jon'?\n\
+         clan.nix:4:5: error: inventory.services.zerotier.mesh.roles.peer.machines: machine 'jonn' is not defined in inventory.machines; did you mean 'jon'?\n\
+         clan.nix:5:5: warning: inventory.services.zerotier.mesh.roles.peer.tags: tag 'nosuchtag' matches no machine\n\
+         the whole clan of `clan.nix`: 2 errors, 1 warning, 0 failed constraints\n"
+    );
+}
