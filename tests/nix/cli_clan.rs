@@ -580,3 +580,98 @@ fn validate_places_a_mistake_of_the_nix_side_in_its_nix_file() {
          the whole clan of `clan.nix`: 2 errors, 1 warning, 0 failed constraints\n"
     );
 }
+
+#[test]
+fn explain_names_where_modules_and_extra_modules_come_from() {
+    let nix = Nix::with_plugin();
+    let dir = TempDir::new("cli-module-sources");
+    let modules = repo_root().join("examples/clan/modules");
+    copy_tree(&modules, &dir.path().join("modules"));
+    copy_tree(&modules.join("zerotier"), &dir.path().join("vendor/zt"));
+    fs::write(
+        dir.path().join("inventory.json"),
+        r#"{
+  "machines": { "jon": {}, "gateway": {} },
+  "services": { "zerotier": { "mesh": {
+    "roles": { "controller": { "machines": ["gateway"] }, "peer": { "tags": ["all"] } },
+    "extraModules": ["extra/a.nix"]
+  } } }
+}
+"#,
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("clan.nix"),
+        format!(
+            r#"(import {lib}).buildClan {{
+  directory = ./.;
+  modules = {{
+    zerotier = ./vendor/zt;
+    inline = {{ roles.x = ./extra/x.nix; }};
+  }};
+  inventory.services.zerotier.mesh.extraModules = [ "extra/b.nix" "extra/a.nix" ];
+  inventory.services.inline.i.roles.x.machines = [ "jon" ];
+}}
+"#,
+            lib = repo_root().join("nix").display()
+        ),
+    )
+    .unwrap();
+    let run = cli(&nix, dir.path(), &["--file", "clan.nix", "explain", "jon"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for line in [
+        "  clan module inline: the `modules` argument of buildClan (modules.inline at clan.nix:5:5)\n",
+        "  clan module zerotier: the `modules` argument of buildClan (modules.zerotier = vendor/zt at clan.nix:4:5), which replaces modules/zerotier/\n",
+        "    3. role peer: vendor/zt/roles/peer.nix\n",
+        // The merge puts the file's entries first; "extra/a.nix" of the Nix list is not repeated.
+        "    4. inventory.services.zerotier.mesh.extraModules[0]: extra/a.nix (from inventory.json:5:22)\n",
+        "    5. inventory.services.zerotier.mesh.extraModules[1]: extra/b.nix (from the Nix inventory at clan.nix:7:3)\n",
+    ] {
+        assert!(run.stdout.contains(line), "{line}\n{}", run.stdout);
+    }
+    let gateway = cli(
+        &nix,
+        dir.path(),
+        &["--file", "clan.nix", "explain", "gateway"],
+    );
+    assert!(
+        !gateway.stdout.contains("clan module inline"),
+        "{}",
+        gateway.stdout
+    );
+
+    // A module of modules/ alone, in the example clan.
+    let example = example_copy();
+    let run = cli(
+        &nix,
+        example.path(),
+        &["--file", "default.nix", "explain", "gateway"],
+    );
+    assert!(
+        run.stdout
+            .contains("\n  clan module zerotier: modules/zerotier/\n"),
+        "{}",
+        run.stdout
+    );
+
+    // --expr: what the expression writes has no position, and the CLI says so.
+    let expr = format!(
+        r#"(import {lib}).buildClan {{
+          directory = {dir};
+          inventory.machines.jon.tags = [ "t" ];
+        }}"#,
+        lib = repo_root().join("nix").display(),
+        dir = dir.path().display()
+    );
+    let run = cli(&nix, dir.path(), &["--expr", &expr, "explain", "jon"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.lines().nth(1),
+        Some("clan-inventory: note: Nix gives no file positions for what --expr writes: explain names such values by the buildClan argument that holds them, and validate places their mistakes at the nearest attribute of inventory.json")
+    );
+    assert!(
+        run.stdout.contains("  defined in: inventory.json:2:17; the inventory argument of buildClan\n  tags: t (own: the inventory argument of buildClan),"),
+        "{}",
+        run.stdout
+    );
+}

@@ -37,6 +37,12 @@ let
       x;
   role = r: if isPath r || isString r then toString r else "«module»";
   # Where each attribute of the Nix inventory is written, to `depth` levels (file:line:column).
+  at =
+    n: v:
+    let
+      p = unsafeGetAttrPos n v;
+    in
+    if p == null then null else "${p.file}:${toString p.line}:${toString p.column}";
   positions =
     depth: v:
     if depth == 0 || !isAttrs v then
@@ -46,11 +52,7 @@ let
         map (n: {
           name = n;
           value = {
-            at =
-              let
-                p = unsafeGetAttrPos n v;
-              in
-              if p == null then null else "${p.file}:${toString p.line}:${toString p.column}";
+            at = at n v;
             inner = positions (depth - 1) v.${n};
           };
         }) (attrNames v)
@@ -74,6 +76,19 @@ in
         # services.<s>.<i>.roles.<r>.machines is 6 levels down.
         positions = positions 6 sources.nixInventory;
         inherit (sources) machineDirs machineArguments;
+        moduleDirs = sources.moduleDirs or [ ];
+        # Each module of the `modules` argument: where it is written, and its directory unless
+        # it is given as `{ roles; constraints; }`.
+        moduleArguments = mapAttrs (n: m: {
+          at = at n sources.modulesArgument;
+          dir =
+            if isPath m || isString m then
+              toString m
+            else if isAttrs m && !(m ? roles) && m ? outPath then
+              toString m.outPath
+            else
+              null;
+        }) (sources.modulesArgument or { });
       }
     else
       null;

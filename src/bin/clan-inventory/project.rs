@@ -178,6 +178,26 @@ impl Project {
         out
     }
 
+    /// For a whole clan: where entry `index` of the merged list at `path` is written. The merge
+    /// puts the file's own entries first, so an index below the length of the file's list is
+    /// `inventory.json:LINE:COL`, any other the Nix side. Empty for inventory.json alone.
+    pub(crate) fn entry_sources(&self, path: &[&str], index: usize) -> Vec<String> {
+        let Some(clan) = &self.clan else {
+            return Vec::new();
+        };
+        let mut v = Some(self.file_value());
+        for p in path {
+            v = v.and_then(|x| x.get(*p));
+        }
+        if v.and_then(Value::as_array).is_some_and(|a| index < a.len()) {
+            let mut steps: Vec<Step> = path.iter().map(|p| Step::Attr((*p).to_owned())).collect();
+            steps.push(Step::Index(index));
+            let (line, col) = self.locate(&steps, Refine::None);
+            return vec![format!("{}:{line}:{col}", self.file.display())];
+        }
+        clan.defined_in_nix(path).into_iter().collect()
+    }
+
     /// Whether inventory.json itself has the value at `steps` (for a whole clan, whose merged
     /// inventory may have it from the Nix side only).
     pub(crate) fn file_has(&self, steps: &[Step]) -> bool {
