@@ -675,3 +675,96 @@ fn explain_names_where_modules_and_extra_modules_come_from() {
         run.stdout
     );
 }
+
+#[test]
+fn role_edits_warn_of_a_constraint_they_break_and_see_the_nix_tags() {
+    let nix = Nix::with_plugin();
+    let example = example_copy();
+    let dir = example.path();
+    let run_in = |args: &[&str]| {
+        let run = cli(&nix, dir, args);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        run
+    };
+    let notes = |run: &Run| -> Vec<String> {
+        run.stderr
+            .lines()
+            .filter(|l| !l.starts_with("clan-inventory: "))
+            .map(str::to_owned)
+            .collect()
+    };
+
+    // Whole clan: the Nix side makes gateway the controller; a second one breaks `max = 1`. The
+    // edit is written all the same, with a warning.
+    let run = run_in(&[
+        "--file",
+        "default.nix",
+        "roles",
+        "assign",
+        "zerotier.mesh.controller",
+        "jon",
+    ]);
+    assert_eq!(
+        run.stdout,
+        "inventory.json: role zerotier.mesh.controller: added machines: jon\n"
+    );
+    assert_eq!(
+        notes(&run),
+        ["warning: written, but a constraint now fails (the machines of its instance will not build until it holds): zerotier.mesh: role 'controller' allows at most 1 machines, has 2: jon, gateway"]
+    );
+    // A constraint that already failed is not repeated; one that holds again says nothing.
+    let run = run_in(&["--file", "default.nix", "tags", "add", "jon", "x"]);
+    assert_eq!(notes(&run), Vec::<String>::new());
+    let run = run_in(&[
+        "--file",
+        "default.nix",
+        "roles",
+        "unassign",
+        "zerotier.mesh.controller",
+        "jon",
+    ]);
+    assert_eq!(notes(&run), Vec::<String>::new());
+
+    // After an unassign, the note sees the tags of the whole clan (the Nix side gives peer the
+    // tag `all`), not those of inventory.json alone.
+    run_in(&[
+        "--file",
+        "default.nix",
+        "roles",
+        "assign",
+        "zerotier.mesh.peer",
+        "gateway",
+    ]);
+    let run = run_in(&[
+        "--file",
+        "default.nix",
+        "roles",
+        "unassign",
+        "zerotier.mesh.peer",
+        "gateway",
+    ]);
+    assert_eq!(
+        notes(&run),
+        ["note: machine 'gateway' is still in role zerotier.mesh.peer through roles.peer.tags"]
+    );
+
+    // inventory.json alone: the same rule.
+    let run = run_in(&[
+        "--file",
+        "inventory.json",
+        "roles",
+        "assign",
+        "zerotier.mesh.controller",
+        "jon",
+        "sara",
+    ]);
+    assert_eq!(
+        run.stderr,
+        "warning: written, but a constraint now fails (the machines of its instance will not build until it holds): zerotier.mesh: role 'controller' allows at most 1 machines, has 2: jon, sara\n"
+    );
+    let inv: Value = serde_json::from_str(&inventory_text(dir)).unwrap();
+    assert_eq!(
+        inv["services"]["zerotier"]["mesh"]["roles"]["controller"]["machines"],
+        serde_json::json!(["jon", "sara"])
+    );
+}
