@@ -768,3 +768,53 @@ fn role_edits_warn_of_a_constraint_they_break_and_see_the_nix_tags() {
         serde_json::json!(["jon", "sara"])
     );
 }
+
+#[test]
+fn a_function_where_a_string_belongs_is_an_error_as_in_the_builtin() {
+    let nix = Nix::with_plugin();
+    let dir = TempDir::new("cli-function");
+    fs::write(
+        dir.path().join("inventory.json"),
+        "{ \"machines\": { \"jon\": {} } }\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("clan.nix"),
+        format!(
+            r"(import {lib}).buildClan {{
+  directory = ./.;
+  inventory.machines.gateway.deploy.targetHost = x: x;
+}}
+",
+            lib = repo_root().join("nix").display()
+        ),
+    )
+    .unwrap();
+    let message =
+        "inventory.machines.gateway.deploy.targetHost: expected a string or null, found a function";
+    let builtin = nix
+        .command("nix")
+        .args(["eval", "--impure", "--json", "--file"])
+        .arg(dir.path().join("clan.nix"))
+        .arg("clanInternals.resolved.warnings")
+        .output()
+        .unwrap();
+    assert!(!builtin.status.success());
+    let stderr = String::from_utf8_lossy(&builtin.stderr);
+    assert!(stderr.contains(message), "{stderr}");
+
+    let run = cli(&nix, dir.path(), &["--file", "clan.nix", "validate"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        format!("clan.nix:3:3: error: {message}\nthe whole clan of `clan.nix`: 1 error, 0 warnings, 0 failed constraints\n")
+    );
+    // In inventory.json alone the marker is a string like any other.
+    fs::write(
+        dir.path().join("inventory.json"),
+        "{ \"machines\": { \"jon\": { \"deploy\": { \"buildHost\": \"«function»\" } } } }\n",
+    )
+    .unwrap();
+    let run = cli(&nix, dir.path(), &["--file", "inventory.json", "validate"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}

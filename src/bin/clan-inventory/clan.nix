@@ -2,7 +2,9 @@
 # `clanInternals` of a buildClan call: the merged inventory, the modules with their roles and
 # constraints, and what the Nix side defines (for edits), as plain data. Paths become strings (never
 # copied to the store); a function, a derivation or a value that throws becomes a marker string,
-# since the commands never look inside such values (they are config or module values).
+# since the commands never look inside such values (they are config or module values). The CLI
+# decodes `«function»` as a function (tree.rs), so a function where the core expects another type
+# is reported as the builtin reports it.
 clanInternals:
 let
   inherit (builtins)

@@ -8,7 +8,6 @@ use serde::Serialize;
 
 use super::locate::Refine;
 use super::project::Project;
-use clan_inventory::inventory::json::JsonTree;
 use clan_inventory::inventory::{
     decode, resolve, validate, warnings, AttrPath, Error, Errors, Step,
 };
@@ -59,7 +58,7 @@ impl Diagnostic {
 /// Every diagnostic of the project: structural errors if there are any; else reference errors,
 /// then warnings (tags that match no machine), then, for a valid input, failed constraints.
 pub(crate) fn diagnose(project: &Project) -> Vec<Diagnostic> {
-    let input = match decode(&mut JsonTree::new(), &&project.args) {
+    let input = match decode(&mut project.tree(), &&project.args) {
         Ok(input) => input,
         Err(Errors::Invalid(errors)) => return errors_of(project, &errors),
         Err(Errors::Source { error, .. }) => match error {},
