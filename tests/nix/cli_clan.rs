@@ -818,3 +818,42 @@ fn a_function_where_a_string_belongs_is_an_error_as_in_the_builtin() {
     let run = cli(&nix, dir.path(), &["--file", "inventory.json", "validate"]);
     assert_eq!(run.code, 0, "{}", run.stdout);
 }
+
+#[test]
+fn validate_places_a_module_of_the_modules_argument_where_it_is_given() {
+    let nix = Nix::with_plugin();
+    let dir = TempDir::new("cli-module-argument");
+    let zerotier = repo_root().join("examples/clan/modules/zerotier");
+    copy_tree(&zerotier, &dir.path().join("modules/zerotier"));
+    copy_tree(&zerotier, &dir.path().join("vendor/zt"));
+    fs::write(
+        dir.path().join("vendor/zt/README.md"),
+        "---\n[constraints]\nroles.controller.min = 3\nroles.controller.max = 1\n---\n",
+    )
+    .unwrap();
+    fs::write(dir.path().join("inventory.json"), "{ \"machines\": {} }\n").unwrap();
+    fs::write(
+        dir.path().join("clan.nix"),
+        format!(
+            r"(import {lib}).buildClan {{
+  directory = ./.;
+  modules = {{
+    zerotier = ./vendor/zt;
+    inline = {{ roles.x = ./x.nix; constraints.roles.y.min = 1; }};
+  }};
+}}
+",
+            lib = repo_root().join("nix").display()
+        ),
+    )
+    .unwrap();
+    let run = cli(&nix, dir.path(), &["--file", "clan.nix", "validate"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    // Not modules/zerotier/README.md, which the argument replaces.
+    assert_eq!(
+        run.stdout,
+        "clan.nix:5:5: error: modules.inline.constraints.roles: role 'y' is not defined by module 'inline' (roles: x); did you mean 'x'?\n\
+         vendor/zt/README.md: error: modules.zerotier.constraints.roles.controller: min (3) is greater than max (1)\n\
+         the whole clan of `clan.nix`: 2 errors, 0 warnings, 0 failed constraints\n"
+    );
+}

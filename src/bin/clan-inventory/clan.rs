@@ -374,6 +374,34 @@ impl Clan {
         Some(s)
     }
 
+    /// Where the constraints of clan module `name`, given in the `modules` argument, are
+    /// written: its directory's README.md, or, for a module given as `{ roles; constraints; }`,
+    /// the position of `modules.<name>` (file, line and column, when Nix has it). `None` for a
+    /// module of `modules/<name>/`, and with a library that does not say.
+    pub(crate) fn module_constraints_at(
+        &self,
+        name: &str,
+    ) -> Option<(String, Option<(usize, usize)>)> {
+        let arg = self.nix.as_ref()?.module_arguments.get(name)?;
+        if let Some(d) = arg["dir"].as_str() {
+            return Some((format!("{}/README.md", self.place(d)), None));
+        }
+        let at = arg["at"].as_str();
+        let parsed = at.and_then(|a| {
+            let mut parts = a.rsplitn(3, ':');
+            let col = parts.next()?.parse().ok()?;
+            let line = parts.next()?.parse().ok()?;
+            Some((self.place(parts.next()?), (line, col)))
+        });
+        Some(match parsed {
+            Some((file, pos)) => (file, Some(pos)),
+            None => (
+                format!("the `modules` argument of buildClan (modules.{name})"),
+                None,
+            ),
+        })
+    }
+
     /// The inventory buildClan would build from `file` (a new inventory.json) and the Nix side,
     /// as nix/build-clan.nix merges them; `Err` names the first conflict as merge.nix words it.
     pub(crate) fn merged_with(&self, file: &Value) -> Result<Value, String> {

@@ -119,15 +119,23 @@ fn place(
 ) -> Diagnostic {
     let file = project.file.display().to_string();
     if let ("modules", Some(Step::Attr(module))) = (path.root, path.steps.first()) {
-        // Constraints come from the module's README: no position inside the TOML.
-        let readme: PathBuf = project.modules_dir.join(module).join("README.md");
+        // Constraints come from the module's README: no position inside the TOML. In a whole
+        // clan, a module of the `modules` argument has them where that argument puts them.
+        let (file, at) = project
+            .clan
+            .as_ref()
+            .and_then(|c| c.module_constraints_at(module))
+            .unwrap_or_else(|| {
+                let readme: PathBuf = project.modules_dir.join(module).join("README.md");
+                (readme.display().to_string(), None)
+            });
         return Diagnostic {
             severity,
             path: Some(path.to_string()),
             message,
-            file: readme.display().to_string(),
-            line: None,
-            column: None,
+            file,
+            line: at.map(|(l, _)| l),
+            column: at.map(|(_, c)| c),
         };
     }
     let steps = if path.root == "inventory" {
