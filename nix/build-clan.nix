@@ -90,7 +90,8 @@ let
       discover.fromDirectory m.outPath
     else
       m;
-  allModules = discover.fromParent (dir + "/modules") // mapAttrs (_: moduleOf) modules;
+  dirModules = discover.fromParent (dir + "/modules");
+  allModules = dirModules // mapAttrs (_: moduleOf) modules;
 
   clanInventory = if builtins ? clanInventory then builtins.clanInventory else import ./inventory.nix;
 
@@ -163,6 +164,9 @@ in
     sources = {
       inherit nixInventory machineDirs;
       machineArguments = attrNames machines;
+      # The modules of modules/<m>/, and the `modules` argument as given (it replaces those).
+      moduleDirs = attrNames dirModules;
+      modulesArgument = modules;
     };
   };
 }

@@ -580,3 +580,280 @@ fn validate_places_a_mistake_of_the_nix_side_in_its_nix_file() {
          the whole clan of `clan.nix`: 2 errors, 1 warning, 0 failed constraints\n"
     );
 }
+
+#[test]
+fn explain_names_where_modules_and_extra_modules_come_from() {
+    let nix = Nix::with_plugin();
+    let dir = TempDir::new("cli-module-sources");
+    let modules = repo_root().join("examples/clan/modules");
+    copy_tree(&modules, &dir.path().join("modules"));
+    copy_tree(&modules.join("zerotier"), &dir.path().join("vendor/zt"));
+    fs::write(
+        dir.path().join("inventory.json"),
+        r#"{
+  "machines": { "jon": {}, "gateway": {} },
+  "services": { "zerotier": { "mesh": {
+    "roles": { "controller": { "machines": ["gateway"] }, "peer": { "tags": ["all"] } },
+    "extraModules": ["extra/a.nix"]
+  } } }
+}
+"#,
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("clan.nix"),
+        format!(
+            r#"(import {lib}).buildClan {{
+  directory = ./.;
+  modules = {{
+    zerotier = ./vendor/zt;
+    inline = {{ roles.x = ./extra/x.nix; }};
+  }};
+  inventory.services.zerotier.mesh.extraModules = [ "extra/b.nix" "extra/a.nix" ];
+  inventory.services.inline.i.roles.x.machines = [ "jon" ];
+}}
+"#,
+            lib = repo_root().join("nix").display()
+        ),
+    )
+    .unwrap();
+    let run = cli(&nix, dir.path(), &["--file", "clan.nix", "explain", "jon"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for line in [
+        "  clan module inline: the `modules` argument of buildClan (modules.inline at clan.nix:5:5)\n",
+        "  clan module zerotier: the `modules` argument of buildClan (modules.zerotier = vendor/zt at clan.nix:4:5), which replaces modules/zerotier/\n",
+        "    3. role peer: vendor/zt/roles/peer.nix\n",
+        // The merge puts the file's entries first; "extra/a.nix" of the Nix list is not repeated.
+        "    4. inventory.services.zerotier.mesh.extraModules[0]: extra/a.nix (from inventory.json:5:22)\n",
+        "    5. inventory.services.zerotier.mesh.extraModules[1]: extra/b.nix (from the Nix inventory at clan.nix:7:3)\n",
+    ] {
+        assert!(run.stdout.contains(line), "{line}\n{}", run.stdout);
+    }
+    let gateway = cli(
+        &nix,
+        dir.path(),
+        &["--file", "clan.nix", "explain", "gateway"],
+    );
+    assert!(
+        !gateway.stdout.contains("clan module inline"),
+        "{}",
+        gateway.stdout
+    );
+
+    // A module of modules/ alone, in the example clan.
+    let example = example_copy();
+    let run = cli(
+        &nix,
+        example.path(),
+        &["--file", "default.nix", "explain", "gateway"],
+    );
+    assert!(
+        run.stdout
+            .contains("\n  clan module zerotier: modules/zerotier/\n"),
+        "{}",
+        run.stdout
+    );
+
+    // --expr: what the expression writes has no position, and the CLI says so.
+    let expr = format!(
+        r#"(import {lib}).buildClan {{
+          directory = {dir};
+          inventory.machines.jon.tags = [ "t" ];
+        }}"#,
+        lib = repo_root().join("nix").display(),
+        dir = dir.path().display()
+    );
+    let run = cli(&nix, dir.path(), &["--expr", &expr, "explain", "jon"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.lines().nth(1),
+        Some("clan-inventory: note: Nix gives no file positions for what --expr writes: explain names such values by the buildClan argument that holds them, and validate places their mistakes at the nearest attribute of inventory.json")
+    );
+    assert!(
+        run.stdout.contains("  defined in: inventory.json:2:17; the inventory argument of buildClan\n  tags: t (own: the inventory argument of buildClan),"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn role_edits_warn_of_a_constraint_they_break_and_see_the_nix_tags() {
+    let nix = Nix::with_plugin();
+    let example = example_copy();
+    let dir = example.path();
+    let run_in = |args: &[&str]| {
+        let run = cli(&nix, dir, args);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        run
+    };
+    let notes = |run: &Run| -> Vec<String> {
+        run.stderr
+            .lines()
+            .filter(|l| !l.starts_with("clan-inventory: "))
+            .map(str::to_owned)
+            .collect()
+    };
+
+    // Whole clan: the Nix side makes gateway the controller; a second one breaks `max = 1`. The
+    // edit is written all the same, with a warning.
+    let run = run_in(&[
+        "--file",
+        "default.nix",
+        "roles",
+        "assign",
+        "zerotier.mesh.controller",
+        "jon",
+    ]);
+    assert_eq!(
+        run.stdout,
+        "inventory.json: role zerotier.mesh.controller: added machines: jon\n"
+    );
+    assert_eq!(
+        notes(&run),
+        ["warning: written, but a constraint now fails (the machines of its instance will not build until it holds): zerotier.mesh: role 'controller' allows at most 1 machines, has 2: jon, gateway"]
+    );
+    // A constraint that already failed is not repeated; one that holds again says nothing.
+    let run = run_in(&["--file", "default.nix", "tags", "add", "jon", "x"]);
+    assert_eq!(notes(&run), Vec::<String>::new());
+    let run = run_in(&[
+        "--file",
+        "default.nix",
+        "roles",
+        "unassign",
+        "zerotier.mesh.controller",
+        "jon",
+    ]);
+    assert_eq!(notes(&run), Vec::<String>::new());
+
+    // After an unassign, the note sees the tags of the whole clan (the Nix side gives peer the
+    // tag `all`), not those of inventory.json alone.
+    run_in(&[
+        "--file",
+        "default.nix",
+        "roles",
+        "assign",
+        "zerotier.mesh.peer",
+        "gateway",
+    ]);
+    let run = run_in(&[
+        "--file",
+        "default.nix",
+        "roles",
+        "unassign",
+        "zerotier.mesh.peer",
+        "gateway",
+    ]);
+    assert_eq!(
+        notes(&run),
+        ["note: machine 'gateway' is still in role zerotier.mesh.peer through roles.peer.tags"]
+    );
+
+    // inventory.json alone: the same rule.
+    let run = run_in(&[
+        "--file",
+        "inventory.json",
+        "roles",
+        "assign",
+        "zerotier.mesh.controller",
+        "jon",
+        "sara",
+    ]);
+    assert_eq!(
+        run.stderr,
+        "warning: written, but a constraint now fails (the machines of its instance will not build until it holds): zerotier.mesh: role 'controller' allows at most 1 machines, has 2: jon, sara\n"
+    );
+    let inv: Value = serde_json::from_str(&inventory_text(dir)).unwrap();
+    assert_eq!(
+        inv["services"]["zerotier"]["mesh"]["roles"]["controller"]["machines"],
+        serde_json::json!(["jon", "sara"])
+    );
+}
+
+#[test]
+fn a_function_where_a_string_belongs_is_an_error_as_in_the_builtin() {
+    let nix = Nix::with_plugin();
+    let dir = TempDir::new("cli-function");
+    fs::write(
+        dir.path().join("inventory.json"),
+        "{ \"machines\": { \"jon\": {} } }\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("clan.nix"),
+        format!(
+            r"(import {lib}).buildClan {{
+  directory = ./.;
+  inventory.machines.gateway.deploy.targetHost = x: x;
+}}
+",
+            lib = repo_root().join("nix").display()
+        ),
+    )
+    .unwrap();
+    let message =
+        "inventory.machines.gateway.deploy.targetHost: expected a string or null, found a function";
+    let builtin = nix
+        .command("nix")
+        .args(["eval", "--impure", "--json", "--file"])
+        .arg(dir.path().join("clan.nix"))
+        .arg("clanInternals.resolved.warnings")
+        .output()
+        .unwrap();
+    assert!(!builtin.status.success());
+    let stderr = String::from_utf8_lossy(&builtin.stderr);
+    assert!(stderr.contains(message), "{stderr}");
+
+    let run = cli(&nix, dir.path(), &["--file", "clan.nix", "validate"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        format!("clan.nix:3:3: error: {message}\nthe whole clan of `clan.nix`: 1 error, 0 warnings, 0 failed constraints\n")
+    );
+    // In inventory.json alone the marker is a string like any other.
+    fs::write(
+        dir.path().join("inventory.json"),
+        "{ \"machines\": { \"jon\": { \"deploy\": { \"buildHost\": \"«function»\" } } } }\n",
+    )
+    .unwrap();
+    let run = cli(&nix, dir.path(), &["--file", "inventory.json", "validate"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}
+
+#[test]
+fn validate_places_a_module_of_the_modules_argument_where_it_is_given() {
+    let nix = Nix::with_plugin();
+    let dir = TempDir::new("cli-module-argument");
+    let zerotier = repo_root().join("examples/clan/modules/zerotier");
+    copy_tree(&zerotier, &dir.path().join("modules/zerotier"));
+    copy_tree(&zerotier, &dir.path().join("vendor/zt"));
+    fs::write(
+        dir.path().join("vendor/zt/README.md"),
+        "---\n[constraints]\nroles.controller.min = 3\nroles.controller.max = 1\n---\n",
+    )
+    .unwrap();
+    fs::write(dir.path().join("inventory.json"), "{ \"machines\": {} }\n").unwrap();
+    fs::write(
+        dir.path().join("clan.nix"),
+        format!(
+            r"(import {lib}).buildClan {{
+  directory = ./.;
+  modules = {{
+    zerotier = ./vendor/zt;
+    inline = {{ roles.x = ./x.nix; constraints.roles.y.min = 1; }};
+  }};
+}}
+",
+            lib = repo_root().join("nix").display()
+        ),
+    )
+    .unwrap();
+    let run = cli(&nix, dir.path(), &["--file", "clan.nix", "validate"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    // Not modules/zerotier/README.md, which the argument replaces.
+    assert_eq!(
+        run.stdout,
+        "clan.nix:5:5: error: modules.inline.constraints.roles: role 'y' is not defined by module 'inline' (roles: x); did you mean 'x'?\n\
+         vendor/zt/README.md: error: modules.zerotier.constraints.roles.controller: min (3) is greater than max (1)\n\
+         the whole clan of `clan.nix`: 2 errors, 0 warnings, 0 failed constraints\n"
+    );
+}

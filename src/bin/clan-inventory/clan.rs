@@ -2,6 +2,7 @@
 //! `clanInternals` of a `buildClan` call (`clan.nix` beside this file says what), turned into the
 //! same argument of the core that `project.rs` builds from an `inventory.json` alone.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -147,6 +148,10 @@ pub(crate) struct NixSide {
     positions: Value,
     pub(crate) machine_dirs: Vec<String>,
     pub(crate) machine_arguments: Vec<String>,
+    /// The modules of `modules/<m>/`.
+    module_dirs: Vec<String>,
+    /// The `modules` argument: each name to `{ at = "FILE:LINE:COL" or null; dir = PATH or null; }`.
+    module_arguments: Map<String, Value>,
 }
 
 impl Clan {
@@ -181,6 +186,11 @@ impl Clan {
                 positions: n.remove("positions").unwrap_or(Value::Null),
                 machine_dirs: strings(n.get("machineDirs")),
                 machine_arguments: strings(n.get("machineArguments")),
+                module_dirs: strings(n.get("moduleDirs")),
+                module_arguments: match n.remove("moduleArguments") {
+                    Some(Value::Object(m)) => m,
+                    _ => Map::new(),
+                },
             }),
             _ => None,
         };
@@ -224,11 +234,20 @@ impl Clan {
         let machines = self.args["inventory"]["machines"]
             .as_object()
             .map_or(0, Map::len);
-        format!(
+        let mut s = format!(
             "clan-inventory: the whole clan of {} through Nix ({machines} machines, evaluated in {:.2} s)",
             self.source.describe(),
             self.seconds
-        )
+        );
+        if let Source::Expr(_) = self.source {
+            // Nix's `unsafeGetAttrPos` is null for attributes of a «string» source.
+            s.push_str(
+                "\nclan-inventory: note: Nix gives no file positions for what --expr writes: \
+                 explain names such values by the buildClan argument that holds them, and \
+                 validate places their mistakes at the nearest attribute of inventory.json",
+            );
+        }
+        s
     }
 
     /// A path Nix printed, as a place here: relative to the clan's directory when inside it.
@@ -330,6 +349,57 @@ impl Clan {
             ));
         }
         out
+    }
+
+    /// Where clan module `name` comes from: `modules/<name>/`, or the `modules` argument of
+    /// buildClan (with its directory and position when Nix has them, and the directory it
+    /// replaces); `None` with a library that does not say.
+    pub(crate) fn module_place(&self, name: &str) -> Option<String> {
+        let nix = self.nix.as_ref()?;
+        let in_dir = nix.module_dirs.iter().any(|m| m == name);
+        let Some(arg) = nix.module_arguments.get(name) else {
+            return in_dir.then(|| format!("modules/{name}/"));
+        };
+        let mut s = format!("the `modules` argument of buildClan (modules.{name}");
+        if let Some(d) = arg["dir"].as_str() {
+            let _ = write!(s, " = {}", self.place(d));
+        }
+        if let Some(a) = arg["at"].as_str() {
+            let _ = write!(s, " at {}", self.place(a));
+        }
+        s.push(')');
+        if in_dir {
+            let _ = write!(s, ", which replaces modules/{name}/");
+        }
+        Some(s)
+    }
+
+    /// Where the constraints of clan module `name`, given in the `modules` argument, are
+    /// written: its directory's README.md, or, for a module given as `{ roles; constraints; }`,
+    /// the position of `modules.<name>` (file, line and column, when Nix has it). `None` for a
+    /// module of `modules/<name>/`, and with a library that does not say.
+    pub(crate) fn module_constraints_at(
+        &self,
+        name: &str,
+    ) -> Option<(String, Option<(usize, usize)>)> {
+        let arg = self.nix.as_ref()?.module_arguments.get(name)?;
+        if let Some(d) = arg["dir"].as_str() {
+            return Some((format!("{}/README.md", self.place(d)), None));
+        }
+        let at = arg["at"].as_str();
+        let parsed = at.and_then(|a| {
+            let mut parts = a.rsplitn(3, ':');
+            let col = parts.next()?.parse().ok()?;
+            let line = parts.next()?.parse().ok()?;
+            Some((self.place(parts.next()?), (line, col)))
+        });
+        Some(match parsed {
+            Some((file, pos)) => (file, Some(pos)),
+            None => (
+                format!("the `modules` argument of buildClan (modules.{name})"),
+                None,
+            ),
+        })
     }
 
     /// The inventory buildClan would build from `file` (a new inventory.json) and the Nix side,

@@ -415,26 +415,25 @@ fn roles(ctx: &Ctx<'_>, action: &RolesAction) -> Result<Outcome, Failure> {
     })?;
     let mut outcome = edited(&project.file, &done);
     if !assign {
-        still_members(&mut outcome, &project.file, ctx.modules(), role, machines);
+        still_members(&mut outcome, &done.next, role, machines);
     }
     Ok(outcome)
 }
 
-fn edited(file: &Path, done: &str) -> Outcome {
-    Outcome::out(format!("{}: {done}\n", file.display()))
+/// The message of a written edit, with a warning for each constraint it made fail.
+fn edited(file: &Path, applied: &edit::Applied) -> Outcome {
+    let mut outcome = Outcome::out(format!("{}: {}\n", file.display(), applied.done));
+    for f in &applied.new_failures {
+        outcome.note(format_args!(
+            "warning: written, but a constraint now fails (the machines of its instance will not build until it holds): {f}"
+        ));
+    }
+    outcome
 }
 
-/// After an unassign: says which machines are still in the role through one of its tags.
-fn still_members(
-    outcome: &mut Outcome,
-    file: &Path,
-    modules: Option<&Path>,
-    role: &str,
-    machines: &[String],
-) {
-    let Ok(project) = Project::open(file, modules) else {
-        return;
-    };
+/// After an unassign: says which machines are still in the role through one of its tags, in
+/// `project` as it is after the edit (for a whole clan: with the tags of the Nix side).
+fn still_members(outcome: &mut Outcome, project: &Project, role: &str, machines: &[String]) {
     let Ok(input) = project.load() else { return };
     let output = resolve(&input);
     let Ok([svc, inst, r]) = edit::role_address(role) else {

@@ -9,10 +9,18 @@ use serde_json::{Map, Value};
 
 use super::project::Project;
 use super::Failure;
-use clan_inventory::inventory::{did_you_mean, machine_not_defined};
+use clan_inventory::inventory::{did_you_mean, machine_not_defined, resolve};
 
 /// What an edit did, for the message printed after writing.
 pub(crate) type Done = String;
+
+/// A written edit: what it did, the project as it is now (for a whole clan: the new file merged
+/// with the Nix side), and the constraints that fail after it and did not before.
+pub(crate) struct Applied {
+    pub(crate) done: Done,
+    pub(crate) next: Project,
+    pub(crate) new_failures: Vec<String>,
+}
 
 /// The object at `key` of `map`, created (at the end) when missing.
 ///
@@ -255,19 +263,27 @@ pub(crate) fn render(original: &str, inv: &Value) -> String {
 
 /// Applies `edit` to the project's file: checks the result and writes it, or explains why not.
 ///
+/// A result whose constraints fail is written all the same (`Applied::new_failures` says which
+/// began to fail): buildClan checks constraints as assertions of the machines, not as errors of
+/// the inventory, and a change such as moving a `max = 1` role to another machine takes two
+/// edits, the first of which breaks the constraint for a moment.
+///
 /// # Errors
 /// The edit itself fails, the result would be invalid, or the write fails.
 pub(crate) fn apply(
     project: &Project,
     edit: impl FnOnce(&mut Value) -> Result<Done, Failure>,
-) -> Result<Done, Failure> {
+) -> Result<Applied, Failure> {
     // Fail early on a file that is already invalid: the edit would be blamed for its errors.
-    if project.load().is_err() {
-        return Err(Failure::report(super::invalid_report(
-            project,
-            &format!("`{}` is invalid; fix it first", project.file.display()),
-        )));
-    }
+    let failing_before: Vec<String> = match project.load() {
+        Ok(input) => failures(&input),
+        Err(_) => {
+            return Err(Failure::report(super::invalid_report(
+                project,
+                &format!("`{}` is invalid; fix it first", project.file.display()),
+            )))
+        }
+    };
     let mut inv = project.file_inventory()?;
     let done = edit(&mut inv)?;
     let text = render(&project.text, &inv);
@@ -289,16 +305,35 @@ pub(crate) fn apply(
             project.edited(text, merged)
         }
     };
-    if let Err(errors) = next.load() {
-        let mut report = format!(
-            "error: refusing to write `{}`: the result would be invalid:\n",
-            project.file.display()
-        );
-        for e in &errors {
-            let _ = writeln!(report, "  {e}");
+    let new_failures = match next.load() {
+        Ok(input) => failures(&input)
+            .into_iter()
+            .filter(|f| !failing_before.contains(f))
+            .collect(),
+        Err(errors) => {
+            let mut report = format!(
+                "error: refusing to write `{}`: the result would be invalid:\n",
+                project.file.display()
+            );
+            for e in &errors {
+                let _ = writeln!(report, "  {e}");
+            }
+            return Err(Failure::report(report));
         }
-        return Err(Failure::report(report));
-    }
+    };
     super::write::replace(&project.file, &project.text, &next.text)?;
-    Ok(done)
+    Ok(Applied {
+        done,
+        next,
+        new_failures,
+    })
+}
+
+/// The failed constraints of `input`, as the assertions word them.
+fn failures(input: &clan_inventory::inventory::Input<&Value>) -> Vec<String> {
+    resolve(input)
+        .assertions
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }

@@ -18,6 +18,17 @@ fn from(project: &Project, path: &[&str], item: Option<&str>) -> String {
     }
 }
 
+/// The attribute names of `steps` (list indices left out).
+fn attr_names(steps: &[Step]) -> Vec<&str> {
+    steps
+        .iter()
+        .filter_map(|st| match st {
+            Step::Attr(a) => Some(a.as_str()),
+            Step::Index(_) => None,
+        })
+        .collect()
+}
+
 fn show(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -45,9 +56,11 @@ pub(crate) fn render(
         .collect();
     let _ = writeln!(s, "machine {}", e.machine);
     if let Some(clan) = &project.clan {
+        // inventory.json from `sources`, then every place of the Nix side (its inventory first).
         let mut places = project.sources(&["machines", e.machine], None);
-        places.retain(|p| !p.starts_with("the Nix inventory"));
-        places.extend(clan.machine_places(e.machine));
+        let nix = clan.machine_places(e.machine);
+        places.retain(|p| !nix.contains(p));
+        places.extend(nix);
         let _ = writeln!(s, "  defined in: {}", places.join("; "));
     }
     let describe = |src: TagSource| match src {
@@ -99,6 +112,13 @@ pub(crate) fn render(
                 " (disabled: contributes nothing)"
             }
         );
+        if let Some(place) = project
+            .clan
+            .as_ref()
+            .and_then(|c| c.module_place(out.service))
+        {
+            let _ = writeln!(s, "  clan module {}: {place}", out.service);
+        }
         if inst.roles.is_empty() {
             let _ = writeln!(
                 s,
@@ -150,14 +170,7 @@ pub(crate) fn render(
         if !inst.layers.is_empty() {
             let _ = writeln!(s, "  config of clan.{}, merged in this order:", out.service);
             for l in &inst.layers {
-                let names: Vec<&str> = l
-                    .steps
-                    .iter()
-                    .filter_map(|st| match st {
-                        Step::Attr(a) => Some(a.as_str()),
-                        Step::Index(_) => None,
-                    })
-                    .collect();
+                let names = attr_names(&l.steps);
                 let _ = writeln!(s, "    {l}{}", from(project, &names, None));
             }
         }
@@ -172,7 +185,14 @@ pub(crate) fn render(
                     format!("role {r}: {}", show(v))
                 }
                 (ModuleSource::Extra { list, index }, Some(ModuleItem::Extra { value, .. })) => {
-                    format!("{list}[{index}]: {}", show(value))
+                    let names = attr_names(&list.steps);
+                    let places = project.entry_sources(&names, *index);
+                    let from = if places.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (from {})", places.join("; "))
+                    };
+                    format!("{list}[{index}]: {}{from}", show(value))
                 }
                 (ModuleSource::Generated, _) => format!(
                     "generated clan-inventory/services/{}/{}",

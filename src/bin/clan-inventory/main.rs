@@ -16,6 +16,7 @@ mod report;
 mod schema;
 mod select;
 mod table;
+mod tree;
 mod write;
 
 use std::fmt::Write as _;

@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 
 use super::clan::Clan;
 use super::locate::{Locator, Refine};
+use super::tree::CliTree;
 use super::Failure;
-use clan_inventory::inventory::json::JsonTree;
 use clan_inventory::inventory::Step;
 use clan_inventory::inventory::{load, Error, Errors, Input};
 
@@ -31,6 +31,8 @@ pub(crate) struct Project {
     /// The whole clan, when it was read through Nix: then `args` is its merged inventory and
     /// modules, while `file` and `text` are still its inventory.json (edits write only that).
     pub(crate) clan: Option<Clan>,
+    /// Whether `args` comes from Nix (see [`CliTree`]): a whole clan, or one being edited.
+    from_nix: bool,
 }
 
 impl Project {
@@ -94,6 +96,7 @@ impl Project {
             locator: OnceCell::new(),
             parsed: OnceCell::new(),
             clan: None,
+            from_nix: false,
         })
     }
 
@@ -117,6 +120,7 @@ impl Project {
             locator: OnceCell::new(),
             parsed: OnceCell::new(),
             clan: Some(clan),
+            from_nix: true,
         }
     }
 
@@ -133,6 +137,7 @@ impl Project {
             locator: OnceCell::new(),
             parsed: OnceCell::new(),
             clan: None,
+            from_nix: self.from_nix,
         }
     }
 
@@ -176,6 +181,26 @@ impl Project {
         };
         out.extend(nix);
         out
+    }
+
+    /// For a whole clan: where entry `index` of the merged list at `path` is written. The merge
+    /// puts the file's own entries first, so an index below the length of the file's list is
+    /// `inventory.json:LINE:COL`, any other the Nix side. Empty for inventory.json alone.
+    pub(crate) fn entry_sources(&self, path: &[&str], index: usize) -> Vec<String> {
+        let Some(clan) = &self.clan else {
+            return Vec::new();
+        };
+        let mut v = Some(self.file_value());
+        for p in path {
+            v = v.and_then(|x| x.get(*p));
+        }
+        if v.and_then(Value::as_array).is_some_and(|a| index < a.len()) {
+            let mut steps: Vec<Step> = path.iter().map(|p| Step::Attr((*p).to_owned())).collect();
+            steps.push(Step::Index(index));
+            let (line, col) = self.locate(&steps, Refine::None);
+            return vec![format!("{}:{line}:{col}", self.file.display())];
+        }
+        clan.defined_in_nix(path).into_iter().collect()
     }
 
     /// Whether inventory.json itself has the value at `steps` (for a whole clan, whose merged
@@ -247,12 +272,17 @@ impl Project {
         &self.args["inventory"]
     }
 
+    /// The tree to decode `args` with.
+    pub(crate) fn tree(&self) -> CliTree<'_> {
+        CliTree::new(self.from_nix)
+    }
+
     /// Decodes and validates, as the builtin does, but keeping every error.
     ///
     /// # Errors
     /// Every problem of the input, in walk order.
     pub(crate) fn load(&self) -> Result<Input<&Value>, Vec<Error>> {
-        match load(&mut JsonTree::new(), &&self.args) {
+        match load(&mut self.tree(), &&self.args) {
             Ok(input) => Ok(input),
             Err(Errors::Invalid(errors)) => Err(errors),
             Err(Errors::Source { error, .. }) => match error {},

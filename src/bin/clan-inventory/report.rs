@@ -8,7 +8,6 @@ use serde::Serialize;
 
 use super::locate::Refine;
 use super::project::Project;
-use clan_inventory::inventory::json::JsonTree;
 use clan_inventory::inventory::{
     decode, resolve, validate, warnings, AttrPath, Error, Errors, Step,
 };
@@ -59,7 +58,7 @@ impl Diagnostic {
 /// Every diagnostic of the project: structural errors if there are any; else reference errors,
 /// then warnings (tags that match no machine), then, for a valid input, failed constraints.
 pub(crate) fn diagnose(project: &Project) -> Vec<Diagnostic> {
-    let input = match decode(&mut JsonTree::new(), &&project.args) {
+    let input = match decode(&mut project.tree(), &&project.args) {
         Ok(input) => input,
         Err(Errors::Invalid(errors)) => return errors_of(project, &errors),
         Err(Errors::Source { error, .. }) => match error {},
@@ -120,15 +119,23 @@ fn place(
 ) -> Diagnostic {
     let file = project.file.display().to_string();
     if let ("modules", Some(Step::Attr(module))) = (path.root, path.steps.first()) {
-        // Constraints come from the module's README: no position inside the TOML.
-        let readme: PathBuf = project.modules_dir.join(module).join("README.md");
+        // Constraints come from the module's README: no position inside the TOML. In a whole
+        // clan, a module of the `modules` argument has them where that argument puts them.
+        let (file, at) = project
+            .clan
+            .as_ref()
+            .and_then(|c| c.module_constraints_at(module))
+            .unwrap_or_else(|| {
+                let readme: PathBuf = project.modules_dir.join(module).join("README.md");
+                (readme.display().to_string(), None)
+            });
         return Diagnostic {
             severity,
             path: Some(path.to_string()),
             message,
-            file: readme.display().to_string(),
-            line: None,
-            column: None,
+            file,
+            line: at.map(|(l, _)| l),
+            column: at.map(|(_, c)| c),
         };
     }
     let steps = if path.root == "inventory" {
