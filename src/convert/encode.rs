@@ -233,15 +233,13 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
         )?;
         self.slots.clear();
         self.own.clear();
-        let mut visitor = Modules {
-            enc: self,
-            machine: mi,
-            error: None,
-        };
-        res.visit_modules(mi, &mut visitor);
-        if let Some(e) = visitor.error {
-            return Err(e);
-        }
+        res.visit_modules(
+            mi,
+            &mut Modules {
+                enc: self,
+                machine: mi,
+            },
+        )?;
         let (shared, own) = (&self.c.shared, &self.own);
         let modules = self
             .st
@@ -574,58 +572,45 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
 }
 
 /// Turns the module list of one machine, as the resolution visits it, into slots. The first
-/// error stops the work and is kept for the caller.
+/// error ends the walk.
 struct Modules<'e, 'a, 'c, 'i, 's> {
     enc: &'e mut Encoder<'a, 'c, 'i, 's>,
     machine: usize,
-    error: Option<Error>,
-}
-
-impl<'i> Modules<'_, '_, '_, 'i, '_> {
-    fn push(&mut self, slot: Result<Slot<'i>, Error>) {
-        match slot {
-            Ok(slot) => self.enc.slots.push(slot),
-            Err(e) => self.error = Some(e),
-        }
-    }
 }
 
 impl<'i> Visit<'i, Value<'static>> for Modules<'_, '_, '_, 'i, '_> {
-    fn role(&mut self, module: &'i Value<'static>) {
-        if self.error.is_none() {
-            self.enc.slots.push(Slot::Input(module));
-        }
+    type Error = Error;
+
+    fn role(&mut self, module: &'i Value<'static>) -> Result<(), Error> {
+        self.enc.slots.push(Slot::Input(module));
+        Ok(())
     }
 
-    fn extra(&mut self, value: &'i Value<'static>, origin: Option<String>) {
-        if self.error.is_none() {
-            let slot = self.enc.extra(value, origin.as_deref());
-            self.push(slot);
-        }
+    fn extra(&mut self, value: &'i Value<'static>, origin: Option<String>) -> Result<(), Error> {
+        let slot = self.enc.extra(value, origin.as_deref())?;
+        self.enc.slots.push(slot);
+        Ok(())
     }
 
-    fn generated(&mut self, instance: usize, layers: &[&'i Value<'static>]) {
-        if self.error.is_none() {
-            let slot = self.enc.generated(instance, layers).map(Slot::Shared);
-            self.push(slot);
-        }
+    fn generated(&mut self, instance: usize, layers: &[&'i Value<'static>]) -> Result<(), Error> {
+        let i = self.enc.generated(instance, layers)?;
+        self.enc.slots.push(Slot::Shared(i));
+        Ok(())
     }
 
-    fn constraints(&mut self, instance: usize) {
-        if self.error.is_none() {
-            let slot = self.enc.constraint_module(instance).map(Slot::Shared);
-            self.push(slot);
-        }
+    fn constraints(&mut self, instance: usize) -> Result<(), Error> {
+        let i = self.enc.constraint_module(instance)?;
+        self.enc.slots.push(Slot::Shared(i));
+        Ok(())
     }
 
     fn deploy(
         &mut self,
         target_host: Option<&'i Value<'static>>,
         build_host: Option<&'i Value<'static>>,
-    ) {
-        if self.error.is_none() {
-            let slot = self.enc.deploy(self.machine, target_host, build_host);
-            self.push(slot);
-        }
+    ) -> Result<(), Error> {
+        let slot = self.enc.deploy(self.machine, target_host, build_host)?;
+        self.enc.slots.push(slot);
+        Ok(())
     }
 }
