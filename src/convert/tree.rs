@@ -1,8 +1,6 @@
 //! The primop's argument as a [`Tree`], and the decoded input kept beyond the call.
 
-use crate::inventory::{
-    Input, Instance, InstanceMachine, Kind, Machine, Module, Role, Service, Text, Tree,
-};
+use crate::inventory::{Input, Kind, Text, Tree};
 use crate::nix::{Error, State, Type, Value};
 
 /// Reads the argument of the primop. Handles point into the argument itself, so nothing is copied
@@ -83,91 +81,5 @@ impl<'s> Tree for NixTree<'_, 's> {
 /// The decoded input with every value held beyond the call (see `Value::persist`): the
 /// per-machine results are encoded in later calls.
 pub(crate) fn persist_input(input: Input<Value<'_>>) -> Result<Input<Value<'static>>, Error> {
-    fn one(v: Option<Value<'_>>) -> Result<Option<Value<'static>>, Error> {
-        v.map(Value::persist).transpose()
-    }
-    fn all(vs: Vec<Value<'_>>) -> Result<Vec<Value<'static>>, Error> {
-        vs.into_iter().map(Value::persist).collect()
-    }
-    let Input {
-        machines,
-        tags,
-        services,
-        modules,
-        directory,
-    } = input;
-    Ok(Input {
-        machines: machines
-            .into_iter()
-            .map(|m| {
-                Ok(Machine {
-                    name: m.name,
-                    tags: m.tags,
-                    class: m.class,
-                    target_host: one(m.target_host)?,
-                    build_host: one(m.build_host)?,
-                })
-            })
-            .collect::<Result<_, Error>>()?,
-        tags,
-        services: services
-            .into_iter()
-            .map(|s| {
-                Ok(Service {
-                    name: s.name,
-                    instances: s
-                        .instances
-                        .into_iter()
-                        .map(|i| {
-                            Ok(Instance {
-                                name: i.name,
-                                enabled: i.enabled,
-                                config: one(i.config)?,
-                                extra_modules: all(i.extra_modules)?,
-                                machines: i
-                                    .machines
-                                    .into_iter()
-                                    .map(|m| {
-                                        Ok(InstanceMachine {
-                                            name: m.name,
-                                            config: one(m.config)?,
-                                            extra_modules: all(m.extra_modules)?,
-                                        })
-                                    })
-                                    .collect::<Result<_, Error>>()?,
-                                roles: i
-                                    .roles
-                                    .into_iter()
-                                    .map(|r| {
-                                        Ok(Role {
-                                            name: r.name,
-                                            machines: r.machines,
-                                            tags: r.tags,
-                                            config: one(r.config)?,
-                                            extra_modules: all(r.extra_modules)?,
-                                        })
-                                    })
-                                    .collect::<Result<_, Error>>()?,
-                            })
-                        })
-                        .collect::<Result<_, Error>>()?,
-                })
-            })
-            .collect::<Result<_, Error>>()?,
-        modules: modules
-            .into_iter()
-            .map(|m| {
-                Ok(Module {
-                    name: m.name,
-                    roles: m
-                        .roles
-                        .into_iter()
-                        .map(|(r, v)| Ok((r, v.persist()?)))
-                        .collect::<Result<_, Error>>()?,
-                    constraints: m.constraints,
-                })
-            })
-            .collect::<Result<_, Error>>()?,
-        directory: one(directory)?,
-    })
+    input.try_map(Value::persist)
 }
