@@ -11,6 +11,7 @@ section of BENCHMARKS.md.
 """
 
 import argparse
+import dataclasses
 import datetime
 import hashlib
 import os
@@ -120,6 +121,55 @@ def expr(fleet, mode, passes=1, force="each", workload="fleet"):
 WORKLOADS = ["one", "fleet"]
 
 
+@dataclasses.dataclass
+class Sample:
+    """One measured `nix eval`: wall seconds, peak RSS in KiB, CPU (user + system) seconds."""
+    wall: float
+    kib: int
+    cpu: float
+
+
+@dataclasses.dataclass
+class Runs:
+    """The measured evaluations of one run key ("floor", "builtin:one", ...)."""
+    samples: list = dataclasses.field(default_factory=list)
+    out: object = None  # what the evaluation printed, the same in every run
+    timeout: bool = False
+
+
+@dataclasses.dataclass
+class Summary:
+    """The runs of one key: wall time, peak memory (MiB) and CPU time over the runs."""
+    min: float
+    med: float
+    mem: float  # MiB, the largest peak over the runs
+    mem_min: float
+    mem_med: float
+    cpu: float  # user + system seconds, the smallest over the runs
+    cpu_med: float
+    n: int
+
+
+@dataclasses.dataclass
+class Forcing:
+    """What one walk over the builtin's result costs by itself, per style (CPU seconds)."""
+    each: float  # a deepSeq per machine
+    once: float  # one deepSeq over all
+
+
+@dataclasses.dataclass
+class FleetResult:
+    """Everything measured on one fleet."""
+    summaries: dict  # run key -> Summary, or None when no run finished
+    agree: bool = True  # builtin and pure printed the same
+    sizes: dict = dataclasses.field(default_factory=dict)  # workload -> the printed result
+    pure_timeout: dict = dataclasses.field(default_factory=dict)  # workload -> bool
+    forcing: object = None  # Forcing, with --forcing
+
+    def get(self, key):
+        return self.summaries.get(key)
+
+
 def runs_of(modes, workloads):
     """The measured evaluations: the floor once, builtin and pure once per workload."""
     out = []
@@ -153,16 +203,15 @@ def measure_forcing(nix, fleet, runs, timeout, log):
             if rep:
                 cpu[(passes, force)].append(nix.last_cpu)
     best = {v: min(c) for v, c in cpu.items()}
-    return {
-        "each": (best[(3, "each")] - best[(1, "each")]) / 2,
-        "once": (best[(3, "once")] - best[(1, "once")]) / 2,
-    }
+    return Forcing(
+        each=(best[(3, "each")] - best[(1, "each")]) / 2,
+        once=(best[(3, "once")] - best[(1, "once")]) / 2,
+    )
 
 
 def measure(nix, fleet, modes, runs, timeout, log):
-    """run key ("floor", "builtin:one", ...) -> {"t": [seconds], "m": [KiB], "c": [CPU seconds],
-    "out": result, "timeout": bool}"""
-    res = {m: {"t": [], "m": [], "c": [], "out": None, "timeout": False} for m in modes}
+    """run key ("floor", "builtin:one", ...) -> Runs"""
+    res = {m: Runs() for m in modes}
     wanted = {m: runs for m in modes}
 
     def one(key, label):
@@ -171,51 +220,50 @@ def measure(nix, fleet, modes, runs, timeout, log):
         m, w = split(key)
         t, kib, out = nix.run_wait4(expr(fleet, m, workload=w), timeout)
         if t is None:
-            r["timeout"] = True
+            r.timeout = True
             log(f"  {label:8s} {mode:8s} timeout after {timeout:g} s")
             return None
-        if r["out"] is not None and out != r["out"]:
-            raise RuntimeError(f"{mode}: result changed between runs ({r['out']} then {out})")
-        r["out"] = out
+        if r.out is not None and out != r.out:
+            raise RuntimeError(f"{mode}: result changed between runs ({r.out} then {out})")
+        r.out = out
         log(f"  {label:8s} {mode:8s} {t:8.3f} s {kib / 1024:8.1f} MiB  cpu {nix.last_cpu:8.3f} s")
-        return t, kib, nix.last_cpu
+        return Sample(wall=t, kib=kib, cpu=nix.last_cpu)
 
     # One unmeasured warm-up per mode (page cache, plugin file); a slow mode gets fewer runs
     # (3 over 20 s, 1 over 120 s) and its warm-up counts, as its cost dwarfs any cache effect.
     for mode in modes:
         got = one(mode, "warm-up")
-        if got and got[0] > 20:
-            res[mode]["t"].append(got[0])
-            res[mode]["m"].append(got[1])
-            res[mode]["c"].append(got[2])
-            wanted[mode] = 1 if got[0] > 120 else min(runs, 3)
+        if got and got.wall > 20:
+            res[mode].samples.append(got)
+            wanted[mode] = 1 if got.wall > 120 else min(runs, 3)
     # Measured runs, the modes interleaved so that drift of the machine hits all of them alike.
     for rep in range(1, runs + 1):
         for mode in modes:
             r = res[mode]
-            if r["timeout"] or len(r["t"]) >= wanted[mode]:
+            if r.timeout or len(r.samples) >= wanted[mode]:
                 continue
             got = one(mode, f"run {rep}")
             if got:
-                r["t"].append(got[0])
-                r["m"].append(got[1])
-                r["c"].append(got[2])
+                r.samples.append(got)
     return res
 
 
 def summary(r):
-    if not r["t"]:
+    if not r.samples:
         return None
-    return {
-        "min": min(r["t"]),
-        "med": statistics.median(r["t"]),
-        "mem": max(r["m"]) / 1024,  # MiB, the largest peak over the runs
-        "mem_min": min(r["m"]) / 1024,
-        "mem_med": statistics.median(r["m"]) / 1024,
-        "cpu": min(r["c"]),  # user + system seconds, the smallest over the runs
-        "cpu_med": statistics.median(r["c"]),
-        "n": len(r["t"]),
-    }
+    wall = [x.wall for x in r.samples]
+    kib = [x.kib for x in r.samples]
+    cpu = [x.cpu for x in r.samples]
+    return Summary(
+        min=min(wall),
+        med=statistics.median(wall),
+        mem=max(kib) / 1024,
+        mem_min=min(kib) / 1024,
+        mem_med=statistics.median(kib) / 1024,
+        cpu=min(cpu),
+        cpu_med=statistics.median(cpu),
+        n=len(r.samples),
+    )
 
 
 def fmt_t(x):
@@ -261,16 +309,16 @@ def render(results, args, nix_version, startup, command, chart=None):
     lines.append("")
 
     def cpu(s):
-        return "–" if s is None else f"{fmt_t(s['cpu'])} / {fmt_t(s['cpu_med'])}"
+        return "–" if s is None else f"{fmt_t(s.cpu)} / {fmt_t(s.cpu_med)}"
 
     def mem(s):
-        return "–" if s is None else f"{s['mem_min']:.0f} / {s['mem_med']:.0f}"
+        return "–" if s is None else f"{s.mem_min:.0f} / {s.mem_med:.0f}"
 
     def mr(a, b):  # ratio of the smallest peaks
-        return ratio(a and a["mem_min"], b and b["mem_min"])
+        return ratio(a and a.mem_min, b and b.mem_min)
 
     def cr(a, b):
-        return ratio(a and a["cpu"], b and b["cpu"])
+        return ratio(a and a.cpu, b and b.cpu)
 
     for w in args.workloads:
         title = {"one": "One machine", "fleet": "Whole fleet"}[w]
@@ -284,9 +332,9 @@ def render(results, args, nix_version, startup, command, chart=None):
         lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for (n, k), res in results:
             f, b, p = res.get("floor"), res.get(f"builtin:{w}"), res.get(f"pure:{w}")
-            pure_c = cpu(p) if p else ("timeout" if res.get(f"pure:{w}_timeout") else "–")
-            ns = "/".join(str(x["n"]) if x else "0" for x in (f, b, p))
-            size = res.get(f"size:{w}")
+            pure_c = cpu(p) if p else ("timeout" if res.pure_timeout.get(w) else "–")
+            ns = "/".join(str(x.n) if x else "0" for x in (f, b, p))
+            size = res.sizes.get(w)
             size = f"{int(size):,}" if size else "–"
             lines.append(f"| {n:,} × {k} | {size} | {cpu(f)} | {mem(f)} | {cpu(b)} | {mem(b)} | {pure_c} | {mem(p)} | {ns} | "
                          f"{cr(b, f)} | {mr(b, f)} | {cr(p, b)} | {mr(p, b)} |")
@@ -311,7 +359,7 @@ def render(results, args, nix_version, startup, command, chart=None):
                     cols.append(mr(b, a))
                 lines.append(f"| {w} | {n0:,} → {n1:,} × {k} | {n1 / n0:g}× | " + " | ".join(cols) + " |")
     lines.append("")
-    forced = [((n, k), res) for (n, k), res in results if res.get("forcing") and res.get("floor")]
+    forced = [((n, k), res) for (n, k), res in results if res.forcing and res.get("floor")]
     if forced:
         lines.append("Whole fleet, what walking the result's structure costs by itself (`--forcing`: the builtin run with the structure "
                      "walked once and three times in one evaluation, (3 − 1) / 2 of the smallest CPU time), and the builtin "
@@ -320,10 +368,10 @@ def render(results, args, nix_version, startup, command, chart=None):
         lines.append("| fleet | floor CPU s | builtin CPU s | one walk, a `deepSeq` per machine | one walk, one `deepSeq` over all | builtin − walk | (builtin − walk) / floor |")
         lines.append("|---|---|---|---|---|---|---|")
         for (n, k), res in forced:
-            f, b, fc = res["floor"], res.get("builtin:fleet"), res["forcing"]
-            net = b["cpu"] - fc["each"] if b else None
-            lines.append(f"| {n:,} × {k} | {fmt_t(f['cpu'])} | {fmt_t(b and b['cpu'])} | {fmt_t(fc['each'])} | {fmt_t(fc['once'])} | "
-                         f"{fmt_t(net)} | {ratio(net, f['cpu'])} |")
+            f, b, fc = res.get("floor"), res.get("builtin:fleet"), res.forcing
+            net = b.cpu - fc.each if b else None
+            lines.append(f"| {n:,} × {k} | {fmt_t(f.cpu)} | {fmt_t(b and b.cpu)} | {fmt_t(fc.each)} | {fmt_t(fc.once)} | "
+                         f"{fmt_t(net)} | {ratio(net, f.cpu)} |")
         lines.append("")
     if chart:
         lines.append(f"![CPU time and peak memory against machines, log-log]({chart})")
@@ -332,7 +380,7 @@ def render(results, args, nix_version, startup, command, chart=None):
     lines.append("")
     lines.extend(targets(results))
     lines.append("")
-    agree = all(r.get("agree", True) for _, r in results)
+    agree = all(r.agree for _, r in results)
     lines.append("Check: builtin and pure-Nix results agree on every fleet and workload: "
                  + ("yes" if agree else "**NO**, see the run log") + ".")
     return "\n".join(lines)
@@ -360,16 +408,16 @@ def targets(results):
         for (n, k), r in big:
             a, b = r.get(num), r.get(den)
             if a and b:
-                got.append((n, k, of(a)[key] / of(b)[key]))
+                got.append((n, k, getattr(of(a), key) / getattr(of(b), key)))
         return got
 
     check("one machine: builtin CPU time / floor", 1.2, rows("builtin:one", "floor", "cpu"))
     check("one machine: builtin peak memory / floor", 1.2, rows("builtin:one", "floor", "mem_min"))
     net = []
     for (n, k), r in big:
-        b, f, fc = r.get("builtin:fleet"), r.get("floor"), r.get("forcing")
+        b, f, fc = r.get("builtin:fleet"), r.get("floor"), r.forcing
         if b and f and fc:
-            net.append((n, k, (b["cpu"] - fc["each"]) / f["cpu"]))
+            net.append((n, k, (b.cpu - fc.each) / f.cpu))
     check("whole fleet: (builtin CPU time − one walk) / floor", 1.5, net)
     check("whole fleet: builtin peak memory / floor at × 40", 1.5,
           [x for x in rows("builtin:fleet", "floor", "mem_min") if x[1] == 40])
@@ -380,7 +428,7 @@ def targets(results):
             if n == 10000 and (50000, k) in by:
                 a, b = r.get(f"builtin:{w}"), by[(50000, k)].get(f"builtin:{w}")
                 if a and b:
-                    grow.append((k, b["cpu"] / a["cpu"], b["mem_min"] / a["mem_min"]))
+                    grow.append((k, b.cpu / a.cpu, b.mem_min / a.mem_min))
         if grow:
             worst = max(max(c, m) for _, c, m in grow)
             out.append(f"- growth 10,000 → 50,000 machines, {w}: builtin ≤ 5.5×: {verdict(worst <= 5.5)} — "
@@ -417,7 +465,7 @@ def chart(results, workloads, path, title):
     if x1 == x0:
         x1 = x0 + 1
     for pi, (label, key) in enumerate(panels):
-        vals = [s[key] for *_, pts in series for _, s in pts if s and s.get(key, 0) > 0]
+        vals = [getattr(s, key) for *_, pts in series for _, s in pts if s and getattr(s, key) > 0]
         if not vals:
             continue
         y0, y1 = math.floor(math.log10(min(vals))), math.ceil(math.log10(max(vals)))
@@ -444,7 +492,7 @@ def chart(results, workloads, path, title):
             out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="40" y2="{H - 20}" stroke="#eee"/>')
             out.append(f'<text x="{x:.1f}" y="{H - 6}" text-anchor="middle">{n:,}</text>')
         for m, w, k, pts in series:
-            p = [(px(n), py(s[key])) for n, s in pts if s and s.get(key, 0) > 0]
+            p = [(px(n), py(getattr(s, key))) for n, s in pts if s and getattr(s, key) > 0]
             if not p:
                 continue
             dash = ' stroke-dasharray="6 4"' if w == "one" else ""
@@ -534,17 +582,16 @@ def main():
                 fleet = fleet_dir(n, k)
                 log(f"[bench] {n} machines × {k} instances ({fleet})")
                 raw = measure(nix, fleet, keys, args.runs, args.timeout, log)
-                res = {m: summary(raw[m]) for m in keys}
-                res["agree"] = True
+                res = FleetResult(summaries={m: summary(raw[m]) for m in keys})
                 for w in args.workloads:
-                    res[f"pure:{w}_timeout"] = raw.get(f"pure:{w}", {}).get("timeout", False)
-                    outs = {raw[m]["out"] for m in (f"builtin:{w}", f"pure:{w}") if m in raw and raw[m]["out"] is not None}
+                    res.pure_timeout[w] = raw[f"pure:{w}"].timeout if f"pure:{w}" in raw else False
+                    outs = {raw[m].out for m in (f"builtin:{w}", f"pure:{w}") if m in raw and raw[m].out is not None}
                     if len(outs) > 1:
-                        res["agree"] = False
+                        res.agree = False
                         log(f"[bench] MISMATCH between builtin and pure ({w}): {outs}")
-                    res[f"size:{w}"] = next(iter(outs), None)
+                    res.sizes[w] = next(iter(outs), None)
                 if args.forcing and n >= 1000 and "builtin" in modes and "fleet" in args.workloads:
-                    res["forcing"] = measure_forcing(nix, fleet, args.runs, args.timeout, log)
+                    res.forcing = measure_forcing(nix, fleet, args.runs, args.timeout, log)
                 results.append(((n, k), res))
     finally:
         nix.close()

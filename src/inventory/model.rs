@@ -88,3 +88,71 @@ pub struct Role<V> {
     pub config: Option<V>,
     pub extra_modules: Vec<V>,
 }
+
+impl<V> Input<V> {
+    /// The same input with `f` applied to every value handle; stops at the first error.
+    ///
+    /// # Errors
+    /// The first error of `f`.
+    pub fn try_map<W, E>(self, mut f: impl FnMut(V) -> Result<W, E>) -> Result<Input<W>, E> {
+        let f = &mut f;
+        Ok(Input {
+            machines: each(self.machines, |m| {
+                Ok(Machine {
+                    name: m.name,
+                    tags: m.tags,
+                    class: m.class,
+                    target_host: m.target_host.map(&mut *f).transpose()?,
+                    build_host: m.build_host.map(&mut *f).transpose()?,
+                })
+            })?,
+            tags: self.tags,
+            services: each(self.services, |s| {
+                Ok(Service {
+                    name: s.name,
+                    instances: each(s.instances, |i| i.try_map(&mut *f))?,
+                })
+            })?,
+            modules: each(self.modules, |m| {
+                Ok(Module {
+                    name: m.name,
+                    roles: each(m.roles, |(r, v)| Ok((r, f(v)?)))?,
+                    constraints: m.constraints,
+                })
+            })?,
+            directory: self.directory.map(&mut *f).transpose()?,
+        })
+    }
+}
+
+impl<V> Instance<V> {
+    fn try_map<W, E>(self, f: &mut impl FnMut(V) -> Result<W, E>) -> Result<Instance<W>, E> {
+        Ok(Instance {
+            name: self.name,
+            enabled: self.enabled,
+            config: self.config.map(&mut *f).transpose()?,
+            extra_modules: each(self.extra_modules, &mut *f)?,
+            machines: each(self.machines, |m| {
+                Ok(InstanceMachine {
+                    name: m.name,
+                    config: m.config.map(&mut *f).transpose()?,
+                    extra_modules: each(m.extra_modules, &mut *f)?,
+                })
+            })?,
+            roles: each(self.roles, |r| {
+                Ok(Role {
+                    name: r.name,
+                    machines: r.machines,
+                    tags: r.tags,
+                    config: r.config.map(&mut *f).transpose()?,
+                    extra_modules: each(r.extra_modules, &mut *f)?,
+                })
+            })?,
+        })
+    }
+}
+
+/// `f` applied to every element; stops at the first error.
+fn each<T, U, E>(items: Vec<T>, f: impl FnMut(T) -> Result<U, E>) -> Result<Vec<U>, E> {
+    items.into_iter().map(f).collect()
+}

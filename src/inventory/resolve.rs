@@ -5,6 +5,7 @@
 use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 use std::borrow::Cow;
 use std::cell::{Cell, OnceCell};
+use std::convert::Infallible;
 
 use super::error::{Bound, ConstraintFailure, Warning};
 use super::model::{Input, Instance, Module};
@@ -103,7 +104,9 @@ pub fn resolve<V>(input: &Input<V>) -> Output<'_, V> {
     let mut machines = Vec::with_capacity(input.machines.len());
     for mi in 0..input.machines.len() {
         let mut collect = Collect(Vec::with_capacity(3 * resolution.memberships(mi).len() + 1));
-        resolution.visit_modules(mi, &mut collect);
+        if let Err(never) = resolution.visit_modules(mi, &mut collect) {
+            match never {}
+        }
         machines.push(MachineOutput {
             name: &input.machines[mi].name,
             tags: resolution.tags(mi).to_vec(),
@@ -133,68 +136,97 @@ pub fn resolve<V>(input: &Input<V>) -> Output<'_, V> {
     }
 }
 
-/// Builds the owned module list of [`resolve`].
+/// Builds the owned module list of [`resolve`]: the walk of [`Resolution::visit_modules`], kept.
 struct Collect<'a, V>(Vec<ModuleItem<'a, V>>);
 
 impl<'a, V> Visit<'a, V> for Collect<'a, V> {
-    fn role(&mut self, _: &'a V) {
+    type Error = Infallible;
+
+    fn role(&mut self, _: &'a V) -> Result<(), Infallible> {
         unreachable!("Collect receives role modules through role_of")
     }
-    fn extra(&mut self, _: &'a V, _: Option<String>) {
+    fn extra(&mut self, _: &'a V, _: Option<String>) -> Result<(), Infallible> {
         unreachable!("Collect receives extra modules through extra_from")
     }
-    fn role_of(&mut self, membership: Membership, module: &'a V) {
+    fn role_of(&mut self, membership: Membership, module: &'a V) -> Result<(), Infallible> {
         self.0.push(ModuleItem::Role {
             instance: membership.instance as usize,
             role: membership.role as usize,
             module,
         });
+        Ok(())
     }
-    fn extra_from(&mut self, value: &'a V, from: ExtraOrigin, origin: Option<String>) {
+    fn extra_from(
+        &mut self,
+        value: &'a V,
+        from: ExtraOrigin,
+        origin: Option<String>,
+    ) -> Result<(), Infallible> {
         self.0.push(ModuleItem::Extra {
             value,
             origin,
             from,
         });
+        Ok(())
     }
-    fn generated(&mut self, instance: usize, layers: &[&'a V]) {
+    fn generated(&mut self, instance: usize, layers: &[&'a V]) -> Result<(), Infallible> {
         self.0.push(ModuleItem::Generated {
             instance,
             layers: layers.to_vec(),
         });
+        Ok(())
     }
-    fn constraints(&mut self, instance: usize) {
+    fn constraints(&mut self, instance: usize) -> Result<(), Infallible> {
         self.0.push(ModuleItem::Constraints { instance });
+        Ok(())
     }
-    fn deploy(&mut self, target_host: Option<&'a V>, build_host: Option<&'a V>) {
+    fn deploy(
+        &mut self,
+        target_host: Option<&'a V>,
+        build_host: Option<&'a V>,
+    ) -> Result<(), Infallible> {
         self.0.push(ModuleItem::Deploy {
             target_host,
             build_host,
         });
+        Ok(())
     }
 }
 
 /// Receives the elements of one machine's module list, in order (see [`ModuleItem`] for what
-/// each one is). Lets a caller build its own representation without an intermediate list.
+/// each one is). Lets a caller build its own representation without an intermediate list. The
+/// first error a method returns ends the walk ([`Resolution::visit_modules`] returns it).
 pub trait Visit<'a, V> {
-    fn role(&mut self, module: &'a V);
+    /// What the visitor can fail with ([`Infallible`] if it cannot).
+    type Error;
+
+    fn role(&mut self, module: &'a V) -> Result<(), Self::Error>;
     /// `origin` is given only when there is no `directory`.
-    fn extra(&mut self, value: &'a V, origin: Option<String>);
+    fn extra(&mut self, value: &'a V, origin: Option<String>) -> Result<(), Self::Error>;
     /// `layers` is only valid for the call.
-    fn generated(&mut self, instance: usize, layers: &[&'a V]);
-    fn constraints(&mut self, instance: usize);
-    fn deploy(&mut self, target_host: Option<&'a V>, build_host: Option<&'a V>);
+    fn generated(&mut self, instance: usize, layers: &[&'a V]) -> Result<(), Self::Error>;
+    fn constraints(&mut self, instance: usize) -> Result<(), Self::Error>;
+    fn deploy(
+        &mut self,
+        target_host: Option<&'a V>,
+        build_host: Option<&'a V>,
+    ) -> Result<(), Self::Error>;
 
     /// A role module, with the membership it comes from. By default [`Visit::role`].
-    fn role_of(&mut self, membership: Membership, module: &'a V) {
+    fn role_of(&mut self, membership: Membership, module: &'a V) -> Result<(), Self::Error> {
         let _ = membership;
-        self.role(module);
+        self.role(module)
     }
 
     /// An `extraModules` entry, with where it comes from. By default [`Visit::extra`].
-    fn extra_from(&mut self, value: &'a V, from: ExtraOrigin, origin: Option<String>) {
+    fn extra_from(
+        &mut self,
+        value: &'a V,
+        from: ExtraOrigin,
+        origin: Option<String>,
+    ) -> Result<(), Self::Error> {
         let _ = from;
-        self.extra(value, origin);
+        self.extra(value, origin)
     }
 }
 
@@ -387,8 +419,9 @@ impl<'a, V> Resolution<'a, V> {
 
     /// Visits the module list of machine `mi`: per instance it is in, its role modules, the extra
     /// modules of the instance, of its `machines.<m>` entry and of its roles, the generated module
-    /// and the constraints module if a constraint failed; then its deploy module.
-    pub fn visit_modules(&self, mi: usize, visit: &mut impl Visit<'a, V>) {
+    /// and the constraints module if a constraint failed; then its deploy module. Stops at the
+    /// visitor's first error.
+    pub fn visit_modules<W: Visit<'a, V>>(&self, mi: usize, visit: &mut W) -> Result<(), W::Error> {
         let input = self.input;
         let machine = &input.machines[mi];
         let no_dir = input.directory.is_none();
@@ -401,7 +434,7 @@ impl<'a, V> Resolution<'a, V> {
             let refs = &self.refs[index];
             let (inst, module) = (refs.inst, refs.module);
             for &m in group {
-                visit.role_of(m, &module.roles[m.role as usize].1);
+                visit.role_of(m, &module.roles[m.role as usize].1)?;
             }
             let inst_path = || {
                 let out = &self.instances[index];
@@ -418,12 +451,13 @@ impl<'a, V> Resolution<'a, V> {
                         list: from,
                         index: i,
                     };
-                    visit.extra_from(value, from, origin);
+                    visit.extra_from(value, from, origin)?;
                 }
+                Ok(())
             };
             extras(&inst.extra_modules, ExtraList::Instance, &|| {
                 inst_path().attr("extraModules")
-            });
+            })?;
             let instance = narrow(index);
             while entries.next_if(|e| e.instance < instance).is_some() {}
             let machine_entry = entries
@@ -435,7 +469,7 @@ impl<'a, V> Resolution<'a, V> {
                         .attr("machines")
                         .attr(&entry.name)
                         .attr("extraModules")
-                });
+                })?;
             }
             let member_roles = || {
                 group
@@ -448,21 +482,22 @@ impl<'a, V> Resolution<'a, V> {
                         .attr("roles")
                         .attr(&role.name)
                         .attr("extraModules")
-                });
+                })?;
             }
 
             layers.clear();
             layers.extend(inst.config.as_ref());
             layers.extend(machine_entry.and_then(|e| e.config.as_ref()));
             layers.extend(member_roles().filter_map(|(_, r)| r.config.as_ref()));
-            visit.generated(index, &layers);
+            visit.generated(index, &layers)?;
             if !self.instances[index].failures.is_empty() {
-                visit.constraints(index);
+                visit.constraints(index)?;
             }
         }
         if machine.target_host.is_some() || machine.build_host.is_some() {
-            visit.deploy(machine.target_host.as_ref(), machine.build_host.as_ref());
+            visit.deploy(machine.target_host.as_ref(), machine.build_host.as_ref())?;
         }
+        Ok(())
     }
 }
 

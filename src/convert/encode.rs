@@ -1,197 +1,13 @@
-//! Nix values to and from the inventory model, in safe code: a [`Tree`] over the primop's
-//! argument, and the encoding of a resolution as the builtin's result.
+//! The encoding of a resolution as the builtin's result: one machine at a time, sharing what many
+//! machines have in common through [`Caches`].
 
 use rustc_hash::FxHashMap as HashMap;
-use std::ffi::CStr;
+use std::borrow::Borrow;
+use std::hash::Hash;
 
-use crate::inventory::{
-    by_instance, Input, Instance, InstanceMachine, Kind, Machine, Membership, Module, Resolution,
-    Role, Service, Text, Tree, Visit,
-};
+use super::helpers::Helpers;
+use crate::inventory::{by_instance, Input, Membership, Resolution, Visit};
 use crate::nix::{Error, State, Type, Value};
-
-/// Reads the argument of the primop. Handles point into the argument itself, so nothing is copied
-/// and only structural values are forced.
-pub(crate) struct NixTree<'a, 's> {
-    st: &'a State<'s>,
-}
-
-impl<'a, 's> NixTree<'a, 's> {
-    pub(crate) fn new(st: &'a State<'s>) -> Self {
-        NixTree { st }
-    }
-}
-
-fn name_bytes(name: &Text) -> &[u8] {
-    match name {
-        Ok(s) => s.as_bytes(),
-        Err(b) => b,
-    }
-}
-
-impl<'s> Tree for NixTree<'_, 's> {
-    type Value = Value<'s>;
-    type Error = Error;
-
-    fn kind(&mut self, v: &Value<'s>) -> Result<Kind, Error> {
-        Ok(match self.st.force(v)? {
-            Type::Int => Kind::Int,
-            Type::Float => Kind::Float,
-            Type::Bool => Kind::Bool,
-            Type::String => Kind::String,
-            Type::Path => Kind::Path,
-            Type::Null => Kind::Null,
-            Type::Attrs => Kind::Attrs,
-            Type::List => Kind::List,
-            Type::Function => Kind::Function,
-            Type::External => Kind::External,
-            t @ (Type::Thunk | Type::Failed | Type::Other) => {
-                return Err(Error(format!(
-                    "internal error: value of type {t:?} after forcing"
-                )))
-            }
-        })
-    }
-
-    fn attrs(&mut self, v: &Value<'s>) -> Result<Vec<(Text, Value<'s>)>, Error> {
-        let raw = self.st.attrs_lazy(v)?;
-        let mut out = Vec::with_capacity(raw.len());
-        for (name, value) in raw {
-            let bytes = name.to_bytes();
-            let name = std::str::from_utf8(bytes)
-                .map(str::to_owned)
-                .map_err(|_| bytes.to_vec());
-            out.push((name, value));
-        }
-        // Nix keeps attributes in symbol order; the model wants byte order, as attrNames gives.
-        out.sort_unstable_by(|(a, _), (b, _)| name_bytes(a).cmp(name_bytes(b)));
-        Ok(out)
-    }
-
-    fn list(&mut self, v: &Value<'s>) -> Result<Vec<Value<'s>>, Error> {
-        self.st.list_lazy(v)
-    }
-
-    fn string(&mut self, v: &Value<'s>) -> Result<Text, Error> {
-        Ok(String::from_utf8(self.st.string(v)?).map_err(std::string::FromUtf8Error::into_bytes))
-    }
-
-    fn int(&mut self, v: &Value<'s>) -> Result<i64, Error> {
-        self.st.int(v)
-    }
-
-    fn bool(&mut self, v: &Value<'s>) -> Result<bool, Error> {
-        self.st.bool(v)
-    }
-}
-
-/// The decoded input with every value held beyond the call (see `Value::persist`): the
-/// per-machine results are encoded in later calls.
-pub(crate) fn persist_input(input: Input<Value<'_>>) -> Result<Input<Value<'static>>, Error> {
-    fn one(v: Option<Value<'_>>) -> Result<Option<Value<'static>>, Error> {
-        v.map(Value::persist).transpose()
-    }
-    fn all(vs: Vec<Value<'_>>) -> Result<Vec<Value<'static>>, Error> {
-        vs.into_iter().map(Value::persist).collect()
-    }
-    let Input {
-        machines,
-        tags,
-        services,
-        modules,
-        directory,
-    } = input;
-    Ok(Input {
-        machines: machines
-            .into_iter()
-            .map(|m| {
-                Ok(Machine {
-                    name: m.name,
-                    tags: m.tags,
-                    class: m.class,
-                    target_host: one(m.target_host)?,
-                    build_host: one(m.build_host)?,
-                })
-            })
-            .collect::<Result<_, Error>>()?,
-        tags,
-        services: services
-            .into_iter()
-            .map(|s| {
-                Ok(Service {
-                    name: s.name,
-                    instances: s
-                        .instances
-                        .into_iter()
-                        .map(|i| {
-                            Ok(Instance {
-                                name: i.name,
-                                enabled: i.enabled,
-                                config: one(i.config)?,
-                                extra_modules: all(i.extra_modules)?,
-                                machines: i
-                                    .machines
-                                    .into_iter()
-                                    .map(|m| {
-                                        Ok(InstanceMachine {
-                                            name: m.name,
-                                            config: one(m.config)?,
-                                            extra_modules: all(m.extra_modules)?,
-                                        })
-                                    })
-                                    .collect::<Result<_, Error>>()?,
-                                roles: i
-                                    .roles
-                                    .into_iter()
-                                    .map(|r| {
-                                        Ok(Role {
-                                            name: r.name,
-                                            machines: r.machines,
-                                            tags: r.tags,
-                                            config: one(r.config)?,
-                                            extra_modules: all(r.extra_modules)?,
-                                        })
-                                    })
-                                    .collect::<Result<_, Error>>()?,
-                            })
-                        })
-                        .collect::<Result<_, Error>>()?,
-                })
-            })
-            .collect::<Result<_, Error>>()?,
-        modules: modules
-            .into_iter()
-            .map(|m| {
-                Ok(Module {
-                    name: m.name,
-                    roles: m
-                        .roles
-                        .into_iter()
-                        .map(|(r, v)| Ok((r, v.persist()?)))
-                        .collect::<Result<_, Error>>()?,
-                    constraints: m.constraints,
-                })
-            })
-            .collect::<Result<_, Error>>()?,
-        directory: one(directory)?,
-    })
-}
-
-/// Turns `extraModules` entries into modules, lazily: a string is taken relative to `directory`.
-const FIX_EXTRA: &CStr = c"dir: e: if builtins.isString e then dir + \"/${e}\" else e";
-/// The same when there is no `directory`: a string entry throws when forced.
-const FIX_EXTRA_NO_DIR: &CStr =
-    c"where: e: if builtins.isString e then throw \"${where}: the string module '${e}' needs 'directory' to be set\" else e";
-/// A generated module with config layers, applied lazily to its `_file`, the value of
-/// `clan.inventory`, the service name and the layers. `inventory` is a reserved service name
-/// (phase 2), so the two attributes of `clan` differ.
-const GENERATED: &CStr = c"file: inventory: service: contents: { _file = file; config.clan = { inherit inventory; ${service} = { _type = \"merge\"; inherit contents; }; }; }";
-/// The deploy module of a machine, applied lazily to the machine's name and its hosts, so that
-/// only the machines whose configuration is evaluated pay for it. One function per combination
-/// of hosts that are set.
-const DEPLOY_TARGET: &CStr = c"name: targetHost: { _file = \"clan-inventory/machines/${name}/deploy\"; config.clan.core.networking = { inherit targetHost; }; }";
-const DEPLOY_BUILD: &CStr = c"name: buildHost: { _file = \"clan-inventory/machines/${name}/deploy\"; config.clan.core.networking = { inherit buildHost; }; }";
-const DEPLOY_BOTH: &CStr = c"name: targetHost: buildHost: { _file = \"clan-inventory/machines/${name}/deploy\"; config.clan.core.networking = { inherit buildHost targetHost; }; }";
 
 /// Where an element of a machine's module list lives while the list is built: nothing is cloned
 /// (every clone and drop is a reference-count update in Nix's global table).
@@ -205,29 +21,8 @@ enum Slot<'i> {
     Own(usize),
 }
 
-/// Helper functions of the plugin's own, evaluated on first use.
-#[derive(Default)]
-struct Helpers<'s> {
-    fix_extra: Option<Value<'s>>,
-    fix_extra_no_dir: Option<Value<'s>>,
-    deploy_target: Option<Value<'s>>,
-    deploy_build: Option<Value<'s>>,
-    deploy_both: Option<Value<'s>>,
-    generated: Option<Value<'s>>,
-}
-
-/// `slot`, evaluated from `expr` the first time.
-fn helper<'h>(
-    st: &State<'_>,
-    slot: &'h mut Option<Value<'static>>,
-    expr: &CStr,
-) -> Result<&'h Value<'static>, Error> {
-    if slot.is_none() {
-        *slot = Some(st.eval(expr)?.persist()?);
-    }
-    slot.as_ref()
-        .ok_or_else(|| Error("internal error: no helper function".into()))
-}
+/// Values by content, each made once (see [`Encoder::memo`]).
+type Memo<K> = HashMap<K, Value<'static>>;
 
 /// What the encoder keeps from one machine to the next, for as long as the per-machine results
 /// live: every value that is the same for many machines (names, tag and role lists, service
@@ -236,36 +31,45 @@ fn helper<'h>(
 /// `Value::persist`); none of them refers to the plugin's own External value, so that these
 /// roots never keep the fleet they belong to alive.
 pub(crate) struct Caches<'i> {
-    strings: HashMap<&'i str, Value<'static>>,
+    strings: Memo<&'i str>,
     /// Machine tag lists by content.
-    tag_lists: HashMap<&'i [&'i str], Value<'static>>,
+    tag_lists: Memo<&'i [&'i str]>,
     /// `{ roles = [ ... ]; }` by the role names.
-    role_entries: HashMap<Box<[&'i str]>, Value<'static>>,
+    role_entries: Memo<Box<[&'i str]>>,
     /// `{ <inst> = { roles = ...; }; }` of one service, by the memberships in it.
-    service_entries: HashMap<Box<[Membership]>, Value<'static>>,
+    service_entries: Memo<Box<[Membership]>>,
     /// A machine's whole `services`, by its memberships.
-    machine_services: HashMap<Box<[Membership]>, Value<'static>>,
+    machine_services: Memo<Box<[Membership]>>,
+    /// Role member lists by content (many instances fill a role with the same tag).
+    member_lists: Memo<&'i [usize]>,
     /// One string value per machine name, in `Input::machines` order, each made on first use.
     names: Vec<Option<Value<'static>>>,
-    /// Role member lists by content (many instances fill a role with the same tag).
-    member_lists: HashMap<&'i [usize], Value<'static>>,
     /// Module values shared between machines (generated modules, wrapped extra modules).
     shared: Vec<Value<'static>>,
     /// Generated modules by `[instance, addresses of the config layers...]`.
     generated_at: HashMap<Box<[usize]>, usize>,
+    /// Wrapped `extraModules` entries by the address of the entry.
     extras_at: HashMap<usize, usize>,
-    /// Per instance: `{ <role> = { machines = [ ... ]; }; }`, a thunk (see [`Encoder::role_set`]).
-    role_sets: Vec<Option<Value<'static>>>,
+    /// What is made once per instance, by instance index.
+    instances: Vec<InstanceValues>,
     /// The function from an instance index to its role sets: refers to the plugin's External.
     role_sets_fn: Option<Value<'static>>,
-    /// Per instance: see [`Encoder::instance_parts`].
-    instance_parts: Vec<Option<(Value<'static>, Value<'static>)>>,
-    /// Per instance: the generated-module helper applied to all but the config layers.
-    partials: Vec<Option<Value<'static>>>,
-    /// Per instance: the assertions of its failed constraints, and the list of them.
-    failures: Vec<Option<(Vec<Value<'static>>, Value<'static>)>>,
-    constraint_modules_at: HashMap<usize, usize>,
-    helpers: Helpers<'static>,
+    helpers: Helpers,
+}
+
+/// The values of one instance, each made on first use.
+#[derive(Default)]
+struct InstanceValues {
+    /// `{ <role> = { machines = [ ... ]; }; }`, a thunk (see [`Encoder::role_set`]).
+    role_set: Option<Value<'static>>,
+    /// See [`Encoder::instance_parts`].
+    parts: Option<(Value<'static>, Value<'static>)>,
+    /// The generated-module helper applied to all but the config layers.
+    partial: Option<Value<'static>>,
+    /// The assertions of its failed constraints, and the list of them.
+    failures: Option<(Vec<Value<'static>>, Value<'static>)>,
+    /// The module of those assertions, in `Caches::shared`.
+    constraint_module: Option<usize>,
 }
 
 impl Caches<'_> {
@@ -279,24 +83,19 @@ impl Caches<'_> {
 
     /// Empty caches for a resolution of `instances` instances.
     pub(crate) fn new(instances: usize) -> Self {
-        let n = instances;
         Caches {
             strings: HashMap::default(),
             tag_lists: HashMap::default(),
             role_entries: HashMap::default(),
             service_entries: HashMap::default(),
             machine_services: HashMap::default(),
-            names: Vec::new(),
             member_lists: HashMap::default(),
+            names: Vec::new(),
             shared: Vec::new(),
             generated_at: HashMap::default(),
             extras_at: HashMap::default(),
-            role_sets: (0..n).map(|_| None).collect(),
+            instances: (0..instances).map(|_| InstanceValues::default()).collect(),
             role_sets_fn: None,
-            instance_parts: (0..n).map(|_| None).collect(),
-            partials: (0..n).map(|_| None).collect(),
-            failures: (0..n).map(|_| None).collect(),
-            constraint_modules_at: HashMap::default(),
             helpers: Helpers::default(),
         }
     }
@@ -337,13 +136,27 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
         }
     }
 
-    fn string(&mut self, s: &'i str) -> Result<Value<'s>, Error> {
-        if let Some(v) = self.c.strings.get(s) {
+    /// The value of `table` (one of the [`Caches`]) at `key`, made by `make` the first time.
+    fn memo<'k, K, Q>(
+        &mut self,
+        table: for<'t> fn(&'t mut Caches<'i>) -> &'t mut Memo<K>,
+        key: &'k Q,
+        make: impl FnOnce(&mut Self) -> Result<Value<'s>, Error>,
+    ) -> Result<Value<'s>, Error>
+    where
+        K: Borrow<Q> + Hash + Eq + From<&'k Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if let Some(v) = table(self.c).get(key) {
             return Ok(v.clone());
         }
-        let v = self.st.new_string(s)?;
-        self.c.strings.insert(s, v.clone().persist()?);
+        let v = make(self)?;
+        table(self.c).insert(key.into(), v.clone().persist()?);
         Ok(v)
+    }
+
+    fn string(&mut self, s: &'i str) -> Result<Value<'s>, Error> {
+        self.memo(|c| &mut c.strings, s, |e| e.st.new_string(s))
     }
 
     fn string_list<I>(&mut self, items: I) -> Result<Value<'s>, Error>
@@ -413,24 +226,20 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
     pub(crate) fn machine(&mut self, mi: usize) -> Result<Value<'s>, Error> {
         let res = self.res;
         let tags = res.tags(mi);
-        let tags = if let Some(v) = self.c.tag_lists.get(tags) {
-            v.clone()
-        } else {
-            let v = self.string_list(tags.iter().copied())?;
-            self.c.tag_lists.insert(tags, v.clone().persist()?);
-            v
-        };
+        let tags = self.memo(
+            |c| &mut c.tag_lists,
+            tags,
+            |e| e.string_list(tags.iter().copied()),
+        )?;
         self.slots.clear();
         self.own.clear();
-        let mut visitor = Modules {
-            enc: self,
-            machine: mi,
-            error: None,
-        };
-        res.visit_modules(mi, &mut visitor);
-        if let Some(e) = visitor.error {
-            return Err(e);
-        }
+        res.visit_modules(
+            mi,
+            &mut Modules {
+                enc: self,
+                machine: mi,
+            },
+        )?;
         let (shared, own) = (&self.c.shared, &self.own);
         let modules = self
             .st
@@ -456,64 +265,65 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
         let res = self.res;
         let all = res.memberships_of(mi);
         let all: &[Membership] = &all;
-        if let Some(v) = self.c.machine_services.get(all) {
-            return Ok(v.clone());
-        }
-        // Memberships come in instance order, so those of one service are adjacent.
-        let by_service: Vec<&[Membership]> = all
-            .chunk_by(|a, b| {
-                res.instances[a.instance as usize].service
-                    == res.instances[b.instance as usize].service
-            })
-            .collect();
-        let mut services = self.st.attrs_builder(by_service.len())?;
-        for memberships in by_service {
-            let entry = self.service_entry(memberships)?;
-            services.insert(
-                res.instances[memberships[0].instance as usize].service,
-                &entry,
-            )?;
-        }
-        let v = services.finish()?;
-        self.c
-            .machine_services
-            .insert(all.into(), v.clone().persist()?);
-        Ok(v)
+        self.memo(
+            |c| &mut c.machine_services,
+            all,
+            |e| {
+                // Memberships come in instance order, so those of one service are adjacent.
+                let by_service: Vec<&[Membership]> = all
+                    .chunk_by(|a, b| {
+                        res.instances[a.instance as usize].service
+                            == res.instances[b.instance as usize].service
+                    })
+                    .collect();
+                let mut services = e.st.attrs_builder(by_service.len())?;
+                for memberships in by_service {
+                    let entry = e.service_entry(memberships)?;
+                    services.insert(
+                        res.instances[memberships[0].instance as usize].service,
+                        &entry,
+                    )?;
+                }
+                services.finish()
+            },
+        )
     }
 
     /// `{ <inst> = { roles = [ ... ]; }; }` for memberships in instances of one service.
     fn service_entry(&mut self, memberships: &[Membership]) -> Result<Value<'s>, Error> {
-        if let Some(v) = self.c.service_entries.get(memberships) {
-            return Ok(v.clone());
-        }
         let res = self.res;
-        let groups: Vec<(usize, &[Membership])> = by_instance(memberships).collect();
-        let mut b = self.st.attrs_builder(groups.len())?;
-        for (instance, group) in groups {
-            let entry = self.role_entry(group)?;
-            b.insert(res.instances[instance].instance, &entry)?;
-        }
-        let v = b.finish()?;
-        self.c
-            .service_entries
-            .insert(memberships.into(), v.clone().persist()?);
-        Ok(v)
+        self.memo(
+            |c| &mut c.service_entries,
+            memberships,
+            |e| {
+                let groups: Vec<(usize, &[Membership])> = by_instance(memberships).collect();
+                let mut b = e.st.attrs_builder(groups.len())?;
+                for (instance, group) in groups {
+                    let entry = e.role_entry(group)?;
+                    b.insert(res.instances[instance].instance, &entry)?;
+                }
+                b.finish()
+            },
+        )
     }
 
     /// `{ roles = [ ... ]; }` for the memberships of one instance.
     fn role_entry(&mut self, group: &[Membership]) -> Result<Value<'s>, Error> {
         let res = self.res;
-        self.role_names.clear();
-        self.role_names
-            .extend(group.iter().map(|&m| res.role_name(m)));
-        if let Some(v) = self.c.role_entries.get(self.role_names.as_slice()) {
-            return Ok(v.clone());
-        }
-        let names: Box<[&'i str]> = self.role_names.as_slice().into();
-        let list = self.string_list(names.iter().copied())?;
-        let v = self.attrs(&[("roles", &list)])?;
-        self.c.role_entries.insert(names, v.clone().persist()?);
-        Ok(v)
+        // Taken out while in use, so that the key does not borrow the encoder.
+        let mut names = std::mem::take(&mut self.role_names);
+        names.clear();
+        names.extend(group.iter().map(|&m| res.role_name(m)));
+        let v = self.memo(
+            |c| &mut c.role_entries,
+            names.as_slice(),
+            |e| {
+                let list = e.string_list(names.iter().copied())?;
+                e.attrs(&[("roles", &list)])
+            },
+        );
+        self.role_names = names;
+        v
     }
 
     /// Makes `names[i]` for every index of `machines`, the string values of those machine
@@ -550,24 +360,11 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
         build_host: Option<&'i Value<'static>>,
     ) -> Result<Slot<'i>, Error> {
         self.make_names(&[mi])?;
-        let st = self.st;
         let name = Self::name(&self.c.names, mi)?;
-        let h = &mut self.c.helpers;
-        let v = match (target_host, build_host) {
-            (Some(t), Some(b)) => {
-                let f = helper(st, &mut h.deploy_both, DEPLOY_BOTH)?;
-                st.apply(&st.apply(&st.apply(f, name)?, t)?, b)?
-            }
-            (Some(t), None) => {
-                let f = helper(st, &mut h.deploy_target, DEPLOY_TARGET)?;
-                st.apply(&st.apply(f, name)?, t)?
-            }
-            (None, Some(b)) => {
-                let f = helper(st, &mut h.deploy_build, DEPLOY_BUILD)?;
-                st.apply(&st.apply(f, name)?, b)?
-            }
-            (None, None) => return Err(Error("internal error: deploy without hosts".into())),
-        };
+        let v = self
+            .c
+            .helpers
+            .deploy(self.st, name, target_host, build_host)?;
         Ok(self.own(v))
     }
 
@@ -583,27 +380,15 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
         if !matches!(self.st.type_of(value), Type::Thunk | Type::String) {
             return Ok(Slot::Input(value));
         }
-        let st = self.st;
-        let h = &mut self.c.helpers;
         if let Some(dir) = &self.input.directory {
-            if h.fix_extra.is_none() {
-                let fix = st.eval(FIX_EXTRA)?;
-                h.fix_extra = Some(st.apply(&fix, dir)?.persist()?);
-            }
-            let fix = h
-                .fix_extra
-                .as_ref()
-                .ok_or_else(|| Error("internal error: no helper function".into()))?;
-            let wrapped = st.apply(fix, value)?;
+            let wrapped = self.c.helpers.fix_extra(self.st, dir, value)?;
             let i = self.share(wrapped)?;
             self.c.extras_at.insert(value.identity(), i);
             Ok(Slot::Shared(i))
         } else {
-            let fix = helper(st, &mut h.fix_extra_no_dir, FIX_EXTRA_NO_DIR)?;
-            let origin = st.new_string(origin.unwrap_or("extraModules"))?;
-            let fix = st.apply(fix, &origin)?;
             // Not shared: the message names the list the entry came from.
-            let wrapped = st.apply(&fix, value)?;
+            let origin = origin.unwrap_or("extraModules");
+            let wrapped = self.c.helpers.fix_extra_no_dir(self.st, origin, value)?;
             Ok(self.own(wrapped))
         }
     }
@@ -613,7 +398,7 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
     /// that the member lists of an instance (about half of the fleet each) are made only when
     /// something reads them, once, for `services` and every generated module alike.
     fn role_set(&mut self, index: usize) -> Result<Value<'s>, Error> {
-        if let Some(v) = &self.c.role_sets[index] {
+        if let Some(v) = &self.c.instances[index].role_set {
             return Ok(v.clone());
         }
         let f = self
@@ -625,7 +410,7 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
             .st
             .new_int(i64::try_from(index).map_err(|_| Error("internal error: index".into()))?)?;
         let set = self.st.apply(f, &index_value)?;
-        self.c.role_sets[index] = Some(set.clone().persist()?);
+        self.c.instances[index].role_set = Some(set.clone().persist()?);
         Ok(set)
     }
 
@@ -647,22 +432,23 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
 
     /// The names of `members` (indices into `Input::machines`), shared with equal lists.
     fn member_list(&mut self, members: &'i [usize]) -> Result<Value<'s>, Error> {
-        if let Some(v) = self.c.member_lists.get(members) {
-            return Ok(v.clone());
-        }
-        self.make_names(members)?;
-        let names = members
-            .iter()
-            .map(|&i| Self::name(&self.c.names, i))
-            .collect::<Result<Vec<_>, _>>()?;
-        let v = self.st.new_list(names.into_iter())?;
-        self.c.member_lists.insert(members, v.clone().persist()?);
-        Ok(v)
+        self.memo(
+            |c| &mut c.member_lists,
+            members,
+            |e| {
+                e.make_names(members)?;
+                let names = members
+                    .iter()
+                    .map(|&i| Self::name(&e.c.names, i))
+                    .collect::<Result<Vec<_>, _>>()?;
+                e.st.new_list(names.into_iter())
+            },
+        )
     }
 
     /// The assertions of instance `index`'s failed constraints, and the list of them.
     fn failures(&mut self, index: usize) -> Result<(Vec<Value<'s>>, Value<'s>), Error> {
-        if let Some(v) = &self.c.failures[index] {
+        if let Some(v) = &self.c.instances[index].failures {
             return Ok(v.clone());
         }
         let inst = &self.res.instances[index];
@@ -678,7 +464,7 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
             .cloned()
             .map(Value::persist)
             .collect::<Result<Vec<_>, _>>()?;
-        self.c.failures[index] = Some((kept, list.clone().persist()?));
+        self.c.instances[index].failures = Some((kept, list.clone().persist()?));
         Ok((items, list))
     }
 
@@ -693,7 +479,7 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
     /// What every generated module of instance `index` has: its `_file`, and
     /// `{ services.<svc>.<inst>.roles = ...; }` for `clan.inventory`.
     fn instance_parts(&mut self, index: usize) -> Result<(Value<'s>, Value<'s>), Error> {
-        if let Some(parts) = &self.c.instance_parts[index] {
+        if let Some(parts) = &self.c.instances[index].parts {
             return Ok(parts.clone());
         }
         let inst = &self.res.instances[index];
@@ -704,7 +490,7 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
         let services = self.attrs(&[(service, &svc_entry)])?;
         let inventory = self.attrs(&[("services", &services)])?;
         let file = self.instance_file(index, "")?;
-        self.c.instance_parts[index] =
+        self.c.instances[index].parts =
             Some((file.clone().persist()?, inventory.clone().persist()?));
         Ok((file, inventory))
     }
@@ -726,15 +512,16 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
             let config = self.attrs(&[("clan", &clan)])?;
             self.attrs(&[("_file", &file), ("config", &config)])?
         } else {
-            if self.c.partials[index].is_none() {
-                let service = self.res.instances[index].service;
-                let service = self.string(service)?;
-                let st = self.st;
-                let f = helper(st, &mut self.c.helpers.generated, GENERATED)?;
-                let partial = st.apply(&st.apply(&st.apply(f, &file)?, &inventory)?, &service)?;
-                self.c.partials[index] = Some(partial.persist()?);
+            if self.c.instances[index].partial.is_none() {
+                let service = self.string(self.res.instances[index].service)?;
+                let partial = self
+                    .c
+                    .helpers
+                    .generated(self.st, &file, &inventory, &service)?;
+                self.c.instances[index].partial = Some(partial.persist()?);
             }
-            let partial = self.c.partials[index]
+            let partial = self.c.instances[index]
+                .partial
                 .as_ref()
                 .ok_or_else(|| Error("internal error: no generated module function".into()))?;
             let contents = self.st.new_list(layers.iter().copied())?;
@@ -746,7 +533,7 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
     }
 
     fn constraint_module(&mut self, index: usize) -> Result<usize, Error> {
-        if let Some(&i) = self.c.constraint_modules_at.get(&index) {
+        if let Some(i) = self.c.instances[index].constraint_module {
             return Ok(i);
         }
         let (_, failures) = self.failures(index)?;
@@ -754,7 +541,7 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
         let file = self.instance_file(index, "/constraints")?;
         let module = self.attrs(&[("_file", &file), ("config", &config)])?;
         let i = self.share(module)?;
-        self.c.constraint_modules_at.insert(index, i);
+        self.c.instances[index].constraint_module = Some(i);
         Ok(i)
     }
 
@@ -785,58 +572,45 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
 }
 
 /// Turns the module list of one machine, as the resolution visits it, into slots. The first
-/// error stops the work and is kept for the caller.
+/// error ends the walk.
 struct Modules<'e, 'a, 'c, 'i, 's> {
     enc: &'e mut Encoder<'a, 'c, 'i, 's>,
     machine: usize,
-    error: Option<Error>,
-}
-
-impl<'i> Modules<'_, '_, '_, 'i, '_> {
-    fn push(&mut self, slot: Result<Slot<'i>, Error>) {
-        match slot {
-            Ok(slot) => self.enc.slots.push(slot),
-            Err(e) => self.error = Some(e),
-        }
-    }
 }
 
 impl<'i> Visit<'i, Value<'static>> for Modules<'_, '_, '_, 'i, '_> {
-    fn role(&mut self, module: &'i Value<'static>) {
-        if self.error.is_none() {
-            self.enc.slots.push(Slot::Input(module));
-        }
+    type Error = Error;
+
+    fn role(&mut self, module: &'i Value<'static>) -> Result<(), Error> {
+        self.enc.slots.push(Slot::Input(module));
+        Ok(())
     }
 
-    fn extra(&mut self, value: &'i Value<'static>, origin: Option<String>) {
-        if self.error.is_none() {
-            let slot = self.enc.extra(value, origin.as_deref());
-            self.push(slot);
-        }
+    fn extra(&mut self, value: &'i Value<'static>, origin: Option<String>) -> Result<(), Error> {
+        let slot = self.enc.extra(value, origin.as_deref())?;
+        self.enc.slots.push(slot);
+        Ok(())
     }
 
-    fn generated(&mut self, instance: usize, layers: &[&'i Value<'static>]) {
-        if self.error.is_none() {
-            let slot = self.enc.generated(instance, layers).map(Slot::Shared);
-            self.push(slot);
-        }
+    fn generated(&mut self, instance: usize, layers: &[&'i Value<'static>]) -> Result<(), Error> {
+        let i = self.enc.generated(instance, layers)?;
+        self.enc.slots.push(Slot::Shared(i));
+        Ok(())
     }
 
-    fn constraints(&mut self, instance: usize) {
-        if self.error.is_none() {
-            let slot = self.enc.constraint_module(instance).map(Slot::Shared);
-            self.push(slot);
-        }
+    fn constraints(&mut self, instance: usize) -> Result<(), Error> {
+        let i = self.enc.constraint_module(instance)?;
+        self.enc.slots.push(Slot::Shared(i));
+        Ok(())
     }
 
     fn deploy(
         &mut self,
         target_host: Option<&'i Value<'static>>,
         build_host: Option<&'i Value<'static>>,
-    ) {
-        if self.error.is_none() {
-            let slot = self.enc.deploy(self.machine, target_host, build_host);
-            self.push(slot);
-        }
+    ) -> Result<(), Error> {
+        let slot = self.enc.deploy(self.machine, target_host, build_host)?;
+        self.enc.slots.push(slot);
+        Ok(())
     }
 }

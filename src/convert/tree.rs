@@ -1,0 +1,85 @@
+//! The primop's argument as a [`Tree`], and the decoded input kept beyond the call.
+
+use crate::inventory::{Input, Kind, Text, Tree};
+use crate::nix::{Error, State, Type, Value};
+
+/// Reads the argument of the primop. Handles point into the argument itself, so nothing is copied
+/// and only structural values are forced.
+pub(crate) struct NixTree<'a, 's> {
+    st: &'a State<'s>,
+}
+
+impl<'a, 's> NixTree<'a, 's> {
+    pub(crate) fn new(st: &'a State<'s>) -> Self {
+        NixTree { st }
+    }
+}
+
+fn name_bytes(name: &Text) -> &[u8] {
+    match name {
+        Ok(s) => s.as_bytes(),
+        Err(b) => b,
+    }
+}
+
+impl<'s> Tree for NixTree<'_, 's> {
+    type Value = Value<'s>;
+    type Error = Error;
+
+    fn kind(&mut self, v: &Value<'s>) -> Result<Kind, Error> {
+        Ok(match self.st.force(v)? {
+            Type::Int => Kind::Int,
+            Type::Float => Kind::Float,
+            Type::Bool => Kind::Bool,
+            Type::String => Kind::String,
+            Type::Path => Kind::Path,
+            Type::Null => Kind::Null,
+            Type::Attrs => Kind::Attrs,
+            Type::List => Kind::List,
+            Type::Function => Kind::Function,
+            Type::External => Kind::External,
+            t @ (Type::Thunk | Type::Failed | Type::Other) => {
+                return Err(Error(format!(
+                    "internal error: value of type {t:?} after forcing"
+                )))
+            }
+        })
+    }
+
+    fn attrs(&mut self, v: &Value<'s>) -> Result<Vec<(Text, Value<'s>)>, Error> {
+        let raw = self.st.attrs_lazy(v)?;
+        let mut out = Vec::with_capacity(raw.len());
+        for (name, value) in raw {
+            let bytes = name.to_bytes();
+            let name = std::str::from_utf8(bytes)
+                .map(str::to_owned)
+                .map_err(|_| bytes.to_vec());
+            out.push((name, value));
+        }
+        // Nix keeps attributes in symbol order; the model wants byte order, as attrNames gives.
+        out.sort_unstable_by(|(a, _), (b, _)| name_bytes(a).cmp(name_bytes(b)));
+        Ok(out)
+    }
+
+    fn list(&mut self, v: &Value<'s>) -> Result<Vec<Value<'s>>, Error> {
+        self.st.list_lazy(v)
+    }
+
+    fn string(&mut self, v: &Value<'s>) -> Result<Text, Error> {
+        Ok(String::from_utf8(self.st.string(v)?).map_err(std::string::FromUtf8Error::into_bytes))
+    }
+
+    fn int(&mut self, v: &Value<'s>) -> Result<i64, Error> {
+        self.st.int(v)
+    }
+
+    fn bool(&mut self, v: &Value<'s>) -> Result<bool, Error> {
+        self.st.bool(v)
+    }
+}
+
+/// The decoded input with every value held beyond the call (see `Value::persist`): the
+/// per-machine results are encoded in later calls.
+pub(crate) fn persist_input(input: Input<Value<'_>>) -> Result<Input<Value<'static>>, Error> {
+    input.try_map(Value::persist)
+}
