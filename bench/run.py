@@ -546,7 +546,7 @@ def main():
     p.add_argument("--modes", default=",".join(MODES))
     p.add_argument("--timeout", type=float, default=900, help="seconds per nix eval before giving up on a mode")
     p.add_argument("--output", default=os.path.join(REPO, "BENCHMARKS.md"))
-    p.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
+    p.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md and the default chart alone")
     p.add_argument("--command", default="scripts/bench", help="the command line recorded in BENCHMARKS.md")
     p.add_argument("--section", default=None,
                    help="which generated section of BENCHMARKS.md to replace (default: the Nix version)")
@@ -597,7 +597,8 @@ def main():
         nix.close()
     name = args.section or version.split()[-1]
     chart_file = None
-    if args.chart != "none" and results:
+    # --no-write leaves the tree alone: the default chart only with the Markdown it belongs to.
+    if args.chart != "none" and results and (args.chart or not args.no_write):
         chart_file = args.chart or os.path.join(BENCH, f"chart-{name}.svg")
         chart(results, args.workloads, chart_file, f"clan-inventory on {version}: floor, builtin and pure Nix")
         log(f"[bench] wrote {os.path.relpath(chart_file, REPO)}")
