@@ -242,3 +242,31 @@ pub fn nix_str(s: &str) -> String {
     out.push('"');
     out
 }
+
+/// Copies the directory `from` to `to`, recursively.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// `tests/nix/flake` with the library (`nix/`) beside it as `./lib` and `tests/nix/describe.nix`:
+/// a flake of its own, in a temporary directory named after `tag`.
+pub fn test_flake(tag: &str) -> TempDir {
+    let dir = TempDir::new(tag);
+    copy_tree(&repo_root().join("tests/nix/flake"), dir.path());
+    copy_tree(&repo_root().join("nix"), &dir.path().join("lib"));
+    std::fs::copy(
+        repo_root().join("tests/nix/describe.nix"),
+        dir.path().join("describe.nix"),
+    )
+    .unwrap();
+    dir
+}

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::common::{nix_prefix, plugin_path, repo_root, Nix, TempDir};
+use crate::common::{copy_tree, nix_prefix, plugin_path, repo_root, test_flake, Nix, TempDir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_clan-inventory");
 
@@ -68,33 +68,6 @@ fn eval(nix: &Nix, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-/// `tests/nix/flake` with the library as `./lib`, a flake of its own (as `tests/nix/nix_lib.rs`
-/// makes it).
-fn test_flake() -> TempDir {
-    let dir = TempDir::new("cli-flake");
-    copy_tree(&repo_root().join("tests/nix/flake"), dir.path());
-    copy_tree(&repo_root().join("nix"), &dir.path().join("lib"));
-    fs::copy(
-        repo_root().join("tests/nix/describe.nix"),
-        dir.path().join("describe.nix"),
-    )
-    .unwrap();
-    dir
-}
-
 /// A copy of examples/clan whose default.nix imports this repository's library.
 fn example_copy() -> TempDir {
     let dir = TempDir::new("cli-example");
@@ -120,7 +93,7 @@ fn machine_names(resolution: &Value) -> Vec<String> {
 #[test]
 fn the_whole_test_flake_resolves_as_build_clan_does() {
     let nix = Nix::with_plugin();
-    let flake = test_flake();
+    let flake = test_flake("cli-flake");
     let reference = format!("path:{}", flake.path().display());
     let run = cli(
         &nix,
@@ -159,7 +132,7 @@ fn the_whole_test_flake_resolves_as_build_clan_does() {
 #[test]
 fn a_flake_here_that_names_build_clan_is_read_whole() {
     let nix = Nix::with_plugin();
-    let flake = test_flake();
+    let flake = test_flake("cli-flake");
     let run = cli(&nix, flake.path(), &["resolve", "--format", "json"]);
     assert!(
         run.stderr

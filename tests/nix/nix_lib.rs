@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use crate::common::{error_message, Nix, TempDir};
+use crate::common::{error_message, test_flake, Nix};
 
 fn repo() -> PathBuf {
     crate::common::repo_root()
@@ -480,36 +480,10 @@ fn example_clan_resolves_as_documented() {
 
 // --- buildClan through a flake ----------------------------------------------------------------
 
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-/// tests/nix/flake with the library beside it, as a flake of its own.
-fn test_flake() -> TempDir {
-    let dir = TempDir::new("flake");
-    copy_tree(&fixtures().join("flake"), dir.path());
-    copy_tree(&repo().join("nix"), &dir.path().join("lib"));
-    fs::copy(
-        fixtures().join("describe.nix"),
-        dir.path().join("describe.nix"),
-    )
-    .unwrap();
-    dir
-}
-
 #[test]
 fn build_clan_hands_each_machine_its_resolved_modules() {
     let nix = Nix::without_plugin();
-    let flake = test_flake();
+    let flake = test_flake("flake");
     let got = eval(&nix, &[&format!("path:{}#summary", flake.path().display())]).unwrap();
     let roles =
         json!({ "client": { "machines": ["a", "b", "c", "d"] }, "server": { "machines": ["a"] } });
@@ -584,7 +558,7 @@ fn build_clan_hands_each_machine_its_resolved_modules() {
 #[test]
 fn build_clan_takes_a_flake_self_as_directory() {
     let nix = Nix::without_plugin();
-    let flake = test_flake();
+    let flake = test_flake("flake");
     let got = eval(
         &nix,
         &[&format!("path:{}#fromSelf", flake.path().display())],
@@ -609,7 +583,7 @@ fn build_clan_takes_a_flake_self_as_directory() {
 #[test]
 fn build_clan_names_both_sources_of_a_conflicting_value() {
     let nix = Nix::without_plugin();
-    let flake = test_flake();
+    let flake = test_flake("flake");
     let err = eval(
         &nix,
         &[&format!(

@@ -623,9 +623,11 @@ fn an_input_whose_evaluation_already_failed_shows_its_own_error() {
     }
 }
 
-/// The number of function calls Nix made in `expr` (`nrFunctionCalls` of `NIX_SHOW_STATS`).
-fn function_calls(nix: &Nix, expr: &str) -> u64 {
-    let stats = nix.dir().join(format!("stats-{}.json", expr.len()));
+/// The statistics `NIX_SHOW_STATS` writes for a successful `nix eval` of `expr`, and their text.
+fn show_stats(nix: &Nix, expr: &str) -> (Value, String) {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let stats = nix.dir().join(format!("stats-{run}.json"));
     let out = nix
         .command("nix")
         .env("NIX_SHOW_STATS", "1")
@@ -637,7 +639,12 @@ fn function_calls(nix: &Nix, expr: &str) -> u64 {
     crate::common::assert_no_crash(&out, &stderr);
     assert!(out.status.success(), "{stderr}");
     let text = std::fs::read_to_string(&stats).expect("NIX_SHOW_STATS_PATH written");
-    let stats: Value = serde_json::from_str(&text).unwrap();
+    (serde_json::from_str(&text).unwrap(), text)
+}
+
+/// The number of function calls Nix made in `expr` (`nrFunctionCalls` of `NIX_SHOW_STATS`).
+fn function_calls(nix: &Nix, expr: &str) -> u64 {
+    let (stats, text) = show_stats(nix, expr);
     stats["nrFunctionCalls"]
         .as_u64()
         .unwrap_or_else(|| panic!("no nrFunctionCalls in {text}"))
@@ -808,19 +815,7 @@ const ONE_MACHINE: &str = "builtins.deepSeq args (builtins.deepSeq [ (builtins.l
 
 /// The counts of `NIX_SHOW_STATS` that grow with what an evaluation allocates.
 fn allocations(nix: &Nix, expr: &str) -> [u64; 3] {
-    let stats = nix.dir().join("alloc-stats.json");
-    let out = nix
-        .command("nix")
-        .env("NIX_SHOW_STATS", "1")
-        .env("NIX_SHOW_STATS_PATH", &stats)
-        .args(["eval", "--json", "--expr", expr])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    crate::common::assert_no_crash(&out, &stderr);
-    assert!(out.status.success(), "{stderr}");
-    let text = std::fs::read_to_string(&stats).expect("NIX_SHOW_STATS_PATH written");
-    let stats: Value = serde_json::from_str(&text).unwrap();
+    let (stats, text) = show_stats(nix, expr);
     let count = |a: &str, b: &str| {
         stats[a][b]
             .as_u64()
