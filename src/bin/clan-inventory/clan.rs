@@ -264,9 +264,9 @@ impl Clan {
         }
     }
 
-    /// Where the Nix side defines the value at `path` (attribute names below `inventory`), or
-    /// `None` when it does not: `FILE:LINE:COL` when Nix knows, else the buildClan argument.
-    pub(crate) fn defined_in_nix(&self, path: &[&str]) -> Option<String> {
+    /// `None` when the Nix side does not define the value at `path` (attribute names below
+    /// `inventory`); else where it does, as far as Nix knows.
+    fn nix_definition(&self, path: &[&str]) -> Option<NixDefinition<'_>> {
         let nix = self.nix.as_ref()?;
         let mut v = &nix.inventory;
         for p in path {
@@ -281,7 +281,13 @@ impl Clan {
             }
             pos = &entry["inner"];
         }
-        Some(match at {
+        Some(NixDefinition { at })
+    }
+
+    /// Where the Nix side defines the value at `path` (attribute names below `inventory`), or
+    /// `None` when it does not: `FILE:LINE:COL` when Nix knows, else the buildClan argument.
+    pub(crate) fn defined_in_nix(&self, path: &[&str]) -> Option<String> {
+        Some(match self.nix_definition(path)?.at {
             Some(a) => format!("the Nix inventory at {}", self.place(a)),
             None => NIX_ARGUMENT.to_owned(),
         })
@@ -290,21 +296,7 @@ impl Clan {
     /// The file, line and column where the Nix side writes the deepest attribute of `path` it
     /// has a position for, when it defines the whole `path`; `None` otherwise.
     pub(crate) fn nix_position(&self, path: &[&str]) -> Option<(String, usize, usize)> {
-        let nix = self.nix.as_ref()?;
-        let mut v = &nix.inventory;
-        for p in path {
-            v = v.get(*p)?;
-        }
-        let mut pos = &nix.positions;
-        let mut at = None;
-        for p in path {
-            let Some(entry) = pos.get(*p) else { break };
-            if let Some(a) = entry["at"].as_str() {
-                at = Some(a);
-            }
-            pos = &entry["inner"];
-        }
-        let mut parts = at?.rsplitn(3, ':');
+        let mut parts = self.nix_definition(path)?.at?.rsplitn(3, ':');
         let col = parts.next()?.parse().ok()?;
         let line = parts.next()?.parse().ok()?;
         Some((self.place(parts.next()?), line, col))
@@ -520,6 +512,12 @@ pub(crate) fn detect(dir: &Path) -> Option<Source> {
     let text = std::fs::read_to_string(dir.join("flake.nix")).ok()?;
     text.contains("buildClan")
         .then(|| Source::Flake(".".to_owned()))
+}
+
+/// A value the Nix side of a clan defines: `at` is the `FILE:LINE:COL` of the deepest attribute
+/// of its path that Nix has a position for (none for a value written in `--expr`).
+struct NixDefinition<'a> {
+    at: Option<&'a str>,
 }
 
 #[cfg(test)]

@@ -203,37 +203,26 @@ impl Project {
         clan.defined_in_nix(path).into_iter().collect()
     }
 
-    /// Whether inventory.json itself has the value at `steps` (for a whole clan, whose merged
+    /// The value inventory.json itself has at `steps`, if any (for a whole clan, whose merged
     /// inventory may have it from the Nix side only).
-    pub(crate) fn file_has(&self, steps: &[Step]) -> bool {
-        let mut v = self.file_value();
-        for step in steps {
-            let next = match step {
+    fn file_at(&self, steps: &[Step]) -> Option<&Value> {
+        steps
+            .iter()
+            .try_fold(self.file_value(), |v, step| match step {
                 Step::Attr(a) => v.get(a.as_str()),
                 Step::Index(i) => v.get(*i),
-            };
-            match next {
-                Some(n) => v = n,
-                None => return false,
-            }
-        }
-        true
+            })
+    }
+
+    /// Whether inventory.json itself has the value at `steps`.
+    pub(crate) fn file_has(&self, steps: &[Step]) -> bool {
+        self.file_at(steps).is_some()
     }
 
     /// Whether inventory.json itself has `item` in the list at `steps`.
     pub(crate) fn file_lists(&self, steps: &[Step], item: &str) -> bool {
-        let mut v = self.file_value();
-        for step in steps {
-            let next = match step {
-                Step::Attr(a) => v.get(a.as_str()),
-                Step::Index(i) => v.get(*i),
-            };
-            match next {
-                Some(n) => v = n,
-                None => return false,
-            }
-        }
-        v.as_array()
+        self.file_at(steps)
+            .and_then(Value::as_array)
             .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(item)))
     }
 
