@@ -30,6 +30,8 @@ import tempfile
 import threading
 import time
 
+from isolated import isolated_env
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 TRACE = "clan-inventory fleet: resolving the inventory"
@@ -46,18 +48,7 @@ class Store:
 
     def __init__(self, work, nix):
         self.dir = tempfile.mkdtemp(prefix="store-", dir=work)
-        os.makedirs(os.path.join(self.dir, "conf"))
-        with open(os.path.join(self.dir, "conf", "nix.conf"), "w") as f:
-            f.write("experimental-features = nix-command flakes\nbuild-users-group =\nsandbox = false\n")
-        self.env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": os.path.join(self.dir, "home"),
-            "NIX_CONF_DIR": os.path.join(self.dir, "conf"),
-            "NIX_STATE_DIR": os.path.join(self.dir, "state"),
-            "NIX_LOG_DIR": os.path.join(self.dir, "log"),
-            "XDG_CACHE_HOME": os.path.join(self.dir, "cache"),
-            "NIX_REMOTE": "",
-        }
+        self.env = isolated_env(self.dir, "experimental-features = nix-command flakes\nbuild-users-group =\nsandbox = false\n")
         self.store = os.path.join(self.dir, "store")
         # Workers opening a fresh store at once race to create its database.
         subprocess.run([nix, "--store", self.store, "path-info", "--all"], env=self.env, check=True,

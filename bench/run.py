@@ -23,6 +23,8 @@ import sys
 import tempfile
 import time
 
+from isolated import isolated_env
+
 BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
 MODES = ["floor", "builtin", "pure"]
@@ -60,18 +62,7 @@ class Nix:
     def __init__(self, nix, plugin):
         self.nix, self.plugin = nix, plugin
         self.tmp = tempfile.mkdtemp(prefix="clan-inventory-bench-")
-        os.makedirs(os.path.join(self.tmp, "conf"))
-        with open(os.path.join(self.tmp, "conf", "nix.conf"), "w") as f:
-            f.write("experimental-features = nix-command flakes\nbuild-users-group =\n")
-        self.env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": os.path.join(self.tmp, "home"),
-            "NIX_CONF_DIR": os.path.join(self.tmp, "conf"),
-            "NIX_STATE_DIR": os.path.join(self.tmp, "state"),
-            "NIX_LOG_DIR": os.path.join(self.tmp, "log"),
-            "XDG_CACHE_HOME": os.path.join(self.tmp, "cache"),
-            "NIX_REMOTE": "",
-        }
+        self.env = isolated_env(self.tmp, "experimental-features = nix-command flakes\nbuild-users-group =\n")
 
     def argv(self, expr):
         return [self.nix, "--option", "plugin-files", self.plugin, "--store", os.path.join(self.tmp, "store"), "eval", "--impure", "--json", "--expr", expr]
