@@ -213,13 +213,14 @@ in
     # The clan.service modules: buildClan's own (by name), the `serviceModules` argument given to
     # clanInventory (each module's evaluated config), and per instance, role and member the
     # evaluated settings (`settings.<i>.<r>.machines.<m>.config`) and perInstance results
-    # (`perInstance.<i>.<r>.<m>.config`); `serviceModulesFor.<m>` is what machine m gets.
+    # (`perInstance.<i>.<r>.<m>.config`); `machines.<m>.<service key>` is the module machine m
+    # gets of that service (after its other modules, in key order).
     clanServices = {
       modules = selfServiceModules;
       inherit (clanServices) serviceModules;
       inherit (services) settings perInstance;
-      serviceModulesFor = mapAttrs (
-        name: m: serviceModulesOf name (m.machineClass or "nixos")
+      machines = mapAttrs (
+        name: m: if usesInstances then services.machineModules name (m.machineClass or "nixos") else { }
       ) mergedInventory.machines;
     };
     directory = dir;

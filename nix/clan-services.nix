@@ -381,13 +381,21 @@ let
               ++ map instanceModule mine;
           };
 
-      # m's modules: one per service it takes part in, in service key order.
-      forMachine =
-        m: cls: map (key: serviceModuleFor cls key m) (sortedUnique (map (x: x.service) (membershipsOf m)));
+      # m's modules by service key: one per service it takes part in (key order is their order).
+      machineModules =
+        m: cls:
+        listToAttrs (
+          map (key: {
+            name = key;
+            value = serviceModuleFor cls key m;
+          }) (sortedUnique (map (x: x.service) (membershipsOf m)))
+        );
+      forMachine = m: cls: builtins.attrValues (machineModules m cls);
     in
     {
       inherit
         forMachine
+        machineModules
         settings
         perInstance
         perMachine
