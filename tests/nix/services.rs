@@ -240,9 +240,11 @@ fn two_instances_on_one_machine_keep_their_own_settings(nix: &Nix) {
     );
 }
 
-/// jon's modules give the list option `seen` its definitions in clan-core's order (checked by hand
-/// against clan-core d7c35d9's service-module.nix): per service in key order, and within one the
-/// perInstance results role-major, after perMachine; the roles module of `inventory.services` first.
+/// The list option `seen` gets its definitions in clan-core's order (each machine checked by hand
+/// against clan-core d7c35d9's service-module.nix): nixpkgs' module system gives definitions in the
+/// reverse of a breadth-first walk of the imports (deepest level first), so this order holds only with
+/// clan-core's very nesting (perMachine's module one level above the perInstance ones, each
+/// wrapped once more in its location): dropping one wrapper moves `nixos perMachine` past `hello`.
 fn settings_merge_in_clan_core_order(nix: &Nix) {
     let Some(got) = eval(
         nix,
