@@ -159,6 +159,9 @@ let
       specialArgs = {
         inherit directory meta;
         exports = throw (unsupported key "exports");
+        # clan-core's own modules take clan-core's library (most of it is for vars and exports).
+        clanLib =
+          inputs.clan-core.clanLib or (throw "clan service module '${key}' uses clanLib, clan-core's library: give buildClan a clan-core input (inputs.clan-core.clanLib)");
       };
       modules = [
         schema

@@ -51,6 +51,7 @@ both!(
     broken_constraints_are_assertions,
     exports_are_refused_with_a_clear_error,
     per_machine_has_no_settings,
+    clan_lib_is_clan_core_s_when_given,
     role_settings_still_work_with_a_warning,
     a_throw_in_one_machine_s_settings_breaks_only_that_machine,
     one_machine_of_a_fleet_evaluates_only_its_own_settings,
@@ -462,6 +463,17 @@ fn per_machine_has_no_settings(nix: &Nix) {
     assert_eq!(
         err,
         "clan service module 'self/port': perMachine has no 'settings' argument; read each instance's settings from 'instances' instead"
+    );
+}
+
+fn clan_lib_is_clan_core_s_when_given(nix: &Nix) {
+    let Some(got) = eval(nix, &config("cases.clanLibGiven", "jon", "record")) else {
+        return;
+    };
+    assert_eq!(got, json!({ "clanLib": "from clanLib" }));
+    assert_eq!(
+        eval_error(nix, &config("cases.clanLibMissing", "jon", "record")).unwrap(),
+        "clan service module 'self/port' uses clanLib, clan-core's library: give buildClan a clan-core input (inputs.clan-core.clanLib)"
     );
 }
 

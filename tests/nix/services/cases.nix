@@ -169,6 +169,34 @@ in
     };
     instances.p.roles.server.machines.jon.settings.port = 1;
   };
+  # A module of clan-core's kind, taking clanLib: without a clan-core input using it is an error,
+  # with one it is that input's clanLib.
+  clanLibMissing = clan {
+    service =
+      { clanLib, ... }:
+      portService {
+        perInstance = _: { nixosModule.record.clanLib = clanLib.description; };
+      };
+    instances.p.roles.server.machines.jon.settings.port = 1;
+  };
+  clanLibGiven = clan {
+    inputs.clan-core = {
+      clanLib.description = "from clanLib";
+      clan.modules = { };
+    };
+    service =
+      { clanLib, ... }:
+      portService {
+        perInstance = _: { nixosModule.record.clanLib = clanLib.description; };
+      };
+    instances.p = {
+      module = {
+        name = "port";
+        input = "self";
+      };
+      roles.server.machines.jon.settings.port = 1;
+    };
+  };
   # The deprecated role settings of the `roles` argument: they work, with a warning.
   roleSettings = clan {
     service = portService {
