@@ -1,7 +1,8 @@
 # Validation of the argument of clanInventory, in the two phases of docs/semantics.md. Each phase
 # is a function of the argument that returns the first error message in walk order, or null.
 # Positions that are never forced (config, meta, description, icon, name, role modules,
-# extraModules elements) are only selected, never looked at.
+# extraModules elements, clan service settings, the parts of serviceModules no instance uses) are
+# only selected, never looked at.
 let
   inherit (builtins)
     all
