@@ -853,19 +853,36 @@ fn module_discovery_errors_name_the_module() {
     );
 }
 
-// --- the example clan, through buildClan without nixpkgs -------------------------------------------
+// --- the example clan, through buildClan with nixpkgs' lib alone ----------------------------------
+
+/// `lib = import <nixpkgs lib>` for the example's clan service module, or `None` (skipped, with the
+/// reason on stderr) without one.
+fn example_lib() -> Option<String> {
+    match crate::common::nixpkgs_lib() {
+        Ok(lib) => Some(format!("(import {})", nix_string(&lib))),
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            None
+        }
+    }
+}
 
 #[test]
 fn example_clan_resolves_as_documented() {
     let nix = Nix::without_plugin();
+    let Some(lib) = example_lib() else { return };
     let got = eval_expr(
         &nix,
         &format!(
-            "import {} {{ }}",
+            "import {} {{ nixpkgs.lib = {lib}; }}",
             nix_string(&repo().join("examples/clan/summary.nix"))
         ),
     )
     .unwrap();
+    let agent = |collectors: Value, port: u16| {
+        json!({ "service": "self/monitoring", "instance": "metrics-home", "role": "agent",
+                "settings": { "collectors": collectors, "port": port } })
+    };
     let borg1 = |role: &str| json!({ "instance_1": { "roles": [role] } });
     assert_eq!(
         got,
@@ -876,7 +893,8 @@ fn example_clan_resolves_as_documented() {
                     "borgbackup": { "instance_1": { "roles": ["server"] }, "instance_2": { "roles": ["client"] } },
                     "zerotier": { "mesh": { "roles": ["peer"] } }
                 },
-                "modules": 8
+                "modules": 8,
+                "instances": [{ "service": "self/monitoring", "instance": "metrics-offsite", "role": "collector", "settings": { "retention": "90d" } }]
             },
             "gateway": {
                 "tags": ["network", "all", "nixos"],
@@ -884,22 +902,29 @@ fn example_clan_resolves_as_documented() {
                     "borgbackup": { "instance_2": { "roles": ["server"] } },
                     "zerotier": { "mesh": { "roles": ["controller", "peer"] } }
                 },
-                "modules": 6
+                "modules": 6,
+                "instances": [
+                    { "service": "self/monitoring", "instance": "metrics-offsite", "role": "agent", "settings": { "collectors": [], "port": 9101 } },
+                    { "service": "self/monitoring", "instance": "metrics-home", "role": "collector", "settings": { "retention": "15d" } }
+                ]
             },
             "jon": {
                 "tags": ["backup", "laptop", "desktop", "all", "nixos"],
                 "services": { "borgbackup": borg1("client"), "zerotier": { "mesh": { "roles": ["peer"] } } },
-                "modules": 6
+                "modules": 6,
+                "instances": [agent(json!(["wifi", "systemd"]), 9100)]
             },
             "nas": {
                 "tags": ["all", "nixos"],
                 "services": { "zerotier": { "mesh": { "roles": ["peer"] } } },
-                "modules": 3
+                "modules": 3,
+                "instances": [agent(json!(["systemd"]), 9100)]
             },
             "sara": {
                 "tags": ["backup", "all", "nixos"],
                 "services": { "borgbackup": borg1("client"), "zerotier": { "mesh": { "roles": ["peer"] } } },
-                "modules": 5
+                "modules": 5,
+                "instances": [agent(json!(["systemd"]), 9100)]
             }
         })
     );
@@ -907,7 +932,7 @@ fn example_clan_resolves_as_documented() {
     let jon = eval_expr(
         &nix,
         &format!(
-            "{} (builtins.elemAt (import {} {{ }}).machines.jon.modules 1).config.clan.borgbackup",
+            "{} (builtins.elemAt (import {} {{ lib = {lib}; }}).machines.jon.modules 1).config.clan.borgbackup",
             describe(&repo().join("examples/clan")),
             nix_string(&fixtures().join("example-resolution.nix"))
         ),
@@ -1104,14 +1129,23 @@ fn every_nix_file_parses() {
 #[cfg(feature = "plugin")]
 #[test]
 fn example_resolution_is_identical_with_and_without_the_plugin() {
+    let Some(lib) = example_lib() else { return };
     let file = nix_string(&fixtures().join("example-resolution.nix"));
     let builtin = eval_expr(
         &Nix::with_plugin(),
-        &format!("import {file} {{ implementation = \"builtin\"; }}"),
+        &format!("import {file} {{ implementation = \"builtin\"; lib = {lib}; }}"),
     )
     .unwrap();
-    let auto_with_plugin = eval_expr(&Nix::with_plugin(), &format!("import {file} {{ }}")).unwrap();
-    let pure = eval_expr(&Nix::without_plugin(), &format!("import {file} {{ }}")).unwrap();
+    let auto_with_plugin = eval_expr(
+        &Nix::with_plugin(),
+        &format!("import {file} {{ lib = {lib}; }}"),
+    )
+    .unwrap();
+    let pure = eval_expr(
+        &Nix::without_plugin(),
+        &format!("import {file} {{ lib = {lib}; }}"),
+    )
+    .unwrap();
     assert_eq!(builtin, pure);
     assert_eq!(auto_with_plugin, pure);
     assert!(
