@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 /// `serviceModules` with the clan's own `backup` (roles client, server; at least one server) and
 /// `vpn` (one role), and an input `extra` with `vpn` too (at most one instance).
-const SERVICE_MODULES: &str = r#"
+const SERVICE_MODULES: &str = r"
   serviceModules = {
     self = {
       backup = { roles = { client = { }; server = { }; }; manifest.constraints.roles.server.minMachines = 1; };
@@ -17,7 +17,7 @@ const SERVICE_MODULES: &str = r#"
     };
     extra.vpn = { roles.peer = { }; manifest.constraints.maxInstances = 1; };
   };
-"#;
+";
 
 /// A small inventory that uses both APIs: `r` is the builtin's result.
 fn small(body: &str) -> String {
@@ -275,10 +275,10 @@ fn errors_are_raised_by_the_call() {
     let nix = Nix::with_plugin();
     let call = |inventory: &str, service_modules: &str, read: &str| {
         format!(
-            r#"let r = builtins.clanInventory {{
+            r"let r = builtins.clanInventory {{
                  inventory = {{ machines = {{ jon = {{ }}; sara = {{ }}; }}; {inventory} }};
                  serviceModules = {service_modules};
-               }}; in {read}"#
+               }}; in {read}"
         )
     };
     let modules = "{ self.backup.roles = { client = { }; server = { }; }; extra = null; }";
@@ -289,7 +289,7 @@ fn errors_are_raised_by_the_call() {
             "inventory.instances.backup.roles.client.tags: expected a list of strings or an attribute set, found a string",
         ),
         (
-            r#"instances.backup.roles.client.machine = { };"#,
+            r"instances.backup.roles.client.machine = { };",
             modules,
             "inventory.instances.backup.roles.client: unknown attribute 'machine' (attributes: extraModules, machines, settings, tags); did you mean 'machines'?",
         ),
@@ -304,27 +304,27 @@ fn errors_are_raised_by_the_call() {
             "inventory.instances.backup.module.input: flake input 'extra' has no clan.modules (clan service modules are published as clan.modules.<name>)",
         ),
         (
-            r#"instances.bakup = { };"#,
+            r"instances.bakup = { };",
             modules,
             "inventory.instances.bakup.module.name: no clan service module 'bakup' in the clan's own modules (modules: backup); did you mean 'backup'?",
         ),
         (
-            r#"instances.backup.roles.sever = { };"#,
+            r"instances.backup.roles.sever = { };",
             modules,
             "inventory.instances.backup.roles: role 'sever' is not defined by clan service module 'self/backup' (roles: client, server); did you mean 'server'?",
         ),
         (
-            r#"instances.backup.roles.client.machines.jonn = { };"#,
+            r"instances.backup.roles.client.machines.jonn = { };",
             modules,
             "inventory.instances.backup.roles.client.machines: machine 'jonn' is not defined in inventory.machines; did you mean 'jon'?",
         ),
         (
-            r#"instances.backup = { };"#,
+            r"instances.backup = { };",
             r#"{ self.backup = { roles = { }; manifest.constraints.maxInstances = "1"; }; }"#,
             "serviceModules.self.backup.manifest.constraints.maxInstances: expected an integer or null, found a string",
         ),
         (
-            r#"instances.backup = { };"#,
+            r"instances.backup = { };",
             r#"{ self.backup.roles = throw "no roles here"; }"#,
             "serviceModules.self.backup.roles: no roles here",
         ),
