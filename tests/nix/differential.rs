@@ -56,7 +56,7 @@ fn plugin_and_pure_nix_agree_on_random_inventories() {
     let mut valid = Vec::new();
     let mut invalid = Vec::new();
     for seed in first_seed()..first_seed() + cases() {
-        let args = crate::gen::arguments(seed, true);
+        let args = crate::gen::arguments_with_instances(seed, true);
         let text = serde_json::to_string(&args).unwrap();
         if is_invalid(&args) {
             invalid.push((seed, text));
