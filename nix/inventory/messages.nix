@@ -166,4 +166,38 @@ rec {
 
   stringModuleWithoutDirectory =
     path: entry: "${path}: the string module '${entry}' needs 'directory' to be set";
+
+  # --- Clan services (`inventory.instances`), in the order of their part of docs/semantics.md.
+
+  noFlakeInput =
+    path: input: inputs:
+    "${path}: no flake input '${input}' (inputs: ${names inputs})${suggestion input inputs}";
+
+  inputWithoutModules =
+    path: input:
+    "${path}: flake input '${input}' has no clan.modules (clan service modules are published as clan.modules.<name>)";
+
+  # Where a clan service module is looked up, in `noServiceModule`.
+  moduleSource = input: if input == "self" then "the clan's own modules" else "flake input '${input}'";
+
+  noServiceModule =
+    path: name: input: modules:
+    "${path}: no clan service module '${name}' in ${moduleSource input} (modules: ${names modules})${suggestion name modules}";
+
+  undefinedServiceRole =
+    path: role: service: roles:
+    "${path}: role '${role}' is not defined by clan service module '${service}' (roles: ${names roles})${suggestion role roles}";
+
+  # `path` is the instance, `inventory.instances.<i>`.
+  instanceTooFewMembers =
+    path: role: min: members:
+    "${path}: role '${role}' needs at least ${toString min} machines, has ${toString (length members)}: ${names members}";
+
+  instanceTooManyMembers =
+    path: role: max: members:
+    "${path}: role '${role}' allows at most ${toString max} machines, has ${toString (length members)}: ${names members}";
+
+  tooManyInstances =
+    service: max: instances:
+    "clan service '${service}' allows at most ${toString max} instances, has ${toString (length instances)}: ${names instances}";
 }

@@ -7,6 +7,7 @@
 {
   inventory,
   modules,
+  serviceModules,
   directory,
 }:
 let
@@ -28,43 +29,7 @@ let
     ;
   msg = import ./messages.nix;
 
-  # Drops repeated strings, keeping first occurrences (listToAttrs keeps the first of equal names).
-  unique =
-    list:
-    let
-      n = length list;
-      firstIndex = listToAttrs (
-        genList (i: {
-          name = elemAt list i;
-          value = i;
-        }) n
-      );
-    in
-    if length (attrNames firstIndex) == n then
-      list
-    else
-      concatLists (
-        genList (
-          i:
-          let
-            x = elemAt list i;
-          in
-          if firstIndex.${x} == i then [ x ] else [ ]
-        ) n
-      );
-
-  # `{ k = v; }` for every `k` of `keys`.
-  constAttrs =
-    keys: v:
-    listToAttrs (
-      map (k: {
-        name = k;
-        value = v;
-      }) keys
-    );
-
-  # From a list of attribute sets: name -> the list of its values, in list order.
-  collect = zipAttrsWith (_: vs: vs);
+  inherit (import ./lists.nix) unique constAttrs collect;
 
   machines = inventory.machines or { };
   machineNames = attrNames machines;
@@ -250,6 +215,17 @@ let
           };
         }
       ];
+
+  clanServiceInstances = import ./instances.nix {
+    inherit
+      inventory
+      serviceModules
+      tagsOf
+      machinesOfTag
+      carriedTags
+      extraModulesAt
+      ;
+  };
 in
 {
   machines = mapAttrs (
@@ -261,6 +237,7 @@ in
       modules = concatLists (catAttrs "modules" entries ++ [ (deployModules m machine) ]);
       tags = tagsOf.${m};
       services = zipAttrsWith (_: listToAttrs) (catAttrs "service" entries);
+      instances = clanServiceInstances.membershipsOf m;
     }
   ) machines;
 
@@ -274,7 +251,9 @@ in
     )
   ) resolved;
 
-  warnings = concatMap (i: i.warnings) instances;
+  inherit (clanServiceInstances) instances clanServices;
 
-  assertions = concatMap (i: i.assertions) instances;
+  warnings = concatMap (i: i.warnings) instances ++ clanServiceInstances.warnings;
+
+  assertions = concatMap (i: i.assertions) instances ++ clanServiceInstances.assertions;
 }

@@ -16,8 +16,11 @@ let
     isPath
     isString
     length
+    listToAttrs
+    zipAttrsWith
     ;
   msg = import ./messages.nix;
+  moduleSource = import ./module-source.nix;
 
   # The first non-null element; elements after it are never forced.
   first = foldl' (acc: x: if acc == null then x else acc) null;
@@ -58,7 +61,11 @@ let
 
   aBool = path: v: if isBool v then null else expected path "a Boolean" v;
 
+  aString = path: v: if isString v then null else expected path "a string" v;
+
   stringOrNull = path: v: if v == null || isString v then null else expected path "a string or null" v;
+
+  intOrNull = path: v: if v == null || isInt v then null else expected path "an integer or null" v;
 
   listOfStrings =
     path: v:
@@ -131,7 +138,31 @@ let
     });
   };
 
+  # `roles.<r>.tags` of a clan service instance: the list form, or `tags.<t>.settings`.
+  instanceTags =
+    path: v:
+    if isList v then
+      listOfStrings path v
+    else if isAttrs v then
+      attrsOf (record { settings = unforced; }) path v
+    else
+      expected path "a list of strings or an attribute set" v;
+
+  clanServiceInstance = record {
+    module = record {
+      input = stringOrNull;
+      name = aString;
+    };
+    roles = attrsOf (record {
+      extraModules = aList;
+      machines = attrsOf (record { settings = unforced; });
+      settings = unforced;
+      tags = instanceTags;
+    });
+  };
+
   inventory = record {
+    instances = attrsOf clanServiceInstance;
     machines = attrsOf machine;
     meta = unforced;
     services = attrsOf (attrsOf instance);
@@ -148,24 +179,96 @@ let
     roles = anAttrs;
   };
 
+  # What the builtin reads of a clan service module (an evaluated `config`): its `roles` names and
+  # `manifest.constraints`. Other attributes of the module and of `manifest` are the module's own.
+  serviceModule =
+    path: v:
+    if !isAttrs v then
+      expected path "an attribute set" v
+    else
+      first [
+        (
+          if !(v ? manifest) then
+            null
+          else if !isAttrs v.manifest then
+            expected "${path}.manifest" "an attribute set" v.manifest
+          else if v.manifest ? constraints then
+            record {
+              maxInstances = intOrNull;
+              roles = attrsOf (record {
+                maxMachines = intOrNull;
+                minMachines = intOrNull;
+              });
+            } "${path}.manifest.constraints" v.manifest.constraints
+          else
+            null
+        )
+        (if v ? roles then anAttrs "${path}.roles" v.roles else null)
+      ];
+
+  # `serviceModules`: its names always; an input's value (an attribute set or null) only when some
+  # instance resolves to that input, and a module only when some instance uses it. `inventory`
+  # comes before `serviceModules` in walk order, so the instances passed phase 1 here.
+  serviceModules =
+    arg: path: v:
+    let
+      instances = arg.inventory.instances or { };
+      # input -> the module names instances use there -> true
+      used = zipAttrsWith (_: names: listToAttrs (map (name: { inherit name; value = true; }) names)) (
+        map (
+          i:
+          let
+            s = moduleSource v i instances.${i};
+          in
+          {
+            ${s.input} = s.name;
+          }
+        ) (attrNames instances)
+      );
+      input =
+        name:
+        let
+          ipath = msg.attr path name;
+          value = v.${name};
+        in
+        if value == null then
+          null
+        else if !isAttrs value then
+          expected ipath "an attribute set or null" value
+        else
+          first (
+            map (
+              m: if used.${name} ? ${m} then serviceModule (msg.attr ipath m) value.${m} else null
+            ) (attrNames value)
+          );
+    in
+    if !isAttrs v then
+      expected path "an attribute set" v
+    else
+      first (map (name: if used ? ${name} then input name else null) (attrNames v));
+
   # The argument's own attributes have bare paths (`inventory.…`), its own messages the word
   # `clanInventory`.
-  argumentFields = {
+  argumentFields = arg: {
     inherit directory inventory;
     modules = attrsOf module;
+    serviceModules = serviceModules arg;
   };
-  argumentNames = attrNames argumentFields;
+  argumentNames = attrNames (argumentFields { });
 
   structure =
     arg:
+    let
+      fields = argumentFields arg;
+    in
     if !isAttrs arg then
       expected "clanInventory" "an attribute set" arg
     else
       first (
         map (
           n:
-          if argumentFields ? ${n} then
-            argumentFields.${n} n arg.${n}
+          if fields ? ${n} then
+            fields.${n} n arg.${n}
           else
             msg.unknownAttribute "clanInventory" n argumentNames
         ) (attrNames arg)
@@ -217,6 +320,40 @@ let
         else
           first (map instance (attrNames services.${svc}));
 
+      # Clan service instances: module, then each role (sorted) and its members.
+      sm = arg.serviceModules or { };
+      inputNames = attrNames sm;
+      instances = inv.instances or { };
+      clanServiceInstance =
+        name:
+        let
+          i = instances.${name};
+          path = msg.attr "inventory.instances" name;
+          source = moduleSource sm name i;
+          inherit (source) input key;
+          modulesOfInput = sm.${input};
+          service = modulesOfInput.${source.name};
+          serviceRoles = service.roles or { };
+          roles = i.roles or { };
+          role =
+            r:
+            let
+              rpath = msg.attr "${path}.roles" r;
+            in
+            if serviceRoles ? ${r} then
+              machinesIn "${rpath}.machines" (attrNames (roles.${r}.machines or { }))
+            else
+              msg.undefinedServiceRole "${path}.roles" r key (attrNames serviceRoles);
+        in
+        if !(sm ? ${input}) then
+          msg.noFlakeInput "${path}.module.input" input inputNames
+        else if modulesOfInput == null then
+          msg.inputWithoutModules "${path}.module.input" input
+        else if !(modulesOfInput ? ${source.name}) then
+          msg.noServiceModule "${path}.module.name" source.name input (attrNames modulesOfInput)
+        else
+          first (map role (attrNames roles));
+
       tag = t: machinesIn (msg.attr "inventory.tags" t) tags.${t};
 
       module =
@@ -244,6 +381,7 @@ let
     in
     first [
       (first (map service (attrNames services)))
+      (first (map clanServiceInstance (attrNames instances)))
       (first (map tag (attrNames tags)))
       (first (map module moduleNames))
     ];

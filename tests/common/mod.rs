@@ -270,3 +270,29 @@ pub fn test_flake(tag: &str) -> TempDir {
     .unwrap();
     dir
 }
+
+/// nixpkgs' `lib` (the module system), for tests of clan service modules: `CLAN_NIXPKGS_LIB` when
+/// set (scripts/test unpacks `../shared/nixpkgs-lib/` into the cache and sets it; a value
+/// starting with `none:` says why there is none), else that unpacked copy in the cache. `Err`
+/// says why the test cannot run; the caller skips with that message.
+pub fn nixpkgs_lib() -> Result<PathBuf, String> {
+    let lib = match std::env::var("CLAN_NIXPKGS_LIB") {
+        Ok(v) if v.starts_with("none:") => return Err(format!("no nixpkgs lib ({v})")),
+        Ok(v) => PathBuf::from(v),
+        Err(_) => {
+            let cache = std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+                .ok_or("no nixpkgs lib: CLAN_NIXPKGS_LIB, XDG_CACHE_HOME and HOME are unset")?;
+            cache.join("clan-inventory/nixpkgs-lib/nixpkgs-lib/lib")
+        }
+    };
+    if lib.join("default.nix").is_file() {
+        Ok(lib)
+    } else {
+        Err(format!(
+            "no nixpkgs lib at {} (scripts/test unpacks ../shared/nixpkgs-lib/ there; or set CLAN_NIXPKGS_LIB to an unpacked nixpkgs lib/)",
+            lib.display()
+        ))
+    }
+}

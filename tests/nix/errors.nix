@@ -32,7 +32,7 @@ in
   };
   unknown-argument = {
     argument.inventroy = { };
-    error = "clanInventory: unknown attribute 'inventroy' (attributes: directory, inventory, modules); did you mean 'inventory'?";
+    error = "clanInventory: unknown attribute 'inventroy' (attributes: directory, inventory, modules, serviceModules); did you mean 'inventory'?";
   };
   directory-type = {
     argument.directory = 1;
@@ -100,7 +100,7 @@ in
   };
   inventory-unknown = {
     argument.inventory.service = { };
-    error = "inventory: unknown attribute 'service' (attributes: machines, meta, services, tags); did you mean 'services'?";
+    error = "inventory: unknown attribute 'service' (attributes: instances, machines, meta, services, tags); did you mean 'services'?";
   };
   machines-type = {
     argument.inventory.machines = [ ];

@@ -1,0 +1,407 @@
+# Clan service modules (`_class = "clan.service"`, the modules of `inventory.instances`), evaluated
+# with nixpkgs' module system as clan-core d7c35d9 does (docs/semantics.md, "Evaluating the service
+# modules"; shared/spec/INSTANCES.md §§ 4–6). Shared by both resolution paths: the builtin and
+# nix/inventory.nix only say who is in which role with which settings definitions; this file turns
+# that into NixOS and nix-darwin modules.
+#
+#   services = import ./clan-services.nix { inherit lib directory meta inputs selfModules; };
+#   services.serviceModules           # the `serviceModules` argument of clanInventory
+#   services.forMachine resolved m "nixos"   # m's service modules, for nixosSystem
+#
+# `selfModules` are the clan's own clan.service modules (buildClan's `modules` and modules/<name>/),
+# `inputs` the flake inputs (their `clan.modules`). Everything is lazy: a service module is
+# evaluated when the resolution reads its roles, or when a machine of it is built; the settings and
+# `perInstance` of (instance, role, machine) when that machine's configuration reads them, once per
+# evaluation. Building one machine evaluates no other machine's settings or `perInstance`.
+{
+  lib,
+  directory,
+  meta ? { },
+  inputs ? { },
+  selfModules ? { },
+}:
+let
+  inherit (builtins)
+    attrNames
+    concatMap
+    filter
+    listToAttrs
+    mapAttrs
+    ;
+  inherit (lib) mkOption types;
+
+  # The service key of a module of `input` (as the resolution computes it).
+  keyOf = input: name: (if input == "clan-core" then "<clan-core>" else input) + "/" + name;
+
+  unsupported = key: where: "clan service module '${key}': exports are not supported by clan-inventory yet (${where})";
+
+  sortedUnique =
+    names:
+    attrNames (
+      listToAttrs (
+        map (n: {
+          name = n;
+          value = null;
+        }) names
+      )
+    );
+
+  # An option that only exists to refuse its use: no default, so `isDefined` tells whether a
+  # module set it.
+  refused = mkOption {
+    type = types.raw;
+    visible = false;
+    description = "Not supported by clan-inventory yet.";
+  };
+
+  # What perInstance and perMachine return.
+  resultModule = {
+    options.nixosModule = mkOption {
+      type = types.deferredModule;
+      default = { };
+      description = "A NixOS module for the machine.";
+    };
+    options.darwinModule = mkOption {
+      type = types.deferredModule;
+      default = { };
+      description = "A nix-darwin module for the machine.";
+    };
+    options.exports = refused;
+  };
+
+  # The interface of a clan.service module, as far as clan-inventory supports it.
+  schema = {
+    _file = "clan-inventory/nix/clan-services.nix";
+    options = {
+      manifest = {
+        name = mkOption {
+          type = types.str;
+          description = "The name of the service, used in messages and in the class of its settings.";
+        };
+        description = mkOption {
+          type = types.str;
+          default = "No description";
+          description = "A short description of the service.";
+        };
+        readme = mkOption {
+          type = types.str;
+          default = "";
+          description = "A longer description; without one, every member gets a NixOS warning.";
+        };
+        categories = mkOption {
+          type = types.listOf types.str;
+          default = [ "Uncategorized" ];
+          description = "Categories of the service.";
+        };
+        constraints = {
+          maxInstances = mkOption {
+            type = types.nullOr types.ints.positive;
+            default = null;
+            description = "At most this many instances of the service (null: no limit).";
+          };
+          roles = mkOption {
+            type = types.attrsOf (
+              types.submodule {
+                options.minMachines = mkOption {
+                  type = types.nullOr types.ints.unsigned;
+                  default = null;
+                  description = "At least this many members per instance (null: no minimum).";
+                };
+                options.maxMachines = mkOption {
+                  type = types.nullOr types.ints.positive;
+                  default = null;
+                  description = "At most this many members per instance (null: no limit).";
+                };
+              }
+            );
+            default = { };
+            description = "Per role: member counts each instance must keep.";
+          };
+        };
+        exports = refused;
+      };
+      roles = mkOption {
+        type = types.attrsOf (
+          types.submodule {
+            options.description = mkOption {
+              type = types.nullOr types.str;
+              default = null;
+              description = "What the role does to its members; without one, every member gets a NixOS warning.";
+            };
+            options.interface = mkOption {
+              type = types.deferredModule;
+              default = { };
+              description = "The options of the role's settings.";
+            };
+            options.perInstance = mkOption {
+              type = types.deferredModuleWith { staticModules = [ resultModule ]; };
+              default = { };
+              description = "Per (instance, member): a module of the arguments instanceName, settings, machine, roles, meta and extendSettings.";
+            };
+          }
+        );
+        default = { };
+        description = "The roles of the service.";
+      };
+      perMachine = mkOption {
+        type = types.deferredModuleWith { staticModules = [ resultModule ]; };
+        default = { };
+        description = "Once per machine of the service: a module of the arguments machine, instances and meta.";
+      };
+      exports = refused;
+    };
+  };
+
+  evalService =
+    key: module:
+    lib.evalModules {
+      class = "clan.service";
+      specialArgs = {
+        inherit directory meta;
+        exports = throw (unsupported key "exports");
+      };
+      modules = [
+        schema
+        module
+      ];
+    };
+
+  # input -> name -> the evaluation of that module; an input without clan.modules is null.
+  evaluated =
+    mapAttrs (
+      input: value:
+      if value ? clan.modules then mapAttrs (name: evalService (keyOf input name)) value.clan.modules else null
+    ) inputs
+    // {
+      self = mapAttrs (name: evalService (keyOf "self" name)) selfModules;
+    };
+
+  # The `serviceModules` argument of clanInventory: each module's evaluated config.
+  serviceModules = mapAttrs (_: ms: if ms == null then null else mapAttrs (_: e: e.config) ms) evaluated;
+
+  # Everything that depends on the resolution (the builtin's or nix/inventory.nix's result).
+  withResolution =
+    resolved:
+    let
+      serviceOf = key: resolved.clanServices.${key};
+      evalOf =
+        key:
+        let
+          inherit (serviceOf key) module;
+        in
+        evaluated.${module.input}.${module.name};
+
+      settingsEval =
+        key: i: r: prefix: definitions:
+        let
+          svc = (evalOf key).config;
+        in
+        lib.evalModules {
+          inherit prefix;
+          class = "${svc.manifest.name}.${r}.settings";
+          specialArgs = { inherit meta; };
+          modules = [ svc.roles.${r}.interface ] ++ definitions;
+        };
+
+      # Per instance and role: the settings evaluation of each member, and of the role settings
+      # alone. Built once, lazily; each evaluation is a thunk of its own.
+      settings = mapAttrs (
+        i: inst:
+        mapAttrs (r: role: {
+          machines = listToAttrs (
+            map (m: {
+              name = m;
+              value = settingsEval inst.service i r [
+                "inventory"
+                "instances"
+                i
+                "roles"
+                r
+                "machines"
+                m
+                "settings"
+              ] role.settings.${m};
+            }) role.machines
+          );
+          role = settingsEval inst.service i r [
+            "inventory"
+            "instances"
+            i
+            "roles"
+            r
+            "settings"
+          ] role.roleSettings;
+        }) inst.roles
+      ) resolved.instances;
+
+      # The `roles` argument of perInstance (and each instance of perMachine's `instances`).
+      rolesArg = mapAttrs (
+        i: inst:
+        mapAttrs (r: _: {
+          machines = mapAttrs (_: e: { settings = e.config; }) settings.${i}.${r}.machines;
+          settings =
+            lib.warn
+              "clan service '${inst.service}', instance '${i}': roles.${r}.settings are the role's settings without any machine's; clan-core deprecates them, read roles.${r}.machines.<machine>.settings instead"
+              settings.${i}.${r}.role.config;
+        }) inst.roles
+      ) resolved.instances;
+
+      membershipsOf = m: resolved.machines.${m}.instances;
+
+      perInstance = mapAttrs (
+        i: inst:
+        mapAttrs (
+          r: role:
+          listToAttrs (
+            map (m: {
+              name = m;
+              value =
+                let
+                  svc = (evalOf inst.service).config;
+                  own = settings.${i}.${r}.machines.${m};
+                in
+                lib.evalModules {
+                  specialArgs = {
+                    instanceName = i;
+                    settings = own.config;
+                    extendSettings = module: (own.extendModules { modules = lib.toList module; }).config;
+                    machine = {
+                      name = m;
+                      roles = map (x: x.role) (filter (x: x.instance == i) (membershipsOf m));
+                    };
+                    roles = rolesArg.${i};
+                    inherit meta;
+                    exports = throw (unsupported inst.service "exports");
+                    mkExports = throw (unsupported inst.service "mkExports");
+                  };
+                  modules = [ svc.roles.${r}.perInstance ];
+                };
+            }) role.machines
+          )
+        ) inst.roles
+      ) resolved.instances;
+
+      perMachine =
+        key: m:
+        let
+          instances = (serviceOf key).machines.${m};
+        in
+        lib.evalModules {
+          specialArgs = {
+            machine = {
+              name = m;
+              roles = sortedUnique (
+                map (x: x.role) (filter (x: x.service == key) (membershipsOf m))
+              );
+            };
+            instances = listToAttrs (
+              map (i: {
+                name = i;
+                value.roles = rolesArg.${i};
+              }) instances
+            );
+            inherit meta;
+            settings = throw "clan service module '${key}': perMachine has no 'settings' argument; read each instance's settings from 'instances' instead";
+            exports = throw (unsupported key "exports");
+            mkExports = throw (unsupported key "mkExports");
+          };
+          modules = [ (evalOf key).config.perMachine ];
+        };
+
+      # The module of service `key` for machine `m` (`cls`: "nixos" or "darwin").
+      serviceModuleFor =
+        cls: key: m:
+        let
+          e = evalOf key;
+          svc = e.config;
+          mine = filter (x: x.service == key) (membershipsOf m);
+          pm = perMachine key m;
+          result = "${cls}Module";
+          refusal =
+            if e.options.exports.isDefined then
+              "exports"
+            else if e.options.manifest.exports.isDefined then
+              "manifest.exports"
+            else if pm.options.exports.isDefined then
+              "perMachine sets exports"
+            else
+              null;
+          instanceModule =
+            x:
+            let
+              pi = perInstance.${x.instance}.${x.role}.${m};
+              where = "inventory.instances.${x.instance}.roles.${x.role}";
+            in
+            if pi.options.exports.isDefined then
+              throw (unsupported key "perInstance of role '${x.role}' sets exports")
+            else
+              lib.setDefaultModuleLocation "${where}.machines.${m}, via clan service '${key}'" {
+                imports = [
+                  pi.config.${result}
+                ]
+                ++ map (lib.setDefaultModuleLocation "${where}.extraModules") (
+                  resolved.instances.${x.instance}.roles.${x.role}.extraModules
+                );
+              };
+          assertions =
+            (serviceOf key).assertions
+            ++ concatMap (i: resolved.instances.${i}.assertions) (serviceOf key).machines.${m};
+          checks =
+            if cls == "nixos" then
+              [
+                {
+                  _file = "clan-inventory/clan-services/${key}/warnings";
+                  warnings =
+                    map (r: "Missing description for role '${r}' of clanService '${key}'") (
+                      filter (r: svc.roles.${r}.description == null) (attrNames svc.roles)
+                    )
+                    ++ lib.optional (svc.manifest.readme == "") "Missing manifest.readme for clanService '${key}'";
+                  inherit assertions;
+                }
+              ]
+            else if assertions != [ ] then
+              [
+                {
+                  _file = "clan-inventory/clan-services/${key}/assertions";
+                  inherit assertions;
+                }
+              ]
+            else
+              [ ];
+        in
+        if refusal != null then
+          throw (unsupported key refusal)
+        else
+          {
+            imports =
+              checks
+              ++ [
+                (lib.setDefaultModuleLocation "perMachine of clan service '${key}', machine '${m}'" pm.config.${result})
+              ]
+              ++ map instanceModule mine;
+          };
+
+      # m's modules by service key: one per service it takes part in (key order is their order).
+      machineModules =
+        m: cls:
+        listToAttrs (
+          map (key: {
+            name = key;
+            value = serviceModuleFor cls key m;
+          }) (sortedUnique (map (x: x.service) (membershipsOf m)))
+        );
+      forMachine = m: cls: builtins.attrValues (machineModules m cls);
+    in
+    {
+      inherit
+        forMachine
+        machineModules
+        settings
+        perInstance
+        perMachine
+        ;
+    };
+in
+{
+  inherit serviceModules evaluated withResolution;
+}

@@ -1,0 +1,2 @@
+# An extraModules entry given as a string, relative to the clan's directory.
+{ extra = [ "by-string" ]; }

@@ -1,0 +1,2 @@
+# modules/legacy/: a roles module (inventory.services), beside the clan.service modules.
+{ seen = [ "legacy member" ]; }

@@ -1,0 +1,2 @@
+# An extraModules entry given as a path.
+{ extra = [ "by-path" ]; }
