@@ -3,6 +3,7 @@
 {
   runCommand,
   nixWithPlugin,
+  path,
 }:
 runCommand "clan-inventory-example-agrees"
   {
@@ -13,7 +14,7 @@ runCommand "clan-inventory-example-agrees"
     export HOME=$TMPDIR NIX_STATE_DIR=$TMPDIR/state NIX_CONF_DIR=$TMPDIR/etc
     run() {
       nix --store dummy:// --extra-experimental-features nix-command eval --impure --json \
-        --expr "import $src/tests/nix/example-resolution.nix { implementation = \"$1\"; }"
+        --expr "import $src/tests/nix/example-resolution.nix { implementation = \"$1\"; lib = import ${path}/lib; }"
     }
     run builtin > builtin.json
     run nix > nix.json

@@ -47,6 +47,26 @@ buildClan {
         ];
       };
     };
+
+    # Clan services (inventory.instances): two instances of the clan.service module
+    # modules/monitoring/. gateway is in both: the collector of one, an agent of the other.
+    instances = {
+      metrics-home = {
+        module.name = "monitoring";
+        roles.collector.machines.gateway = { };
+        roles.agent = {
+          tags = [ "backup" ];
+          machines.nas = { };
+          settings.collectors = [ "systemd" ];
+          machines.jon.settings.collectors = [ "wifi" ];
+        };
+      };
+      metrics-offsite = {
+        module.name = "monitoring";
+        roles.collector.machines.backup_server.settings.retention = "90d";
+        roles.agent.machines.gateway.settings.port = 9101;
+      };
+    };
   };
 
   # Extra NixOS modules per machine; sara has no folder in machines/.

@@ -19,6 +19,33 @@ let
   inMachine = m: { inventory.machines.jon = m; };
   inInstance = i: { inventory.services.b.i = i; };
   inConstraint = c: { modules.x.constraints.roles.a = c; };
+
+  # Clan services: `b` uses the clan's own module `b` (no `clan-core` input, so `self`).
+  inClanInstance = i: { inventory.instances.b = i; };
+  inServiceModule = m: {
+    serviceModules.self.b = m;
+    inventory.instances.b = { };
+  };
+  inServiceConstraints = c: inServiceModule { manifest.constraints = c; };
+  backup = {
+    roles = {
+      client = { };
+      server = { };
+    };
+  };
+  clan = instances: {
+    serviceModules = {
+      self.backup = backup;
+      clan-core.admin.roles.default = { };
+      community = {
+        mesh.roles.peer = { };
+      };
+      nomodules = null;
+    };
+    inventory = {
+      inherit machines instances;
+    };
+  };
 in
 {
   # --- phase 1: the argument and `directory`
@@ -37,6 +64,104 @@ in
   directory-type = {
     argument.directory = 1;
     error = "directory: expected a path or a string, found an integer";
+  };
+
+  # --- phase 1: serviceModules (only the inputs and modules some instance uses)
+  service-modules-type = {
+    argument.serviceModules = [ ];
+    error = "serviceModules: expected an attribute set, found a list";
+  };
+  service-input-type = {
+    argument = {
+      serviceModules.self = 1;
+      inventory.instances.b = { };
+    };
+    error = "serviceModules.self: expected an attribute set or null, found an integer";
+  };
+  service-input-type-explicit = {
+    argument = {
+      serviceModules = {
+        clan-core = "x";
+        self = 1;
+      };
+      inventory.instances.b.module.input = "self";
+    };
+    error = "serviceModules.self: expected an attribute set or null, found an integer";
+  };
+  service-input-sorted = {
+    argument = {
+      serviceModules = {
+        zz = 1;
+        aa = 2;
+      };
+      inventory.instances = {
+        a.module.input = "zz";
+        b.module.input = "aa";
+      };
+    };
+    error = "serviceModules.aa: expected an attribute set or null, found an integer";
+  };
+  service-module-type = {
+    argument = inServiceModule "b";
+    error = "serviceModules.self.b: expected an attribute set, found a string";
+  };
+  service-module-function = {
+    argument = inServiceModule ({ ... }: { });
+    error = "serviceModules.self.b: expected an attribute set, found a function";
+  };
+  service-roles-type = {
+    argument = inServiceModule { roles = [ "client" ]; };
+    error = "serviceModules.self.b.roles: expected an attribute set, found a list";
+  };
+  service-manifest-type = {
+    argument = inServiceModule { manifest = null; };
+    error = "serviceModules.self.b.manifest: expected an attribute set, found null";
+  };
+  service-manifest-before-roles = {
+    argument = inServiceModule {
+      roles = 1;
+      manifest = 2;
+    };
+    error = "serviceModules.self.b.manifest: expected an attribute set, found an integer";
+  };
+  service-constraints-type = {
+    argument = inServiceConstraints [ ];
+    error = "serviceModules.self.b.manifest.constraints: expected an attribute set, found a list";
+  };
+  service-constraints-unknown = {
+    argument = inServiceConstraints { maxInstance = 1; };
+    error = "serviceModules.self.b.manifest.constraints: unknown attribute 'maxInstance' (attributes: maxInstances, roles); did you mean 'maxInstances'?";
+  };
+  service-max-instances-type = {
+    argument = inServiceConstraints { maxInstances = "1"; };
+    error = "serviceModules.self.b.manifest.constraints.maxInstances: expected an integer or null, found a string";
+  };
+  service-constraint-roles-type = {
+    argument = inServiceConstraints { roles = [ ]; };
+    error = "serviceModules.self.b.manifest.constraints.roles: expected an attribute set, found a list";
+  };
+  service-constraint-role-type = {
+    argument = inServiceConstraints { roles.server = 1; };
+    error = "serviceModules.self.b.manifest.constraints.roles.server: expected an attribute set, found an integer";
+  };
+  service-constraint-role-unknown = {
+    argument = inServiceConstraints { roles.server.max = 1; };
+    error = "serviceModules.self.b.manifest.constraints.roles.server: unknown attribute 'max' (attributes: maxMachines, minMachines)";
+  };
+  service-min-machines-type = {
+    argument = inServiceConstraints { roles.server.minMachines = 1.0; };
+    error = "serviceModules.self.b.manifest.constraints.roles.server.minMachines: expected an integer or null, found a float";
+  };
+  service-max-machines-type = {
+    argument = inServiceConstraints { roles.server.maxMachines = true; };
+    error = "serviceModules.self.b.manifest.constraints.roles.server.maxMachines: expected an integer or null, found a Boolean";
+  };
+  service-module-checked-after-inventory = {
+    argument = {
+      serviceModules.self.b = 1;
+      inventory.instances.b.roles = 2;
+    };
+    error = "inventory.instances.b.roles: expected an attribute set, found an integer";
   };
 
   # --- phase 1: modules
@@ -242,6 +367,100 @@ in
     error = "inventory.services.b.i.roles.client.extraModules: expected a list, found a string";
   };
 
+  # --- phase 1: clan service instances
+  instances-type = {
+    argument.inventory.instances = [ ];
+    error = "inventory.instances: expected an attribute set, found a list";
+  };
+  clan-instance-type = {
+    argument = inClanInstance "b";
+    error = "inventory.instances.b: expected an attribute set, found a string";
+  };
+  clan-instance-unknown = {
+    argument = inClanInstance { role = { }; };
+    error = "inventory.instances.b: unknown attribute 'role' (attributes: module, roles); did you mean 'roles'?";
+  };
+  clan-instance-services-attribute = {
+    argument = inClanInstance { machines = { }; };
+    error = "inventory.instances.b: unknown attribute 'machines' (attributes: module, roles)";
+  };
+  clan-module-type = {
+    argument = inClanInstance { module = "borg"; };
+    error = "inventory.instances.b.module: expected an attribute set, found a string";
+  };
+  clan-module-unknown = {
+    argument = inClanInstance { module.inputs = "x"; };
+    error = "inventory.instances.b.module: unknown attribute 'inputs' (attributes: input, name); did you mean 'input'?";
+  };
+  clan-module-name-type = {
+    argument = inClanInstance { module.name = null; };
+    error = "inventory.instances.b.module.name: expected a string, found null";
+  };
+  clan-module-input-type = {
+    argument = inClanInstance { module.input = ./errors.nix; };
+    error = "inventory.instances.b.module.input: expected a string or null, found a path";
+  };
+  clan-roles-type = {
+    argument = inClanInstance { roles = [ ]; };
+    error = "inventory.instances.b.roles: expected an attribute set, found a list";
+  };
+  clan-role-type = {
+    argument = inClanInstance { roles.client = [ ]; };
+    error = "inventory.instances.b.roles.client: expected an attribute set, found a list";
+  };
+  clan-role-unknown = {
+    argument = inClanInstance { roles.client.setting = { }; };
+    error = "inventory.instances.b.roles.client: unknown attribute 'setting' (attributes: extraModules, machines, settings, tags); did you mean 'settings'?";
+  };
+  clan-role-config = {
+    argument = inClanInstance { roles.client.config = { }; };
+    error = "inventory.instances.b.roles.client: unknown attribute 'config' (attributes: extraModules, machines, settings, tags)";
+  };
+  clan-role-machines-list = {
+    argument = inClanInstance { roles.client.machines = [ "jon" ]; };
+    error = "inventory.instances.b.roles.client.machines: expected an attribute set, found a list";
+  };
+  clan-role-machine-type = {
+    argument = inClanInstance { roles.client.machines.jon = true; };
+    error = "inventory.instances.b.roles.client.machines.jon: expected an attribute set, found a Boolean";
+  };
+  clan-role-machine-unknown = {
+    argument = inClanInstance { roles.client.machines.jon.setings = { }; };
+    error = "inventory.instances.b.roles.client.machines.jon: unknown attribute 'setings' (attributes: settings); did you mean 'settings'?";
+  };
+  clan-role-tags-type = {
+    argument = inClanInstance { roles.client.tags = "backup"; };
+    error = "inventory.instances.b.roles.client.tags: expected a list of strings or an attribute set, found a string";
+  };
+  clan-role-tag-element = {
+    argument = inClanInstance {
+      roles.client.tags = [
+        "backup"
+        1
+      ];
+    };
+    error = "inventory.instances.b.roles.client.tags[1]: expected a string, found an integer";
+  };
+  clan-role-tag-type = {
+    argument = inClanInstance { roles.client.tags.backup = [ ]; };
+    error = "inventory.instances.b.roles.client.tags.backup: expected an attribute set, found a list";
+  };
+  clan-role-tag-unknown = {
+    argument = inClanInstance { roles.client.tags.backup.machines = [ ]; };
+    error = "inventory.instances.b.roles.client.tags.backup: unknown attribute 'machines' (attributes: settings)";
+  };
+  clan-role-extra-modules-type = {
+    argument = inClanInstance { roles.client.extraModules = { }; };
+    error = "inventory.instances.b.roles.client.extraModules: expected a list, found an attribute set";
+  };
+  clan-quoted-names = {
+    argument.inventory.instances = {
+      b.roles."cli ent".machines."web.1".settings = { };
+      "b.2".roles = 1;
+    };
+    error = ''inventory.instances."b.2".roles: expected an attribute set, found an integer'';
+  };
+
   # --- phase 1: walk order
   order-attributes-sorted = {
     argument = {
@@ -406,6 +625,155 @@ in
     error = "inventory.tags.t: machine 'nobody' is not defined in inventory.machines";
   };
 
+  # --- phase 2: clan service instances
+  clan-no-input = {
+    argument = clan { i.module.input = "comunity"; };
+    error = "inventory.instances.i.module.input: no flake input 'comunity' (inputs: clan-core, community, nomodules, self); did you mean 'community'?";
+  };
+  clan-no-input-self = {
+    argument.inventory.instances.i = { };
+    error = "inventory.instances.i.module.input: no flake input 'self' (inputs: none)";
+  };
+  clan-no-input-clan-core = {
+    argument = {
+      serviceModules.self.admin = { };
+      inventory.instances.i.module = {
+        input = "clan-core";
+        name = "admin";
+      };
+    };
+    error = "inventory.instances.i.module.input: no flake input 'clan-core' (inputs: self)";
+  };
+  clan-input-without-modules = {
+    argument = clan { i.module.input = "nomodules"; };
+    error = "inventory.instances.i.module.input: flake input 'nomodules' has no clan.modules (clan service modules are published as clan.modules.<name>)";
+  };
+  clan-no-service-module-self = {
+    argument = clan {
+      i.module = {
+        input = "self";
+        name = "backpu";
+      };
+    };
+    error = "inventory.instances.i.module.name: no clan service module 'backpu' in the clan's own modules (modules: backup); did you mean 'backup'?";
+  };
+  clan-no-service-module-by-instance-name = {
+    argument = {
+      serviceModules.self = { };
+      inventory.instances.backup = { };
+    };
+    error = "inventory.instances.backup.module.name: no clan service module 'backup' in the clan's own modules (modules: none)";
+  };
+  clan-no-service-module-input = {
+    argument = clan {
+      i.module = {
+        input = "community";
+        name = "backup";
+      };
+    };
+    error = "inventory.instances.i.module.name: no clan service module 'backup' in flake input 'community' (modules: mesh)";
+  };
+  clan-no-service-module-clan-core-by-default = {
+    argument = clan { i.module.name = "backup"; };
+    error = "inventory.instances.i.module.name: no clan service module 'backup' in flake input 'clan-core' (modules: admin)";
+  };
+  clan-role-undefined = {
+    argument = clan {
+      i.module = {
+        input = "self";
+        name = "backup";
+      };
+      i.roles.clinet = { };
+    };
+    error = "inventory.instances.i.roles: role 'clinet' is not defined by clan service module 'self/backup' (roles: client, server); did you mean 'client'?";
+  };
+  clan-role-undefined-clan-core = {
+    argument = clan { admin.roles.peer = { }; };
+    error = "inventory.instances.admin.roles: role 'peer' is not defined by clan service module '<clan-core>/admin' (roles: default)";
+  };
+  clan-role-undefined-no-roles = {
+    argument = {
+      serviceModules.self.x = { };
+      inventory.instances.x.roles.a = { };
+    };
+    error = "inventory.instances.x.roles: role 'a' is not defined by clan service module 'self/x' (roles: none)";
+  };
+  clan-role-machine-undefined = {
+    argument = clan { admin.roles.default.machines.jonn.settings = throw "not forced"; };
+    error = "inventory.instances.admin.roles.default.machines: machine 'jonn' is not defined in inventory.machines; did you mean 'jon'?";
+  };
+  clan-role-machines-sorted = {
+    argument = clan {
+      admin.roles.default.machines = {
+        zed = { };
+        jon = { };
+        bob = { };
+      };
+    };
+    error = "inventory.instances.admin.roles.default.machines: machine 'bob' is not defined in inventory.machines";
+  };
+  clan-order-role-then-its-members = {
+    argument = {
+      serviceModules.self.x.roles = {
+        a = { };
+        c = { };
+      };
+      inventory = {
+        inherit machines;
+        instances.x.roles = {
+          a.machines.nobody = { };
+          b = { };
+        };
+      };
+    };
+    error = "inventory.instances.x.roles.a.machines: machine 'nobody' is not defined in inventory.machines";
+  };
+  clan-order-unresolved-module-hides-roles = {
+    argument = clan {
+      i.roles.nope.machines.nobody = { };
+      j.roles.nope = { };
+    };
+    error = "inventory.instances.i.module.name: no clan service module 'i' in flake input 'clan-core' (modules: admin)";
+  };
+  clan-order-instances-sorted = {
+    argument = clan {
+      z.module.input = "nowhere";
+      a.module.input = "nomodules";
+    };
+    error = "inventory.instances.a.module.input: flake input 'nomodules' has no clan.modules (clan service modules are published as clan.modules.<name>)";
+  };
+  clan-order-services-before-instances = {
+    argument = clan { i.module.input = "nowhere"; } // {
+      inherit modules;
+      inventory = {
+        inherit machines;
+        instances.i.module.input = "nowhere";
+        services.borgbackup.i.roles.clinet = { };
+      };
+    };
+    error = "inventory.services.borgbackup.i.roles: role 'clinet' is not defined by module 'borgbackup' (roles: client, server); did you mean 'client'?";
+  };
+  clan-order-instances-before-tags = {
+    argument = clan { i.module.input = "nowhere"; } // {
+      inventory = {
+        inherit machines;
+        instances.i.module.input = "nowhere";
+        tags.t = [ "nobody" ];
+      };
+    };
+    error = "inventory.instances.i.module.input: no flake input 'nowhere' (inputs: clan-core, community, nomodules, self)";
+  };
+  clan-order-phase-1-service-module-before-phase-2 = {
+    argument = {
+      serviceModules.self.b.roles = [ ];
+      inventory.instances = {
+        a.module.input = "nowhere";
+        b = { };
+      };
+    };
+    error = "serviceModules.self.b.roles: expected an attribute set, found a list";
+  };
+
   # --- errors raised by forcing one output value
   string-module-without-directory = {
     argument = borg {
@@ -420,6 +788,19 @@ in
     };
     select = r: builtins.elemAt r.machines.jon.modules 2;
     error = "inventory.services.borgbackup.instance_1.roles.client.extraModules[1]: the string module 'x.nix' needs 'directory' to be set";
+  };
+  clan-string-module-without-directory = {
+    argument = clan {
+      admin.roles.default = {
+        machines.jon = { };
+        extraModules = [
+          ./errors.nix
+          "x.nix"
+        ];
+      };
+    };
+    select = r: builtins.elemAt r.instances.admin.roles.default.extraModules 1;
+    error = "inventory.instances.admin.roles.default.extraModules[1]: the string module 'x.nix' needs 'directory' to be set";
   };
 
   # --- warnings (accepted; one per role and distinct tag no machine carries, disabled instances too)
@@ -499,6 +880,97 @@ in
     assertions = [ ];
   };
 
+  # Clan service instances: one warning per role and distinct tag no machine carries, after those
+  # of services; instances and roles sorted, tags in list order or sorted names.
+  clan-warning-unmatched-tag = {
+    argument = {
+      inherit modules;
+      serviceModules.self.backup = backup;
+      inventory = {
+        machines.jon.tags = [ "laptop" ];
+        machines.sara = { };
+        services.borgbackup.i.roles = {
+          client.tags = [ "fantasy" ];
+          server.machines = [ "sara" ];
+        };
+        instances = {
+          zz = {
+            module.name = "backup";
+            roles.server.tags = [ "nixxos" ];
+          };
+          backup.roles = {
+            server.tags.lapotp.settings = { };
+            client.tags = [
+              "laptp"
+              "nope"
+              "laptop"
+              "laptp"
+            ];
+          };
+        };
+      };
+    };
+    warnings = [
+      "inventory.services.borgbackup.i.roles.client.tags: tag 'fantasy' matches no machine"
+      "inventory.instances.backup.roles.client.tags: tag 'laptp' matches no machine; did you mean 'laptop'?"
+      "inventory.instances.backup.roles.client.tags: tag 'nope' matches no machine"
+      "inventory.instances.backup.roles.server.tags: tag 'lapotp' matches no machine; did you mean 'laptop'?"
+      "inventory.instances.zz.roles.server.tags: tag 'nixxos' matches no machine; did you mean 'nixos'?"
+    ];
+    assertions = [ ];
+  };
+  clan-warning-quoted-path = {
+    argument = {
+      serviceModules.self.x.roles."a b" = { };
+      inventory = {
+        inherit machines;
+        instances."x.1" = {
+          module.name = "x";
+          roles."a b".tags.darwn = { };
+        };
+      };
+    };
+    warnings = [
+      "inventory.instances.\"x.1\".roles.\"a b\".tags: tag 'darwn' matches no machine"
+    ];
+    assertions = [ ];
+  };
+
+  # Nothing unused of serviceModules is forced, nor any settings or extraModules entry, nor the
+  # roles' values or the rest of a used module.
+  clan-lazy = {
+    argument = {
+      serviceModules = {
+        self = {
+          backup = {
+            roles = {
+              client = throw "role forced";
+              server = throw "role forced";
+            };
+            manifest = {
+              readme = throw "readme forced";
+              constraints.roles.server.minMachines = 0;
+            };
+            perMachine = throw "perMachine forced";
+          };
+          unused = throw "unused module forced";
+        };
+        other = throw "unused input forced";
+      };
+      inventory = {
+        inherit machines;
+        instances.backup.roles.client = {
+          settings = throw "settings forced";
+          machines.jon.settings = throw "settings forced";
+          tags.all.settings = throw "settings forced";
+          extraModules = [ (throw "extra module forced") ];
+        };
+      };
+    };
+    warnings = [ ];
+    assertions = [ ];
+  };
+
   # --- failed constraints (assertion messages; enabled instances only, `min` then `max`)
   assertion-too-few = {
     argument = borg { roles.client.machines = [ "jon" ]; };
@@ -536,6 +1008,78 @@ in
     assertions = [
       "zerotier.z: role 'controller' allows at most 1 machines, has 2: sara, jon"
       "zerotier.z: role 'peer' needs at least 3 machines, has 1: jon"
+    ];
+  };
+
+  # Clan services: per instance (sorted), each role of the module (sorted) with a constraint,
+  # `minMachines` then `maxMachines`; then per service (sorted) `maxInstances`. Those of services
+  # come first. A role the instance does not define has no members; null bounds check nothing.
+  clan-assertions = {
+    argument = {
+      inherit modules;
+      serviceModules = {
+        self.mesh = {
+          roles = {
+            controller = { };
+            peer = { };
+            relay = { };
+            unconstrained = { };
+          };
+          manifest.constraints = {
+            maxInstances = 1;
+            roles = {
+              peer = {
+                minMachines = 3;
+                maxMachines = 1;
+              };
+              controller.maxMachines = 1;
+              relay = {
+                minMachines = null;
+                maxMachines = null;
+              };
+              nosuchrole.minMachines = 1;
+            };
+          };
+        };
+        self.backup = backup // {
+          manifest.constraints = {
+            maxInstances = 2;
+            roles.server.minMachines = 1;
+          };
+        };
+        self.solo = {
+          roles.x = { };
+          manifest.constraints.maxInstances = null;
+        };
+      };
+      inventory = {
+        inherit machines;
+        services.borgbackup.i.roles.client.machines = [ "jon" ];
+        instances = {
+          mesh-b = {
+            module.name = "mesh";
+            roles.peer.machines.jon = { };
+          };
+          mesh-a = {
+            module.name = "mesh";
+            roles.controller.tags = [ "all" ];
+            roles.peer.tags.all = { };
+            roles.relay.tags = [ "all" ];
+          };
+          backup.roles.server.machines.sara = { };
+          solo = { };
+          solo-2.module.name = "solo";
+        };
+      };
+    };
+    warnings = [ ];
+    assertions = [
+      "borgbackup.i: role 'server' needs at least 1 machines, has 0: none"
+      "inventory.instances.mesh-a: role 'controller' allows at most 1 machines, has 2: jon, sara"
+      "inventory.instances.mesh-a: role 'peer' needs at least 3 machines, has 2: jon, sara"
+      "inventory.instances.mesh-a: role 'peer' allows at most 1 machines, has 2: jon, sara"
+      "inventory.instances.mesh-b: role 'peer' needs at least 3 machines, has 1: jon"
+      "clan service 'self/mesh' allows at most 1 instances, has 2: mesh-a, mesh-b"
     ];
   };
 }

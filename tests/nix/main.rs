@@ -1,7 +1,7 @@
 //! Every test that runs the real `nix` (scripts/test gives it the Nix and the plugin), in one
 //! target so that the shared helpers compile once: the plugin inside nix, the Nix library, the two
 //! implementations against each other, the CLI against the builtin, nix-eval-jobs, hostile inputs,
-//! panics and valgrind. Each module says which feature it needs; `cargo test` alone builds none of them.
+//! panics and valgrind, clan service modules under nixpkgs' module system. Each module says which feature it needs; `cargo test` alone builds none of them.
 //! The Nix files beside this one are their fixtures. Run one part with a filter:
 //! `scripts/test --test nix -- plugin::`.
 
@@ -18,4 +18,5 @@ mod hostile;
 mod nix_lib;
 mod panic;
 mod plugin;
+mod services;
 mod valgrind;

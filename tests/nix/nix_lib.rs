@@ -315,6 +315,159 @@ fn pure_nix_evaluates_a_shared_config_once() {
     );
 }
 
+/// Clan service instances whose settings, extraModules entries, role values and unused
+/// `serviceModules` throw: resolution reads none of them.
+const LAZY_INSTANCES: &str = r#"{
+          directory = /srv/clan;
+          serviceModules = {
+            self.backup = {
+              roles = { client = throw "role forced"; server = throw "role forced"; };
+              manifest = { readme = throw "readme forced"; constraints.roles.server.maxMachines = 1; };
+              perInstance = throw "perInstance forced";
+            };
+            self.unused = throw "unused module forced";
+            other = throw "unused input forced";
+          };
+          inventory = {
+            meta = throw "meta forced";
+            machines = { jon.tags = [ "laptop" ]; sara = { }; };
+            instances.backup.roles = {
+              client = {
+                settings = throw "role settings forced";
+                machines.jon.settings = throw "jon's settings forced";
+                tags.laptop.settings = throw "tag settings forced";
+                extraModules = [ (throw "extra module forced") "x.nix" ];
+              };
+              server.machines = { jon = { }; sara.settings = builtins.trace "sara's settings evaluated" { }; };
+            };
+          };
+        }"#;
+
+#[test]
+fn pure_nix_resolves_instances_without_forcing_settings_or_modules() {
+    resolves_instances_without_forcing_settings_or_modules(&Nix::without_plugin(), &pure());
+}
+
+/// The same lazy instances through the builtin.
+#[cfg(feature = "plugin")]
+#[test]
+fn builtin_resolves_instances_without_forcing_settings_or_modules() {
+    resolves_instances_without_forcing_settings_or_modules(
+        &Nix::with_plugin(),
+        "builtins.clanInventory",
+    );
+}
+
+fn resolves_instances_without_forcing_settings_or_modules(nix: &Nix, implementation: &str) {
+    let arg = LAZY_INSTANCES;
+    // Everything but the values: each settings definition by its `_file`, extraModules by count.
+    let got = eval_expr(
+        nix,
+        &format!(
+            "let r = {implementation} {arg}; in {{ inherit (r) warnings assertions clanServices; \
+             machines = builtins.mapAttrs (_: m: m.instances) r.machines; \
+             instances = builtins.mapAttrs (_: i: i // {{ roles = builtins.mapAttrs (_: role: role // {{ \
+               settings = builtins.mapAttrs (_: map (d: d._file)) role.settings; \
+               roleSettings = map (d: d._file) role.roleSettings; \
+               extraModules = builtins.length role.extraModules; }}) i.roles; }}) r.instances; }}"
+        ),
+    )
+    .unwrap();
+    let too_many = json!({ "assertion": false, "message": "inventory.instances.backup: role 'server' allows at most 1 machines, has 2: jon, sara" });
+    let member =
+        |role: &str| json!({ "service": "self/backup", "instance": "backup", "role": role });
+    let client = "inventory.instances.backup.roles.client";
+    assert_eq!(
+        got,
+        json!({
+            "warnings": [],
+            "assertions": [too_many],
+            "clanServices": { "self/backup": {
+                "module": { "name": "backup", "input": "self" },
+                "instances": ["backup"],
+                "machines": { "jon": ["backup"], "sara": ["backup"] },
+                "assertions": []
+            } },
+            "machines": { "jon": [member("client"), member("server")], "sara": [member("server")] },
+            "instances": { "backup": {
+                "service": "self/backup",
+                "module": { "name": "backup", "input": "self" },
+                "assertions": [too_many],
+                "roles": {
+                    "client": {
+                        "machines": ["jon"],
+                        "settings": { "jon": [
+                            format!("{client}.settings"),
+                            format!("{client}.machines.jon.settings"),
+                            format!("{client}.tags.laptop.settings")
+                        ] },
+                        "roleSettings": [format!("{client}.settings")],
+                        "extraModules": 2
+                    },
+                    "server": {
+                        "machines": ["jon", "sara"],
+                        "settings": { "jon": [], "sara": ["inventory.instances.backup.roles.server.machines.sara.settings"] },
+                        "roleSettings": [],
+                        "extraModules": 0
+                    }
+                }
+            } }
+        })
+    );
+    // Each value is the user's own, and raises its own error only when it is forced.
+    for (select, message) in [
+        (
+            "builtins.head (builtins.elemAt r.instances.backup.roles.client.settings.jon 1).imports",
+            "jon's settings forced",
+        ),
+        (
+            "builtins.head (builtins.elemAt r.instances.backup.roles.client.settings.jon 2).imports",
+            "tag settings forced",
+        ),
+        (
+            "builtins.head (builtins.head r.instances.backup.roles.client.roleSettings).imports",
+            "role settings forced",
+        ),
+        (
+            "builtins.head r.instances.backup.roles.client.extraModules",
+            "extra module forced",
+        ),
+        (
+            "builtins.elemAt r.instances.backup.roles.client.extraModules 1 == /srv/clan/x.nix || throw \"not relative to directory\"",
+            "",
+        ),
+    ] {
+        let result = eval_expr(
+            nix,
+            &format!("let r = {implementation} {arg}; in builtins.deepSeq ({select}) null"),
+        );
+        match result {
+            Ok(_) if message.is_empty() => {}
+            Ok(v) => panic!("{select}: no error, got {v}"),
+            Err(err) => assert_eq!(error_message(&err), message, "{select}"),
+        }
+    }
+    // Forcing one machine's settings evaluates nobody else's.
+    for (force, traces) in [
+        ("s.jon", 0),
+        ("[ s.jon (builtins.head s.sara).imports ]", 1),
+    ] {
+        let out = nix
+            .command("nix")
+            .args(["eval", "--json", "--impure", "--expr"])
+            .arg(format!(
+                "let r = {implementation} {arg}; s = r.instances.backup.roles.server.settings; \
+                 in builtins.deepSeq ({force}) 1"
+            ))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        let count = stderr.matches("sara's settings evaluated").count();
+        assert_eq!(count, traces, "{force}: {stderr}");
+    }
+}
+
 // --- module discovery -------------------------------------------------------------------------
 
 fn modules_nix() -> String {
@@ -412,19 +565,36 @@ fn module_discovery_errors_name_the_module() {
     );
 }
 
-// --- the example clan, through buildClan without nixpkgs -------------------------------------------
+// --- the example clan, through buildClan with nixpkgs' lib alone ----------------------------------
+
+/// `lib = import <nixpkgs lib>` for the example's clan service module, or `None` (skipped, with the
+/// reason on stderr) without one.
+fn example_lib() -> Option<String> {
+    match crate::common::nixpkgs_lib() {
+        Ok(lib) => Some(format!("(import {})", nix_string(&lib))),
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            None
+        }
+    }
+}
 
 #[test]
 fn example_clan_resolves_as_documented() {
     let nix = Nix::without_plugin();
+    let Some(lib) = example_lib() else { return };
     let got = eval_expr(
         &nix,
         &format!(
-            "import {} {{ }}",
+            "import {} {{ nixpkgs.lib = {lib}; }}",
             nix_string(&repo().join("examples/clan/summary.nix"))
         ),
     )
     .unwrap();
+    let agent = |collectors: Value, port: u16| {
+        json!({ "service": "self/monitoring", "instance": "metrics-home", "role": "agent",
+                "settings": { "collectors": collectors, "port": port } })
+    };
     let borg1 = |role: &str| json!({ "instance_1": { "roles": [role] } });
     assert_eq!(
         got,
@@ -435,7 +605,8 @@ fn example_clan_resolves_as_documented() {
                     "borgbackup": { "instance_1": { "roles": ["server"] }, "instance_2": { "roles": ["client"] } },
                     "zerotier": { "mesh": { "roles": ["peer"] } }
                 },
-                "modules": 8
+                "modules": 8,
+                "instances": [{ "service": "self/monitoring", "instance": "metrics-offsite", "role": "collector", "settings": { "retention": "90d" } }]
             },
             "gateway": {
                 "tags": ["network", "all", "nixos"],
@@ -443,22 +614,29 @@ fn example_clan_resolves_as_documented() {
                     "borgbackup": { "instance_2": { "roles": ["server"] } },
                     "zerotier": { "mesh": { "roles": ["controller", "peer"] } }
                 },
-                "modules": 6
+                "modules": 6,
+                "instances": [
+                    { "service": "self/monitoring", "instance": "metrics-offsite", "role": "agent", "settings": { "collectors": [], "port": 9101 } },
+                    { "service": "self/monitoring", "instance": "metrics-home", "role": "collector", "settings": { "retention": "15d" } }
+                ]
             },
             "jon": {
                 "tags": ["backup", "laptop", "desktop", "all", "nixos"],
                 "services": { "borgbackup": borg1("client"), "zerotier": { "mesh": { "roles": ["peer"] } } },
-                "modules": 6
+                "modules": 6,
+                "instances": [agent(json!(["wifi", "systemd"]), 9100)]
             },
             "nas": {
                 "tags": ["all", "nixos"],
                 "services": { "zerotier": { "mesh": { "roles": ["peer"] } } },
-                "modules": 3
+                "modules": 3,
+                "instances": [agent(json!(["systemd"]), 9100)]
             },
             "sara": {
                 "tags": ["backup", "all", "nixos"],
                 "services": { "borgbackup": borg1("client"), "zerotier": { "mesh": { "roles": ["peer"] } } },
-                "modules": 5
+                "modules": 5,
+                "instances": [agent(json!(["systemd"]), 9100)]
             }
         })
     );
@@ -466,7 +644,7 @@ fn example_clan_resolves_as_documented() {
     let jon = eval_expr(
         &nix,
         &format!(
-            "{} (builtins.elemAt (import {} {{ }}).machines.jon.modules 1).config.clan.borgbackup",
+            "{} (builtins.elemAt (import {} {{ lib = {lib}; }}).machines.jon.modules 1).config.clan.borgbackup",
             describe(&repo().join("examples/clan")),
             nix_string(&fixtures().join("example-resolution.nix"))
         ),
@@ -663,14 +841,23 @@ fn every_nix_file_parses() {
 #[cfg(feature = "plugin")]
 #[test]
 fn example_resolution_is_identical_with_and_without_the_plugin() {
+    let Some(lib) = example_lib() else { return };
     let file = nix_string(&fixtures().join("example-resolution.nix"));
     let builtin = eval_expr(
         &Nix::with_plugin(),
-        &format!("import {file} {{ implementation = \"builtin\"; }}"),
+        &format!("import {file} {{ implementation = \"builtin\"; lib = {lib}; }}"),
     )
     .unwrap();
-    let auto_with_plugin = eval_expr(&Nix::with_plugin(), &format!("import {file} {{ }}")).unwrap();
-    let pure = eval_expr(&Nix::without_plugin(), &format!("import {file} {{ }}")).unwrap();
+    let auto_with_plugin = eval_expr(
+        &Nix::with_plugin(),
+        &format!("import {file} {{ lib = {lib}; }}"),
+    )
+    .unwrap();
+    let pure = eval_expr(
+        &Nix::without_plugin(),
+        &format!("import {file} {{ lib = {lib}; }}"),
+    )
+    .unwrap();
     assert_eq!(builtin, pure);
     assert_eq!(auto_with_plugin, pure);
     assert!(

@@ -51,7 +51,9 @@ let
       inherit inputs;
       modules.port = service;
       inventory = {
-        inherit machines instances;
+        inherit machines;
+        # Every instance is of `port` unless it says otherwise.
+        instances = builtins.mapAttrs (_: i: { module.name = "port"; } // i) instances;
       };
     };
 in
@@ -102,6 +104,11 @@ in
       };
       roles.server.machines.jon.settings.port = 2;
     };
+  };
+  # No manifest.readme: a warning on every member.
+  noReadme = clan {
+    service = portService { manifest.readme = ""; };
+    instances.p.roles.server.machines.jon.settings.port = 1;
   };
   # manifest.constraints broken: assertions on the members.
   constraints = clan {
