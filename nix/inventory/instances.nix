@@ -110,9 +110,9 @@ let
           members = results.${r}.machines or [ ];
           n = length members;
         in
-        (if min != null && n < min then [ (msg.instanceTooFewMembers path r min members) ] else [ ])
+        (if min != null && n < min then [ (msg.roleNeedsMachines path r min members) ] else [ ])
         ++ (
-          if max != null && n > max then [ (msg.instanceTooManyMembers path r max members) ] else [ ]
+          if max != null && n > max then [ (msg.roleAllowsMachines path r max members) ] else [ ]
         )
       ) (filter (r: constraints ? ${r}) serviceRoles);
     in

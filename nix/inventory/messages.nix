@@ -189,11 +189,11 @@ rec {
     "${path}: role '${role}' is not defined by clan service module '${service}' (roles: ${names roles})${suggestion role roles}";
 
   # `path` is the instance, `inventory.instances.<i>`.
-  instanceTooFewMembers =
+  roleNeedsMachines =
     path: role: min: members:
     "${path}: role '${role}' needs at least ${toString min} machines, has ${toString (length members)}: ${names members}";
 
-  instanceTooManyMembers =
+  roleAllowsMachines =
     path: role: max: members:
     "${path}: role '${role}' allows at most ${toString max} machines, has ${toString (length members)}: ${names members}";
 

@@ -2,7 +2,8 @@
 //! fed to the core, to the plugin and to the pure-Nix implementation via `builtins.fromJSON`).
 //! Cases cover machines, global and machine tags, services, instances, roles, explicit and tag
 //! members, disabled instances, constraints, configs, extra modules and, with `typos`, misspelt
-//! names and wrong types.
+//! names and wrong types. [`arguments_with_instances`] adds clan services (`inventory.instances`
+//! and `serviceModules`).
 #![allow(dead_code, unreachable_pub)]
 
 use serde_json::{json, Map, Value};
@@ -257,6 +258,258 @@ fn corrupt(rng: &mut Rng, args: &mut Value, machines: &[&str]) {
         _ => {
             let m = *rng.pick(machines);
             args["inventory"]["machines"][m]["tagz"] = json!([]);
+        }
+    }
+}
+
+const SERVICE_MODULE_NAMES: &[&str] = &["admin", "backup", "mesh", "monitor"];
+const CLAN_INSTANCE_NAMES: &[&str] = &["main", "lab", "home", "office", "b"];
+
+/// One random argument of `clanInventory` that also uses clan services: `serviceModules` from
+/// `self` and maybe `clan-core`, another input and an input without modules; instances of them
+/// (several of one module, the default input and name as often as not) with explicit members,
+/// list and attribute tags, settings at role, machine and tag level, and constraints. With
+/// `typos`, some cases contain one mistake, in the services part or in the instances part.
+pub fn arguments_with_instances(seed: u64, typos: bool) -> Value {
+    let mut args = arguments(seed, false);
+    let mut rng = Rng::new(seed ^ 0x5eed_c1a5);
+    let machines: Vec<String> = args["inventory"]["machines"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let machines: Vec<&str> = machines.iter().map(String::as_str).collect();
+
+    let mut inputs = vec!["self"];
+    if rng.chance(50) {
+        inputs.push("clan-core");
+    }
+    if rng.chance(30) {
+        inputs.push("community");
+    }
+    let mut service_modules = Map::new();
+    // (input, module, its roles)
+    let mut available: Vec<(&str, &str, Vec<&str>)> = Vec::new();
+    for input in &inputs {
+        let mut modules = Map::new();
+        for name in SERVICE_MODULE_NAMES {
+            if rng.chance(40) {
+                continue;
+            }
+            let roles: Vec<&str> = ROLE_NAMES
+                .iter()
+                .skip(rng.below(2))
+                .take(1 + rng.below(3))
+                .copied()
+                .collect();
+            let mut module = json!({
+                "roles": roles.iter().map(|r| ((*r).to_owned(), json!({ "description": r }))).collect::<Map<_, _>>(),
+                "manifest": { "name": name, "description": format!("{input}/{name}") },
+            });
+            if rng.chance(40) {
+                let mut c = Map::new();
+                if rng.chance(50) {
+                    c.insert(
+                        "maxInstances".into(),
+                        if rng.chance(20) {
+                            Value::Null
+                        } else {
+                            json!(1 + rng.below(2))
+                        },
+                    );
+                }
+                if rng.chance(70) {
+                    let role = *rng.pick(&roles);
+                    let mut bounds = Map::new();
+                    if rng.chance(60) {
+                        bounds.insert("minMachines".into(), json!(rng.below(3)));
+                    }
+                    if rng.chance(60) {
+                        bounds.insert(
+                            "maxMachines".into(),
+                            if rng.chance(20) {
+                                Value::Null
+                            } else {
+                                json!(1 + rng.below(3))
+                            },
+                        );
+                    }
+                    c.insert("roles".into(), json!({ role: bounds }));
+                }
+                module["manifest"]["constraints"] = Value::Object(c);
+            }
+            available.push((input, name, roles));
+            modules.insert((*name).to_owned(), module);
+        }
+        service_modules.insert((*input).to_owned(), Value::Object(modules));
+    }
+    if rng.chance(10) {
+        service_modules.insert("nomodules".into(), Value::Null);
+    }
+    let default_input = if inputs.contains(&"clan-core") {
+        "clan-core"
+    } else {
+        "self"
+    };
+
+    let mut instances = Map::new();
+    if !available.is_empty() {
+        let mut last = rng.below(available.len());
+        for _ in 0..rng.below(6) {
+            // Often another instance of the module just used.
+            if !rng.chance(40) {
+                last = rng.below(available.len());
+            }
+            let (input, module, roles) = &available[last];
+            let name = if rng.chance(30) {
+                (*module).to_owned()
+            } else {
+                format!("{}-{module}", rng.pick(CLAN_INSTANCE_NAMES))
+            };
+            let mut m = Map::new();
+            if name != *module || rng.chance(50) {
+                m.insert("name".into(), json!(module));
+            }
+            if *input != default_input || rng.chance(50) {
+                m.insert("input".into(), json!(input));
+            }
+            let mut rs = Map::new();
+            for role in roles {
+                if rng.chance(35) {
+                    continue;
+                }
+                rs.insert(
+                    (*role).to_owned(),
+                    clan_role(&mut rng, &machines, &name, role),
+                );
+            }
+            instances.insert(name, json!({ "module": m, "roles": rs }));
+        }
+    }
+    args["serviceModules"] = Value::Object(service_modules);
+    args["inventory"]["instances"] = Value::Object(instances);
+    if typos && rng.chance(50) {
+        if rng.chance(30) {
+            corrupt(&mut rng, &mut args, &machines);
+        } else {
+            corrupt_instances(&mut rng, &mut args, &machines);
+        }
+    }
+    args
+}
+
+/// A role of a clan service instance: explicit members (some with settings), tags in the list or
+/// the attribute form (some with settings), role settings, extra modules.
+fn clan_role(rng: &mut Rng, machines: &[&str], instance: &str, role: &str) -> Value {
+    let mut r = Map::new();
+    if rng.chance(60) {
+        let mut members = Map::new();
+        for m in subset(rng, machines, 3) {
+            let entry = if rng.chance(50) {
+                json!({ "settings": { "level": "machine", "port": rng.below(100), "list": [m] } })
+            } else {
+                json!({})
+            };
+            members.insert(m, entry);
+        }
+        r.insert("machines".into(), Value::Object(members));
+    }
+    if rng.chance(60) {
+        let tags = subset(rng, TAG_NAMES, 2);
+        if rng.chance(50) {
+            r.insert("tags".into(), json!(tags));
+        } else {
+            let mut by_name = Map::new();
+            for t in tags {
+                let entry = if rng.chance(60) {
+                    json!({ "settings": { "level": "tag", "list": [t] } })
+                } else {
+                    json!({})
+                };
+                by_name.insert(t, entry);
+            }
+            r.insert("tags".into(), Value::Object(by_name));
+        }
+    }
+    if rng.chance(40) {
+        r.insert(
+            "settings".into(),
+            json!({ "level": "role", "instance": instance, "list": [role] }),
+        );
+    }
+    if rng.chance(10) {
+        r.insert(
+            "extraModules".into(),
+            json!([{ "extra": format!("{instance}.{role}") }]),
+        );
+    }
+    Value::Object(r)
+}
+
+/// Introduces one mistake of the kinds users make with clan services.
+fn corrupt_instances(rng: &mut Rng, args: &mut Value, machines: &[&str]) {
+    let names: Vec<String> = args["inventory"]["instances"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let inputs: Vec<String> = args["serviceModules"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    if names.is_empty() {
+        // No instance to spoil: one that names a module nobody has.
+        args["inventory"]["instances"]["stray"] = json!({ "module": { "name": "nosuch" } });
+        return;
+    }
+    let name = rng.pick(&names).clone();
+    let instance = &mut args["inventory"]["instances"][&name];
+    let roles: Vec<String> = instance["roles"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let role = if roles.is_empty() {
+        "client".to_owned()
+    } else {
+        rng.pick(&roles).clone()
+    };
+    match rng.below(9) {
+        0 => {
+            let input = rng.pick(&inputs).clone();
+            instance["module"]["input"] = json!(typo(rng, &input));
+        }
+        1 => {
+            let module = instance["module"]["name"]
+                .as_str()
+                .unwrap_or(&name)
+                .to_owned();
+            instance["module"]["name"] = json!(typo(rng, &module));
+        }
+        2 => {
+            let bad = typo(rng, &role);
+            instance["roles"][bad] = json!({});
+        }
+        3 => {
+            let m = *rng.pick(machines);
+            instance["roles"][&role]["machines"][typo(rng, m)] = json!({});
+        }
+        4 => instance["module"]["input"] = json!("nomodules"),
+        5 => instance["roles"][&role]["tags"] = json!(7),
+        6 => instance["roles"][&role]["machines"] = json!([*rng.pick(machines)]),
+        7 => instance["roles"][&role]["config"] = json!({}),
+        _ => {
+            let input = rng.pick(&inputs).clone();
+            if let Some(modules) = args["serviceModules"][&input].as_object_mut() {
+                for module in modules.values_mut() {
+                    module["manifest"]["constraints"]["maxInstances"] = json!("2");
+                }
+            }
         }
     }
 }

@@ -3,6 +3,8 @@
 # (for errors that only forcing a lazy output value raises).
 # Then accepted arguments and the exact texts of their warnings and failed constraints:
 # `<name> = { argument; warnings; assertions; }` (`assertions` as their messages).
+# tests/nix/nix_lib.rs checks the table against both implementations; the pure-Nix half alone:
+# `scripts/test --test nix -- nix_lib::pure`.
 let
   modules = import ./cases/modules.nix;
   machines = {

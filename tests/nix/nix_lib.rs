@@ -7,6 +7,7 @@
 //! Needs the `with-nix` feature (implied by `plugin`; scripts/test enables it).
 #![cfg(feature = "with-nix")]
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -466,6 +467,293 @@ fn resolves_instances_without_forcing_settings_or_modules(nix: &Nix, implementat
         let count = stderr.matches("sara's settings evaluated").count();
         assert_eq!(count, traces, "{force}: {stderr}");
     }
+}
+
+// --- random fleets with clan services --------------------------------------------------------
+
+/// The names of an attribute set in the JSON of an argument, sorted as Nix sorts them (the
+/// generator's maps keep insertion order).
+fn sorted_names(v: &Value) -> Vec<String> {
+    let mut names: Vec<String> = v
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// The members of `role` (an argument's `roles.<r>`) as docs/semantics.md defines them, from the
+/// machines' tags in the result: explicit names sorted, then per tag its machines sorted.
+fn expected_members(role: &Value, tags_of: &serde_json::Map<String, Value>) -> Vec<String> {
+    let mut members = sorted_names(&role["machines"]);
+    let tags: Vec<String> = match &role["tags"] {
+        Value::Array(ts) => ts.iter().map(|t| t.as_str().unwrap().to_owned()).collect(),
+        tags => sorted_names(tags),
+    };
+    for t in &tags {
+        let mut carriers: Vec<&String> = tags_of
+            .iter()
+            .filter(|(_, m)| m["tags"].as_array().unwrap().iter().any(|x| x == t))
+            .map(|(name, _)| name)
+            .collect();
+        carriers.sort();
+        for m in carriers {
+            if !members.contains(m) {
+                members.push(m.clone());
+            }
+        }
+    }
+    members
+}
+
+/// The settings definitions of member `m` of `role` at `path`: `(_file, value)` in contract order.
+fn expected_settings(role: &Value, path: &str, m: &str, tags: &[Value]) -> Vec<Value> {
+    let def = |file: String, v: &Value| json!({ "_file": file, "imports": [v] });
+    let mut defs = Vec::new();
+    if let Some(v) = role.get("settings") {
+        defs.push(def(format!("{path}.settings"), v));
+    }
+    if let Some(v) = role["machines"].get(m).and_then(|e| e.get("settings")) {
+        defs.push(def(format!("{path}.machines.{m}.settings"), v));
+    }
+    if role["tags"].is_object() {
+        for t in sorted_names(&role["tags"]) {
+            let entry = &role["tags"][&t];
+            if let (Some(v), true) = (entry.get("settings"), tags.iter().any(|x| *x == t)) {
+                defs.push(def(format!("{path}.tags.{t}.settings"), v));
+            }
+        }
+    }
+    defs
+}
+
+/// Random fleets with clan services (tests/gen, the cases the differential test compares with the
+/// builtin): the pure-Nix result has each instance's module, members, settings definitions and
+/// constraints, each machine's memberships and each service's instances as docs/semantics.md
+/// defines them, computed here from the argument; and the generator gives valid and invalid cases.
+#[test]
+fn pure_nix_resolves_random_clan_services_as_specified() {
+    let mut nix = Nix::without_plugin();
+    nix.impure = true;
+    let cases: Vec<Value> = (0..150)
+        .map(|seed| crate::gen::arguments_with_instances(seed, false))
+        .collect();
+    let file = nix.dir().join("instances.json");
+    fs::write(&file, serde_json::to_string(&cases).unwrap()).unwrap();
+    let results = nix.json(&format!(
+        "let f = {}; in map (a: let r = f a; v = {{ inherit (r) instances clanServices warnings assertions; \
+         machines = builtins.mapAttrs (_: m: {{ inherit (m) tags instances; }}) r.machines; }}; \
+         t = builtins.tryEval (builtins.deepSeq v v); in if t.success then t.value else null) \
+         (builtins.fromJSON (builtins.readFile {}))",
+        pure(),
+        file.display()
+    ));
+    let mut memberships_seen = 0;
+    let mut resolved = 0;
+    for (seed, (args, out)) in cases.iter().zip(results.as_array().unwrap()).enumerate() {
+        // The services part of the generator can break a constraint's min <= max.
+        if out.is_null() {
+            continue;
+        }
+        resolved += 1;
+        let sm = &args["serviceModules"];
+        let default_input = if sm.get("clan-core").is_some() {
+            "clan-core"
+        } else {
+            "self"
+        };
+        let machines = out["machines"].as_object().unwrap();
+        let mut memberships: BTreeMap<&str, Vec<(String, String, String)>> =
+            machines.keys().map(|m| (m.as_str(), Vec::new())).collect();
+        let mut services: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut role_assertions = Vec::new();
+        let instances = &args["inventory"]["instances"];
+        for name in &sorted_names(instances) {
+            let inst = &instances[name];
+            let got = &out["instances"][name];
+            let input = inst["module"]["input"].as_str().unwrap_or(default_input);
+            let module = inst["module"]["name"].as_str().unwrap_or(name);
+            let label = if input == "clan-core" {
+                "<clan-core>"
+            } else {
+                input
+            };
+            let key = format!("{label}/{module}");
+            assert_eq!(got["service"], json!(key), "seed {seed}: {name}");
+            assert_eq!(
+                got["module"],
+                json!({ "name": module, "input": input }),
+                "seed {seed}"
+            );
+            services.entry(key.clone()).or_default().push(name.clone());
+            let roles = &inst["roles"];
+            assert_eq!(
+                sorted_names(&got["roles"]),
+                sorted_names(roles),
+                "seed {seed}: {name}"
+            );
+            let mut members_of = BTreeMap::new();
+            for r in &sorted_names(roles) {
+                let role = &roles[r];
+                let path = format!("inventory.instances.{name}.roles.{r}");
+                let members = expected_members(role, machines);
+                let got_role = &got["roles"][r];
+                assert_eq!(got_role["machines"], json!(members), "seed {seed}: {path}");
+                let settings: serde_json::Map<String, Value> = members
+                    .iter()
+                    .map(|m| {
+                        let tags = machines[m]["tags"].as_array().unwrap();
+                        (m.clone(), json!(expected_settings(role, &path, m, tags)))
+                    })
+                    .collect();
+                assert_eq!(
+                    got_role["settings"],
+                    Value::Object(settings),
+                    "seed {seed}: {path}"
+                );
+                let role_settings: Vec<Value> = role
+                    .get("settings")
+                    .map(|v| json!({ "_file": format!("{path}.settings"), "imports": [v] }))
+                    .into_iter()
+                    .collect();
+                assert_eq!(
+                    got_role["roleSettings"],
+                    json!(role_settings),
+                    "seed {seed}: {path}"
+                );
+                for m in &members {
+                    memberships.get_mut(m.as_str()).unwrap().push((
+                        key.clone(),
+                        r.clone(),
+                        name.clone(),
+                    ));
+                }
+                members_of.insert(r.clone(), members);
+            }
+            // Role constraints, module roles sorted, min then max.
+            let service = &sm[input][module];
+            if let Some(bounds) = service["manifest"]["constraints"]["roles"].as_object() {
+                let mut module_roles: Vec<&String> =
+                    service["roles"].as_object().unwrap().keys().collect();
+                module_roles.sort();
+                for r in module_roles {
+                    let Some(b) = bounds.get(r) else { continue };
+                    let members = members_of.get(r).cloned().unwrap_or_default();
+                    let n = members.len();
+                    let list = if members.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        members.join(", ")
+                    };
+                    if let Some(min) = b.get("minMachines").and_then(Value::as_u64) {
+                        if (n as u64) < min {
+                            role_assertions.push(format!("inventory.instances.{name}: role '{r}' needs at least {min} machines, has {n}: {list}"));
+                        }
+                    }
+                    if let Some(max) = b.get("maxMachines").and_then(Value::as_u64) {
+                        if (n as u64) > max {
+                            role_assertions.push(format!("inventory.instances.{name}: role '{r}' allows at most {max} machines, has {n}: {list}"));
+                        }
+                    }
+                }
+            }
+        }
+        for (m, list) in &mut memberships {
+            list.sort();
+            memberships_seen += list.len();
+            let want: Vec<Value> = list
+                .iter()
+                .map(|(service, role, instance)| json!({ "service": service, "instance": instance, "role": role }))
+                .collect();
+            assert_eq!(
+                machines[*m]["instances"],
+                json!(want),
+                "seed {seed}: machine {m}"
+            );
+        }
+        let keys: Vec<&String> = out["clanServices"].as_object().unwrap().keys().collect();
+        assert_eq!(keys, services.keys().collect::<Vec<_>>(), "seed {seed}");
+        let mut service_assertions = Vec::new();
+        for (key, names) in &services {
+            let got = &out["clanServices"][key];
+            assert_eq!(got["instances"], json!(names), "seed {seed}: {key}");
+            assert_eq!(
+                got["module"], out["instances"][&names[0]]["module"],
+                "seed {seed}: {key}"
+            );
+            let by_machine: serde_json::Map<String, Value> = memberships
+                .iter()
+                .filter_map(|(m, list)| {
+                    let mut is: Vec<&String> = list
+                        .iter()
+                        .filter(|(k, _, _)| k == key)
+                        .map(|(_, _, i)| i)
+                        .collect();
+                    is.sort();
+                    is.dedup();
+                    (!is.is_empty()).then(|| ((*m).to_owned(), json!(is)))
+                })
+                .collect();
+            assert_eq!(
+                got["machines"],
+                Value::Object(by_machine),
+                "seed {seed}: {key}"
+            );
+            let module = &out["instances"][&names[0]]["module"];
+            let spec = &sm[module["input"].as_str().unwrap()][module["name"].as_str().unwrap()];
+            if let Some(max) = spec["manifest"]["constraints"]["maxInstances"].as_u64() {
+                if names.len() as u64 > max {
+                    service_assertions.push(format!(
+                        "clan service '{key}' allows at most {max} instances, has {}: {}",
+                        names.len(),
+                        names.join(", ")
+                    ));
+                }
+            }
+        }
+        // The instances' assertions close the top-level list: roles, then services.
+        let all: Vec<&str> = out["assertions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["message"].as_str().unwrap())
+            .collect();
+        let want: Vec<&str> = role_assertions
+            .iter()
+            .chain(&service_assertions)
+            .map(String::as_str)
+            .collect();
+        assert!(
+            all.ends_with(&want),
+            "seed {seed}: assertions {all:?}, want them to end with {want:?}"
+        );
+    }
+    assert!(resolved > 100, "only {resolved} of 150 cases resolved");
+    assert!(
+        memberships_seen > 500,
+        "only {memberships_seen} memberships in all cases"
+    );
+
+    // With typos, the generator gives both kinds (the differential test needs both).
+    let cases: Vec<Value> = (0..150)
+        .map(|seed| crate::gen::arguments_with_instances(seed, true))
+        .collect();
+    fs::write(&file, serde_json::to_string(&cases).unwrap()).unwrap();
+    let ok = nix.json(&format!(
+        "map (a: (builtins.tryEval (builtins.deepSeq ({} a).instances true)).success) (builtins.fromJSON (builtins.readFile {}))",
+        pure(),
+        file.display()
+    ));
+    let valid = ok
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| **v == json!(true))
+        .count();
+    assert!(
+        (40..=130).contains(&valid),
+        "{valid} of 150 random cases with typos are valid"
+    );
 }
 
 // --- module discovery -------------------------------------------------------------------------
