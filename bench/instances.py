@@ -17,6 +17,7 @@ import datetime
 import glob
 import hashlib
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -31,6 +32,7 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
 MODES = ["builtin", "pure", "clan-core"]
 WORKLOADS = ["list", "tree", "settings", "one"]
+OOM = "out of memory"  # what Nix.run returns when the evaluation hit --memory-limit
 LIGHT = ["list", "one"]  # the workloads that run at every size (see --full-up-to)
 WHAT = {
     "list": "every machine's module list, each element to WHNF",
@@ -85,8 +87,9 @@ def nix_path(p):
 class Nix:
     """An isolated Nix; the plugin is loaded only for the builtin mode."""
 
-    def __init__(self, nix, plugin, lib, harness):
+    def __init__(self, nix, plugin, lib, harness, memory_limit=0):
         self.nix, self.plugin, self.lib, self.harness = nix, plugin, lib, harness
+        self.memory_limit = memory_limit  # bytes of address space per nix process, 0: none
         self.tmp = tempfile.mkdtemp(prefix="clan-inventory-bench-instances-", dir=os.path.join(REPO, "target"))
         self.env = isolated_env(self.tmp, "experimental-features = nix-command flakes\nbuild-users-group =\n")
 
@@ -101,10 +104,17 @@ class Nix:
         return [self.nix, *plugin, "--store", os.path.join(self.tmp, "store"), "eval", "--impure", "--json", "--expr", expr]
 
     def run(self, mode, expr, timeout):
-        """(wall s, peak KiB, cpu s, printed) or None on timeout; raises when nix fails."""
+        """(wall s, peak KiB, cpu s, printed), None on timeout, OOM when the evaluation ran out of
+        the memory limit; raises when nix fails otherwise."""
+        limit = self.memory_limit
+
+        def cap():
+            if limit:
+                resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             start = time.perf_counter()
-            p = subprocess.Popen(self.argv(mode, expr), env=self.env, stdout=out, stderr=err, cwd=REPO)
+            p = subprocess.Popen(self.argv(mode, expr), env=self.env, stdout=out, stderr=err, cwd=REPO, preexec_fn=cap)
             while True:
                 pid, status, ru = os.wait4(p.pid, os.WNOHANG)
                 if pid:
@@ -119,6 +129,10 @@ class Nix:
             out.seek(0)
             err.seek(0)
             if code != 0:
+                text = err.read().decode(errors="replace")
+                if limit and ("out of memory" in text.lower() or "std::bad_alloc" in text or code < 0):
+                    return OOM
+                err.seek(0)
                 raise RuntimeError(f"{mode}: nix eval failed ({code}): {err.read().decode(errors='replace')[-3000:]}")
             return wall, ru.ru_maxrss, ru.ru_utime + ru.ru_stime, out.read().decode().strip()
 
@@ -144,9 +158,9 @@ def measure(nix, fleet, keys, runs, timeout, log):
         mode, workload = key.split(":")
         r = res[key]
         got = nix.run(mode, nix.expr(fleet, mode, workload), timeout)
-        if got is None:
-            r.timeout = True
-            log(f"  {label:8s} {key:18s} timeout after {timeout:g} s")
+        if got is None or got == OOM:
+            r.timeout = "timeout" if got is None else OOM
+            log(f"  {label:8s} {key:18s} " + (f"timeout after {timeout:g} s" if got is None else f"{OOM} (--memory-limit)"))
             return None
         wall, kib, cpu, out = got
         if r.out is not None and out != r.out:
@@ -189,9 +203,11 @@ def render(fleets, args, version, startup):
         "",
     ]
 
-    def cell(s, timeout):
+    def cell(s, failed):
         if s is None:
-            return ("timeout", "–") if timeout else ("–", "–")
+            if failed == OOM:
+                return (f"> {args.memory_limit:g} GiB", f"> {args.memory_limit * 1024:.0f}")
+            return ("timeout", "–") if failed else ("–", "–")
         return (f"{fmt_t(s.cpu)} / {fmt_t(s.cpu_med)}", f"{s.mem_min:.0f} / {s.mem_med:.0f}")
 
     for w in args.workloads:
@@ -246,6 +262,8 @@ def main():
     p.add_argument("--workloads", default=",".join(WORKLOADS))
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--timeout", type=float, default=900)
+    p.add_argument("--memory-limit", type=float, default=16,
+                   help="GiB of address space per nix process (a cell over it shows '> N GiB'; 0: no limit)")
     p.add_argument("--full-up-to", type=int, default=3000,
                    help="run the workloads tree and settings on fleets up to this many machines only (their "
                         "memory grows by ~70 and ~200 KiB per membership in both implementations)")
@@ -278,7 +296,7 @@ def main():
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
 
-    nix = Nix(args.nix, args.plugin, lib, args.harness)
+    nix = Nix(args.nix, args.plugin, lib, args.harness, int(args.memory_limit * 2**30))
     fleets = []
     try:
         version = subprocess.run([args.nix, "--version"], capture_output=True, text=True, check=True).stdout.strip()
@@ -295,8 +313,8 @@ def main():
             if n <= args.check_up_to:
                 for m in here:
                     got = nix.run(m, nix.expr(fleet, m, "digest"), args.timeout)
-                    if got is None:
-                        log(f"  digest   {m:18s} timeout after {args.timeout:g} s: not compared")
+                    if got is None or got == OOM:
+                        log(f"  digest   {m:18s} {'timeout' if got is None else OOM}: not compared")
                         continue
                     digest[m] = got[3]
                     log(f"  digest   {m:18s} {digest[m]}")
