@@ -193,8 +193,9 @@ def render(fleets, args, version, startup):
         "",
         f"Command: `{args.command}`  ",
         f"Fleets of bench/gen_instances.py: machines {', '.join(f'{n:,}' for n in args.sizes)} × 20 clan.service modules × 2 instances. "
-        f"clan-core: d7c35d9 (`{args.harness_label}`), at {', '.join(f'{n:,}' for n in args.clan_core_sizes)} machines. "
-        f"CPU = user + system seconds of the `nix` process, memory = its peak RSS in MiB, both min / median over "
+        + (f"clan-core: d7c35d9 (`{args.harness_label}`), at {', '.join(f'{n:,}' for n in args.clan_core_sizes)} machines. "
+           if args.harness else "clan-core: not run (`--clan-core`). ")
+        + f"CPU = user + system seconds of the `nix` process, memory = its peak RSS in MiB, both min / median over "
         f"up to {args.runs} runs after a warm-up (n = runs). `nix eval` of a constant takes "
         f"{startup['pure'][0]:.3f} s and {startup['pure'][1]:.0f} MiB"
         + (f" ({startup['builtin'][0]:.3f} s and {startup['builtin'][1]:.0f} MiB with the plugin loaded)" if "builtin" in startup else "")
@@ -240,6 +241,7 @@ def render(fleets, args, version, startup):
                 cols += [ratio(y and y.cpu, x and x.cpu), ratio(y and y.mem_min, x and x.mem_min)]
             lines.append(f"| {w} | {a.n:,} → {b.n:,} | {b.n / a.n:g}× | " + " | ".join(cols) + " |")
     lines.append("")
+    lines.extend(targets(fleets))
     checked = [f for f in fleets if f.digest]
     if checked:
         lines.append("Check (`digest`: every machine's perInstance/perMachine values with their evaluated settings): "
@@ -247,6 +249,40 @@ def render(fleets, args, version, startup):
                                  for f in checked) + ".")
         lines.append("")
     return "\n".join(lines)
+
+
+def targets(fleets):
+    """Issue 12's targets, from the builtin's numbers (CPU time and peak memory, smallest)."""
+    by = {f.n: f for f in fleets}
+
+    def get(n, key):
+        return by[n].summaries.get(key) if n in by else None
+
+    def verdict(ok):
+        return "**met**" if ok else "**not met**"
+
+    out = ["Targets of issue 12 (builtin; smallest CPU time and peak):", ""]
+    one = get(3000, "builtin:one")
+    out.append(f"- one machine of 3,000 under 0.1 s: " + (f"{verdict(one.cpu < 0.1)} ({one.cpu:.3f} s)" if one else "not measured"))
+    for w, speed, mem in (("list", 20, 10), ("tree", 20, 10), ("settings", 10, None)):
+        b, c = get(1000, f"builtin:{w}"), get(1000, f"clan-core:{w}")
+        if not (b and c):
+            out.append(f"- {w} at 1,000 machines against clan-core: not measured")
+            continue
+        text = f"- {w} at 1,000 machines ≥ {speed}× faster than clan-core: {verdict(c.cpu / b.cpu >= speed)} ({c.cpu / b.cpu:.2f}×)"
+        if mem:
+            text += f"; ≥ {mem}× less memory: {verdict(c.mem_min / b.mem_min >= mem)} ({c.mem_min / b.mem_min:.2f}×)"
+        out.append(text)
+    for w in WORKLOADS:
+        grow = []
+        for a, z in ((10000, 50000), (3000, 10000), (1000, 10000)):
+            x, y = get(a, f"builtin:{w}"), get(z, f"builtin:{w}")
+            if x and y:
+                grow.append(f"{a:,} → {z:,}: CPU {y.cpu / x.cpu:.2f}× for {z / a:g}× the machines")
+        if grow and w != "one":
+            out.append(f"- {w} linear: " + "; ".join(grow))
+    out.append("")
+    return out
 
 
 def main():
