@@ -640,7 +640,7 @@ fn explain_names_where_modules_and_extra_modules_come_from() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.stderr.lines().nth(1),
-        Some("clan-inventory: note: Nix gives no file positions for what --expr writes: explain names such values by the buildClan argument that holds them, and validate places their mistakes at the nearest attribute of inventory.json")
+        Some("clan-inventory: note: Nix gives no file positions for what --expr writes: explain and validate name such values by the buildClan argument that holds them")
     );
     assert!(
         run.stdout.contains("  defined in: inventory.json:2:17; the inventory argument of buildClan\n  tags: t (own: the inventory argument of buildClan),"),
@@ -828,5 +828,237 @@ fn validate_places_a_module_of_the_modules_argument_where_it_is_given() {
         "clan.nix:5:5: error: modules.inline.constraints.roles: role 'y' is not defined by module 'inline' (roles: x); did you mean 'x'?\n\
          vendor/zt/README.md: error: modules.zerotier.constraints.roles.controller: min (3) is greater than max (1)\n\
          the whole clan of `clan.nix`: 2 errors, 0 warnings, 0 failed constraints\n"
+    );
+}
+
+#[test]
+fn validate_names_the_nix_side_of_a_clan_without_inventory_json() {
+    let nix = Nix::with_plugin();
+    let dir = TempDir::new("cli-no-inventory-json");
+    let lib = repo_root().join("nix");
+    fs::write(
+        dir.path().join("clan.nix"),
+        format!(
+            "(import {lib}).buildClan {{\n  directory = ./.;\n  inventory.machines.a.tags = [ 1 ];\n}}\n",
+            lib = lib.display()
+        ),
+    )
+    .unwrap();
+    let message = "inventory.machines.a.tags[0]: expected a string, found an integer";
+    // --file: the Nix file, with the position Nix has.
+    let run = cli(&nix, dir.path(), &["--file", "clan.nix", "validate"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        format!("clan.nix:3:3: error: {message}\nthe whole clan of `clan.nix`: 1 error, 0 warnings, 0 failed constraints\n")
+    );
+    // --expr: Nix has no position for what the expression writes, and there is no
+    // inventory.json to point at: the buildClan argument is named, and no file.
+    let expr = format!(
+        "(import {lib}).buildClan {{ directory = {dir}; inventory.machines.a.tags = [ 1 ]; inventory.machines.b = {{ }}; inventory.bogus = 1; }}",
+        lib = lib.display(),
+        dir = dir.path().display()
+    );
+    let run = cli(&nix, dir.path(), &["--expr", &expr, "validate"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        format!(
+            "the inventory argument of buildClan in --expr: error: inventory: unknown attribute 'bogus' (attributes: {attrs}); did you mean 'tags'?\n\
+             the inventory argument of buildClan in --expr: error: {message}\n\
+             the whole clan of --expr: 2 errors, 0 warnings, 0 failed constraints\n",
+            attrs = unknown_inventory_attributes(&nix, dir.path(), &expr)
+        )
+    );
+    assert!(!run.stdout.contains("inventory.json"), "{}", run.stdout);
+    let json = cli(
+        &nix,
+        dir.path(),
+        &["--expr", &expr, "validate", "--format", "json"],
+    );
+    let v: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["file"], Value::Null);
+    assert_eq!(
+        v["errors"][1],
+        serde_json::json!({
+            "severity": "error",
+            "path": "inventory.machines.a.tags[0]",
+            "message": message,
+            "file": null,
+            "source": "the inventory argument of buildClan in --expr",
+            "line": null,
+            "column": null,
+        })
+    );
+}
+
+/// The names of inventory attributes, as the builtin lists them for an unknown one in `expr`.
+fn unknown_inventory_attributes(nix: &Nix, dir: &Path, expr: &str) -> String {
+    let out = nix
+        .command("nix")
+        .args(["eval", "--impure", "--json", "--expr"])
+        .arg(format!("({expr}).clanInternals.resolved.warnings"))
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let start = stderr
+        .find("unknown attribute 'bogus' (attributes: ")
+        .unwrap_or_else(|| panic!("{stderr}"))
+        + "unknown attribute 'bogus' (attributes: ".len();
+    let end = start + stderr[start..].find(')').unwrap();
+    stderr[start..end].to_owned()
+}
+
+#[test]
+fn in_the_example_clan_the_default_reads_default_nix_when_the_flake_cannot_be_evaluated() {
+    let nix = Nix::with_plugin();
+    let example = example_copy();
+    // The example's flake.nix has inputs that cannot be fetched here (a placeholder git URL).
+    let run = cli(&nix, example.path(), &["resolve", "--format", "json"]);
+    let mut notes = run.stderr.lines();
+    let first = notes.next().unwrap_or_default();
+    assert!(
+        first.starts_with("clan-inventory: ./flake.nix names buildClan but could not be evaluated, so ./default.nix is read instead (Nix: ")
+            && first.ends_with(')'),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        notes
+            .next()
+            .unwrap_or_default()
+            .starts_with("clan-inventory: the whole clan of `default.nix` through Nix (5 machines"),
+        "{}",
+        run.stderr
+    );
+    let default = example.path().join("default.nix");
+    let want = eval(
+        &nix,
+        &[
+            "--impure",
+            "--file",
+            default.to_str().unwrap(),
+            "clanInternals.resolved",
+            "--apply",
+            WITHOUT_MODULES,
+        ],
+    );
+    assert_eq!(json_of(&run), want);
+    // Asked for, the flake is not replaced: its error is the answer.
+    let run = cli(&nix, example.path(), &["--flake", ".", "validate"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stderr
+            .starts_with("error: failed to evaluate the clan of flake `.`"),
+        "{}",
+        run.stderr
+    );
+
+    // Without a flake, a clan.nix that calls buildClan is the default.
+    let dir = TempDir::new("cli-clan-nix-default");
+    fs::write(
+        dir.path().join("clan.nix"),
+        format!(
+            "(import {}).buildClan {{ directory = ./.; inventory.machines.solo = {{ }}; }}\n",
+            repo_root().join("nix").display()
+        ),
+    )
+    .unwrap();
+    let run = cli(&nix, dir.path(), &["select", "all"]);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "solo\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .starts_with("clan-inventory: the whole clan of `clan.nix` through Nix (1 machines"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn values_json_cannot_hold_are_decoded_as_what_they_are() {
+    let nix = Nix::with_plugin();
+    let dir = TempDir::new("cli-marks");
+    copy_tree(
+        &repo_root().join("examples/clan/modules"),
+        &dir.path().join("modules"),
+    );
+    fs::write(dir.path().join("inventory.json"), "{ \"machines\": {} }\n").unwrap();
+    let clan = |host: &str| {
+        fs::write(
+            dir.path().join("clan.nix"),
+            format!(
+                "(import {lib}).buildClan {{\n  directory = ./.;\n  inventory.machines.m.deploy.targetHost = {host};\n  inventory.services.zerotier.mesh.config.f = x: x;\n}}\n",
+                lib = repo_root().join("nix").display()
+            ),
+        )
+        .unwrap();
+    };
+    let builtin = || {
+        let out = nix
+            .command("nix")
+            .args(["eval", "--impure", "--json", "--file"])
+            .arg(dir.path().join("clan.nix"))
+            .arg("clanInternals.resolved.machines")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let summary = "the whole clan of `clan.nix`: 1 error, 0 warnings, 0 failed constraints\n";
+    // A string that reads like a marker is a string (a function in config is not looked at).
+    clan("\"«function»\"");
+    assert!(builtin().0, "{}", builtin().1);
+    let run = cli(&nix, dir.path(), &["--file", "clan.nix", "validate"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let run = cli(
+        &nix,
+        dir.path(),
+        &["--file", "clan.nix", "resolve", "--format", "json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Each of these the builtin rejects with the same message.
+    for (host, found) in [
+        ("x: x", "a function"),
+        ("./inventory.json", "a path"),
+        (
+            "derivation { name = \"d\"; builder = \"b\"; system = \"s\"; }",
+            "an attribute set",
+        ),
+    ] {
+        clan(host);
+        let message = format!(
+            "inventory.machines.m.deploy.targetHost: expected a string or null, found {found}"
+        );
+        let (ok, stderr) = builtin();
+        assert!(!ok && stderr.contains(&message), "{host}: {stderr}");
+        let run = cli(&nix, dir.path(), &["--file", "clan.nix", "validate"]);
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (
+                1,
+                format!("clan.nix:3:3: error: {message}\n{summary}").as_str()
+            ),
+            "{host}"
+        );
+    }
+    // A value that throws: the builtin stops with the throw, the CLI names the value.
+    clan("throw \"no host\"");
+    let (ok, stderr) = builtin();
+    assert!(!ok && stderr.contains("no host"), "{stderr}");
+    let run = cli(&nix, dir.path(), &["--file", "clan.nix", "validate"]);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (
+            1,
+            format!("clan.nix:3:3: error: inventory.machines.m.deploy.targetHost: evaluating it fails (a throw or a failed assertion; `nix eval` on it shows why)\n{summary}").as_str()
+        )
     );
 }

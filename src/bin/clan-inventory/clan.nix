@@ -1,14 +1,21 @@
 # What `clan-inventory` reads of a whole clan, applied by `nix eval --json --apply` to the
 # `clanInternals` of a buildClan call: the merged inventory, the modules with their roles and
-# constraints, and what the Nix side defines (for edits), as plain data. Paths become strings (never
-# copied to the store); a function, a derivation or a value that throws becomes a marker string,
-# since the commands never look inside such values (they are config or module values). The CLI
-# decodes `«function»` as a function (tree.rs), so a function where the core expects another type
-# is reported as the builtin reports it.
+# constraints, and what the Nix side defines (for edits), as plain data.
+#
+# JSON has no functions, paths, derivations or values that throw, so each such value is `null` in
+# the data (a path: its string; a derivation: its attribute names, each null), and what it is goes
+# out of band, in a tree of marks beside the data: `{ k = "function" | "path" | "derivation" |
+# "error" | "module"; }` for the value itself, `{ c = { <name> = <mark>; }; }` for an attribute
+# set with marks inside, `{ l = [ <mark or null> ... ]; }` for such a list, and null where there is
+# nothing to mark. A user's string is always just a string (tree.rs decodes the marks). Paths are
+# strings, never copied to the store. Nothing is forced that the commands do not read: a value
+# that throws is marked, not evaluated further.
 clanInternals:
 let
   inherit (builtins)
+    all
     attrNames
+    filter
     isAttrs
     isFunction
     isList
@@ -19,25 +26,74 @@ let
     tryEval
     unsafeGetAttrPos
     ;
+  isDerivation =
+    x:
+    let
+      t = tryEval (x.type or null);
+    in
+    t.success && t.value == "derivation";
+  # The data of a value.
   plain =
     v:
     let
       r = tryEval v;
       x = r.value;
     in
-    if !r.success then
-      "«error»"
-    else if isFunction x then
-      "«function»"
+    if !r.success || isFunction x then
+      null
     else if isPath x then
       toString x
     else if isAttrs x then
-      if x.type or null == "derivation" then "«derivation»" else mapAttrs (_: plain) x
+      if isDerivation x then mapAttrs (_: _: null) x else mapAttrs (_: plain) x
     else if isList x then
       map plain x
     else
       x;
-  role = r: if isPath r || isString r then toString r else "«module»";
+  # Its marks (null when there is nothing to mark in it).
+  marks =
+    v:
+    let
+      r = tryEval v;
+      x = r.value;
+    in
+    if !r.success then
+      { k = "error"; }
+    else if isFunction x then
+      { k = "function"; }
+    else if isPath x then
+      { k = "path"; }
+    else if isAttrs x then
+      if isDerivation x then { k = "derivation"; } else inner (mapAttrs (_: marks) x)
+    else if isList x then
+      let
+        l = map marks x;
+      in
+      if all (m: m == null) l then null else { inherit l; }
+    else
+      null;
+  inner =
+    c:
+    let
+      kept = listToAttrs (
+        map (name: {
+          inherit name;
+          value = c.${name};
+        }) (filter (n: c.${n} != null) (attrNames c))
+      );
+    in
+    if kept == { } then null else { c = kept; };
+  # A role of a clan module is a path (a file), a string, or a module written inline.
+  roleData = r: if isPath r || isString r then toString r else null;
+  roleMark =
+    r:
+    if isPath r then
+      { k = "path"; }
+    else if isString r then
+      null
+    else if isFunction r then
+      { k = "function"; }
+    else
+      { k = "module"; };
   # Where each attribute of the Nix inventory is written, to `depth` levels (file:line:column).
   at =
     n: v:
@@ -55,19 +111,39 @@ let
           name = n;
           value = {
             at = at n v;
-            inner = positions (depth - 1) v.${n};
+            inner =
+              let
+                r = tryEval v.${n};
+              in
+              if r.success then positions (depth - 1) r.value else { };
           };
         }) (attrNames v)
       );
   sources = clanInternals.sources or { };
+  moduleData = mapAttrs (_: m: {
+    roles = mapAttrs (_: roleData) (m.roles or { });
+    constraints = plain (m.constraints or { });
+  }) clanInternals.modules;
+  moduleMarks = inner (
+    mapAttrs (
+      _: m:
+      inner {
+        roles = inner (mapAttrs (_: roleMark) (m.roles or { }));
+        constraints = marks (m.constraints or { });
+      }
+    ) clanInternals.modules
+  );
 in
 {
   inventory = plain clanInternals.inventory;
-  modules = mapAttrs (_: m: {
-    roles = mapAttrs (_: role) (m.roles or { });
-    constraints = plain (m.constraints or { });
-  }) clanInternals.modules;
+  modules = moduleData;
   directory = toString clanInternals.directory;
+  # The marks of `{ directory; inventory; modules; }`, the argument of the core.
+  marks = inner {
+    directory = marks clanInternals.directory;
+    inventory = marks clanInternals.inventory;
+    modules = moduleMarks;
+  };
   inventoryFile =
     if clanInternals.inventoryFile or null == null then null else toString clanInternals.inventoryFile;
   # null when the library's buildClan predates `clanInternals.sources`.
@@ -75,6 +151,7 @@ in
     if sources ? nixInventory then
       {
         inventory = plain sources.nixInventory;
+        marks = marks sources.nixInventory;
         # services.<s>.<i>.roles.<r>.machines is 6 levels down.
         positions = positions 6 sources.nixInventory;
         inherit (sources) machineDirs machineArguments;

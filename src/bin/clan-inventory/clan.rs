@@ -129,6 +129,8 @@ pub(crate) struct Clan {
     pub(crate) source: Source,
     /// `{ inventory, modules, directory }`: the argument buildClan gives the resolver.
     pub(crate) args: Value,
+    /// The marks of `args` (see `clan.nix`): what JSON cannot hold, out of band.
+    pub(crate) marks: Value,
     /// The local inventory.json (edits write it), if the clan has one.
     pub(crate) inventory_file: Option<PathBuf>,
     /// The directory buildClan was given, as Nix sees it (a store path for a flake).
@@ -144,6 +146,8 @@ pub(crate) struct Clan {
 pub(crate) struct NixSide {
     /// The `inventory` argument (with `meta`), as data.
     pub(crate) inventory: Value,
+    /// Its marks.
+    marks: Value,
     /// The same shape as `inventory`, each attribute `{ at = "FILE:LINE:COL" or null; inner; }`.
     positions: Value,
     pub(crate) machine_dirs: Vec<String>,
@@ -183,6 +187,7 @@ impl Clan {
         let nix = match data["nix"].take() {
             Value::Object(mut n) => Some(NixSide {
                 inventory: n.remove("inventory").unwrap_or(Value::Null),
+                marks: n.remove("marks").unwrap_or(Value::Null),
                 positions: n.remove("positions").unwrap_or(Value::Null),
                 machine_dirs: strings(n.get("machineDirs")),
                 machine_arguments: strings(n.get("machineArguments")),
@@ -202,6 +207,7 @@ impl Clan {
         let mut clan = Clan {
             source,
             args,
+            marks: data["marks"].take(),
             inventory_file,
             directory,
             local_dir,
@@ -243,8 +249,7 @@ impl Clan {
             // Nix's `unsafeGetAttrPos` is null for attributes of a «string» source.
             s.push_str(
                 "\nclan-inventory: note: Nix gives no file positions for what --expr writes: \
-                 explain names such values by the buildClan argument that holds them, and \
-                 validate places their mistakes at the nearest attribute of inventory.json",
+                 explain and validate name such values by the buildClan argument that holds them",
             );
         }
         s
@@ -262,6 +267,12 @@ impl Clan {
             }
             _ => nix_path.to_owned(),
         }
+    }
+
+    /// The place of a value of the Nix side that Nix gives no position for: the buildClan
+    /// argument, and which clan (`--expr`, a file, a flake).
+    pub(crate) fn argument_place(&self) -> String {
+        format!("{NIX_ARGUMENT} in {}", self.source.describe())
     }
 
     /// `None` when the Nix side does not define the value at `path` (attribute names below
@@ -395,11 +406,17 @@ impl Clan {
     }
 
     /// The inventory buildClan would build from `file` (a new inventory.json) and the Nix side,
-    /// as nix/build-clan.nix merges them; `Err` names the first conflict as merge.nix words it.
-    pub(crate) fn merged_with(&self, file: &Value) -> Result<Value, String> {
+    /// as nix/build-clan.nix merges them, with its marks; `Err` names the first conflict as
+    /// merge.nix words it.
+    pub(crate) fn merged_with(&self, file: &Value) -> Result<(Value, Option<Value>), String> {
         let Some(nix) = &self.nix else {
-            return Ok(file.clone());
+            return Ok((file.clone(), None));
         };
+        let marks = merge_marks(
+            file,
+            &nix.inventory,
+            Some(&nix.marks).filter(|m| !m.is_null()),
+        );
         let name = self
             .inventory_file
             .as_ref()
@@ -427,7 +444,7 @@ impl Clan {
                 }
             }
         }
-        Ok(merged)
+        Ok((merged, marks))
     }
 }
 
@@ -465,6 +482,44 @@ fn merge(path: &[&str], file: &Value, nix: &Value) -> Result<Value, Conflict> {
             })
         }
     })
+}
+
+/// The marks of `merge(file, nix)`, from the marks `m` of `nix` (inventory.json has none): the
+/// same walk, list elements of the Nix side moved behind those of the file.
+fn merge_marks(file: &Value, nix: &Value, m: Option<&Value>) -> Option<Value> {
+    let m = m?;
+    if m.get("k").is_some() {
+        return Some(m.clone());
+    }
+    match (file, nix) {
+        (Value::Object(ours), Value::Object(theirs)) => {
+            let c = m.get("c")?.as_object()?;
+            let mut out = Map::new();
+            for (k, child) in c {
+                let merged = match (ours.get(k), theirs.get(k)) {
+                    (Some(own), Some(v)) => merge_marks(own, v, Some(child)),
+                    _ => Some(child.clone()),
+                };
+                if let Some(merged) = merged {
+                    out.insert(k.clone(), merged);
+                }
+            }
+            (!out.is_empty()).then(|| serde_json::json!({ "c": out }))
+        }
+        (Value::Array(ours), Value::Array(theirs)) => {
+            let l = m.get("l")?.as_array()?;
+            let mut out = vec![Value::Null; ours.len()];
+            for (v, mark) in theirs.iter().zip(l) {
+                if !ours.contains(v) {
+                    out.push(mark.clone());
+                }
+            }
+            out.iter()
+                .any(|x| !x.is_null())
+                .then(|| serde_json::json!({ "l": out }))
+        }
+        _ => Some(m.clone()),
+    }
 }
 
 /// A value inventory.json and the Nix inventory set differently.
@@ -505,13 +560,35 @@ fn local_path_as_given(nix_path: &str, directory: &str, local: Option<&Path>) ->
     }
 }
 
-/// The flake in `dir` when it uses buildClan: a `flake.nix` whose text names `buildClan`. (The
-/// text, not an evaluation: deciding must cost nothing, and a flake that does not name it cannot
+/// The clans of `dir` when it has one, in the order to try them: its flake when `flake.nix` names
+/// `buildClan`, then its `default.nix` and `clan.nix` (read with `--file`) when they name it. (The
+/// text, not an evaluation: deciding must cost nothing, and a file that does not name it cannot
 /// call it, short of an indirection no convention of clan uses.)
-pub(crate) fn detect(dir: &Path) -> Option<Source> {
-    let text = std::fs::read_to_string(dir.join("flake.nix")).ok()?;
-    text.contains("buildClan")
-        .then(|| Source::Flake(".".to_owned()))
+pub(crate) fn detect(dir: &Path) -> Vec<Source> {
+    let names = |file: &str| {
+        std::fs::read_to_string(dir.join(file)).is_ok_and(|text| text.contains("buildClan"))
+    };
+    let mut out = Vec::new();
+    if names("flake.nix") {
+        out.push(Source::Flake(".".to_owned()));
+    }
+    for file in ["default.nix", "clan.nix"] {
+        if names(file) {
+            out.push(Source::File(PathBuf::from(file)));
+        }
+    }
+    out
+}
+
+/// The line of a Nix error that says what failed (its last `error:` line, without the word),
+/// for a note.
+pub(crate) fn nix_error_line(message: &str) -> &str {
+    let lines = || message.lines().map(str::trim);
+    lines()
+        .filter_map(|l| l.strip_prefix("error:").map(str::trim))
+        .rfind(|l| !l.is_empty())
+        .or_else(|| lines().rfind(|l| !l.is_empty()))
+        .unwrap_or("")
 }
 
 /// A value the Nix side of a clan defines: `at` is the `FILE:LINE:COL` of the deepest attribute

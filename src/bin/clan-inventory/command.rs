@@ -12,6 +12,7 @@ use super::args::{Cli, Command, Format, GraphFormat, MachinesAction, RolesAction
 use super::clan::{self, Clan, Evaluator, Source};
 use super::project::Project;
 use super::report::{diagnose, Severity};
+use super::tree::Handle;
 use super::{edit, explain, graph, invalid_report, schema, select, table, Failure, Outcome};
 use clan_inventory::inventory::{
     self, json::output_json, machine_not_defined, resolve, ConstraintFailure, Input, MachineClass,
@@ -43,21 +44,21 @@ impl Ctx<'_> {
         } else {
             nix_file.map(|f| Source::File(f.clone()))
         };
-        let source = match asked {
-            Some(s) => Some(s),
+        let explicit = asked.is_some();
+        let candidates = match asked {
+            Some(s) => vec![s],
             None if cli.file.is_none() && positional.is_none() => clan::detect(Path::new(".")),
-            None => None,
+            None => Vec::new(),
         };
-        if let Some(source) = source {
+        if let Some(first) = candidates.first() {
             if positional.is_some() {
                 return Err(Failure::usage(
                     "an inventory FILE and a whole clan (--flake, --expr, --file CLAN.nix) given",
                 ));
             }
-            let explicit = cli.flake.is_some() || cli.nix_expr.is_some() || nix_file.is_some();
             match Evaluator::find(cli.nix.as_deref(), cli.plugin.as_deref()) {
                 Some(evaluator) => {
-                    let clan = Clan::evaluate(source, &evaluator)?;
+                    let clan = evaluate_first(&candidates, &evaluator, &mut notes)?;
                     let _ = writeln!(notes, "{}", clan.banner());
                     return Ok(Project::of_clan(clan));
                 }
@@ -66,9 +67,13 @@ impl Ctx<'_> {
                         "no nix to read the whole clan with: give --nix PATH, set CLAN_NIX, or put nix on PATH",
                     ))
                 }
-                None => notes.push_str(
-                    "clan-inventory: inventory.json alone, without Nix: ./flake.nix uses buildClan, but no nix was found (--nix, CLAN_NIX, PATH)\n",
-                ),
+                None => {
+                    let _ = writeln!(
+                        notes,
+                        "clan-inventory: inventory.json alone, without Nix: {} uses buildClan, but no nix was found (--nix, CLAN_NIX, PATH)",
+                        entry_file(first)
+                    );
+                }
             }
         }
         let file = file_of(cli.file.as_ref(), positional)?;
@@ -78,6 +83,55 @@ impl Ctx<'_> {
     fn modules(&self) -> Option<&Path> {
         self.cli.modules.as_deref()
     }
+}
+
+/// `./flake.nix`, `./default.nix`: the file of a clan found in the current directory.
+fn entry_file(source: &Source) -> String {
+    match source {
+        Source::Flake(_) => "./flake.nix".to_owned(),
+        Source::File(f) => format!("./{}", f.display()),
+        Source::Expr(_) => "--expr".to_owned(),
+    }
+}
+
+/// The first of `candidates` (one given, or those found here) that Nix evaluates. A later one
+/// is read only when the earlier fail (a flake whose inputs cannot be fetched, say), and the notes
+/// say so with Nix's error; when all fail, the error of the first, and the notes name the others.
+fn evaluate_first(
+    candidates: &[Source],
+    evaluator: &Evaluator,
+    notes: &mut String,
+) -> Result<Clan, Failure> {
+    let mut first_failure: Option<Failure> = None;
+    let mut failed: Vec<(String, String)> = Vec::new();
+    for source in candidates {
+        match Clan::evaluate(source.clone(), evaluator) {
+            Ok(clan) => {
+                for (file, why) in &failed {
+                    let _ = writeln!(
+                        notes,
+                        "clan-inventory: {file} names buildClan but could not be evaluated, so {} is read instead (Nix: {why})",
+                        entry_file(source)
+                    );
+                }
+                return Ok(clan);
+            }
+            Err(f) => {
+                failed.push((
+                    entry_file(source),
+                    clan::nix_error_line(&f.message).to_owned(),
+                ));
+                first_failure.get_or_insert(f);
+            }
+        }
+    }
+    for (file, why) in failed.iter().skip(1) {
+        let _ = writeln!(
+            notes,
+            "clan-inventory: {file} names buildClan too, and could not be evaluated either (Nix: {why})"
+        );
+    }
+    Err(first_failure.unwrap_or_else(|| Failure::usage("no clan to evaluate")))
 }
 
 /// Runs the command of the command line.
@@ -144,7 +198,7 @@ fn validate(ctx: &Ctx<'_>, input: Option<&PathBuf>, format: Format) -> Result<Ou
     let out = match format {
         Format::Json => {
             let json = serde_json::json!({
-                "file": project.file.display().to_string(),
+                "file": project.subject_file(),
                 "valid": errors == 0,
                 "errors": diagnostics.iter().filter(|d| d.severity == Severity::Error).collect::<Vec<_>>(),
                 "warnings": diagnostics.iter().filter(|d| d.severity == Severity::Warning).collect::<Vec<_>>(),
@@ -483,13 +537,13 @@ fn machine_index<V>(input: &Input<V>, name: &str) -> Result<usize, Failure> {
 /// Runs `f` on the loaded input, or fails with every located error.
 fn with_valid(
     project: &Project,
-    f: impl FnOnce(&Input<&serde_json::Value>) -> Result<Outcome, Failure>,
+    f: impl FnOnce(&Input<Handle<'_>>) -> Result<Outcome, Failure>,
 ) -> Result<Outcome, Failure> {
     match project.load() {
         Ok(input) => f(&input),
         Err(_) => Err(Failure::report(invalid_report(
             project,
-            &format!("`{}` is invalid", project.file.display()),
+            &format!("{} is invalid", project.subject()),
         ))),
     }
 }

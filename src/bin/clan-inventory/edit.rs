@@ -280,7 +280,7 @@ pub(crate) fn apply(
         Err(_) => {
             return Err(Failure::report(super::invalid_report(
                 project,
-                &format!("`{}` is invalid; fix it first", project.file.display()),
+                &format!("{} is invalid; fix it first", project.subject()),
             )))
         }
     };
@@ -296,13 +296,13 @@ pub(crate) fn apply(
         )?,
         // What buildClan will see: the new file merged with the Nix side, which must still merge.
         Some(clan) => {
-            let merged = clan.merged_with(&inv).map_err(|conflict| {
+            let (merged, marks) = clan.merged_with(&inv).map_err(|conflict| {
                 Failure::invalid(format!(
                     "refusing to write `{}`: {conflict}; the Nix side is read-only here, change it there",
                     project.file.display()
                 ))
             })?;
-            project.edited(text, merged)
+            project.edited(text, merged, marks)
         }
     };
     let new_failures = match next.load() {
@@ -330,7 +330,7 @@ pub(crate) fn apply(
 }
 
 /// The failed constraints of `input`, as the assertions word them.
-fn failures(input: &clan_inventory::inventory::Input<&Value>) -> Vec<String> {
+fn failures<V>(input: &clan_inventory::inventory::Input<V>) -> Vec<String> {
     resolve(input)
         .assertions
         .iter()

@@ -2,9 +2,8 @@
 
 use std::fmt::Write as _;
 
-use serde_json::Value;
-
 use super::project::Project;
+use super::tree::Handle;
 use clan_inventory::inventory::explain::{Explanation, ModuleSource, Reason, TagSource};
 use clan_inventory::inventory::{Input, ModuleItem, Output, Step};
 
@@ -29,17 +28,10 @@ fn attr_names(steps: &[Step]) -> Vec<&str> {
         .collect()
 }
 
-fn show(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 pub(crate) fn render(
     project: &Project,
-    input: &Input<&Value>,
-    output: &Output<'_, &Value>,
+    input: &Input<Handle<'_>>,
+    output: &Output<'_, Handle<'_>>,
     e: &Explanation<'_>,
 ) -> String {
     let mut s = String::new();
@@ -182,7 +174,7 @@ pub(crate) fn render(
             let item = items.next();
             let line = match (source, item) {
                 (ModuleSource::Role(r), Some(ModuleItem::Role { module: v, .. })) => {
-                    format!("role {r}: {}", show(v))
+                    format!("role {r}: {}", v.show())
                 }
                 (ModuleSource::Extra { list, index }, Some(ModuleItem::Extra { value, .. })) => {
                     let names = attr_names(&list.steps);
@@ -192,7 +184,7 @@ pub(crate) fn render(
                     } else {
                         format!(" (from {})", places.join("; "))
                     };
-                    format!("{list}[{index}]: {}{from}", show(value))
+                    format!("{list}[{index}]: {}{from}", value.show())
                 }
                 (ModuleSource::Generated, _) => format!(
                     "generated clan-inventory/services/{}/{}",

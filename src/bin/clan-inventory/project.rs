@@ -10,10 +10,10 @@ use serde_json::{Map, Value};
 
 use super::clan::Clan;
 use super::locate::{Locator, Refine};
-use super::tree::CliTree;
+use super::tree::{CliTree, Handle};
 use super::Failure;
 use clan_inventory::inventory::Step;
-use clan_inventory::inventory::{load, Error, Errors, Input};
+use clan_inventory::inventory::{load, Errors, Input};
 
 /// An inventory file, read once, and the builtin's argument built from it.
 pub(crate) struct Project {
@@ -31,8 +31,9 @@ pub(crate) struct Project {
     /// The whole clan, when it was read through Nix: then `args` is its merged inventory and
     /// modules, while `file` and `text` are still its inventory.json (edits write only that).
     pub(crate) clan: Option<Clan>,
-    /// Whether `args` comes from Nix (see [`CliTree`]): a whole clan, or one being edited.
-    from_nix: bool,
+    /// For `args` read through Nix (a whole clan, or one being edited), the marks of what JSON
+    /// cannot hold (see `clan.nix` and [`CliTree`]); `None` for inventory.json alone.
+    marks: Option<Value>,
 }
 
 impl Project {
@@ -96,7 +97,7 @@ impl Project {
             locator: OnceCell::new(),
             parsed: OnceCell::new(),
             clan: None,
-            from_nix: false,
+            marks: None,
         })
     }
 
@@ -119,16 +120,42 @@ impl Project {
             args: clan.args.clone(),
             locator: OnceCell::new(),
             parsed: OnceCell::new(),
+            marks: Some(clan.marks.clone()),
             clan: Some(clan),
-            from_nix: true,
+        }
+    }
+
+    /// What the commands read, in messages: `` `inventory.json` ``, or `the whole clan of …`.
+    pub(crate) fn subject(&self) -> String {
+        match &self.clan {
+            Some(c) => format!("the whole clan of {}", c.source.describe()),
+            None => format!("`{}`", self.file.display()),
+        }
+    }
+
+    /// The inventory.json of the project, `None` for a whole clan without one.
+    pub(crate) fn subject_file(&self) -> Option<String> {
+        match &self.clan {
+            Some(c) if c.inventory_file.is_none() => None,
+            _ => Some(self.file.display().to_string()),
         }
     }
 
     /// The same project with `text` as its inventory.json and `inventory` as what the core sees
-    /// (for a whole clan: `text` merged with the Nix side), to check an edit before writing it.
-    pub(crate) fn edited(&self, text: String, inventory: Value) -> Self {
+    /// (for a whole clan: `text` merged with the Nix side, with the marks of that merge), to check
+    /// an edit before writing it.
+    pub(crate) fn edited(&self, text: String, inventory: Value, marks: Option<Value>) -> Self {
         let mut args = self.args.clone();
         args["inventory"] = inventory;
+        let marks = self.marks.clone().map(|mut all| {
+            if let Some(c) = all.get_mut("c").and_then(Value::as_object_mut) {
+                match marks {
+                    Some(m) => c.insert("inventory".to_owned(), m),
+                    None => c.remove("inventory"),
+                };
+            }
+            all
+        });
         Project {
             file: self.file.clone(),
             modules_dir: self.modules_dir.clone(),
@@ -137,7 +164,7 @@ impl Project {
             locator: OnceCell::new(),
             parsed: OnceCell::new(),
             clan: None,
-            from_nix: self.from_nix,
+            marks,
         }
     }
 
@@ -261,20 +288,21 @@ impl Project {
         &self.args["inventory"]
     }
 
-    /// The tree to decode `args` with.
-    pub(crate) fn tree(&self) -> CliTree<'_> {
-        CliTree::new(self.from_nix)
+    /// The tree to decode `args` with, and the handle of `args` in it.
+    pub(crate) fn tree(&self) -> (CliTree<'_>, Handle<'_>) {
+        (CliTree::new(), Handle::new(&self.args, self.marks.as_ref()))
     }
 
     /// Decodes and validates, as the builtin does, but keeping every error.
     ///
     /// # Errors
-    /// Every problem of the input, in walk order.
-    pub(crate) fn load(&self) -> Result<Input<&Value>, Vec<Error>> {
-        match load(&mut self.tree(), &&self.args) {
+    /// Every problem of the input (its message), in walk order.
+    pub(crate) fn load(&self) -> Result<Input<Handle<'_>>, Vec<String>> {
+        let (mut tree, root) = self.tree();
+        match load(&mut tree, &root) {
             Ok(input) => Ok(input),
-            Err(Errors::Invalid(errors)) => Err(errors),
-            Err(Errors::Source { error, .. }) => match error {},
+            Err(Errors::Invalid(errors)) => Err(errors.iter().map(ToString::to_string).collect()),
+            Err(Errors::Source { path, error }) => Err(vec![format!("{path}: {error}")]),
         }
     }
 }
