@@ -402,8 +402,11 @@ fn resolve_text_and_json() {
         v,
         serde_json::json!({
             "assertions": [],
+            "clanServices": {},
+            "instances": {},
             "machines": {
                 "backup_server": {
+                    "instances": [],
                     "services": {
                         "borgbackup": { "instance_1": roles(&["server"]) },
                         "zerotier": { "default": roles(&["peer"]) }
@@ -411,10 +414,12 @@ fn resolve_text_and_json() {
                     "tags": ["storage", "rack-1", "all", "nixos"]
                 },
                 "gateway": {
+                    "instances": [],
                     "services": { "zerotier": { "default": roles(&["controller", "peer"]) } },
                     "tags": ["all", "nixos"]
                 },
                 "jon": {
+                    "instances": [],
                     "services": {
                         "borgbackup": { "instance_1": roles(&["client"]) },
                         "zerotier": { "default": roles(&["peer"]) }
@@ -422,6 +427,7 @@ fn resolve_text_and_json() {
                     "tags": ["backup", "laptop", "rack-1", "all", "nixos"]
                 },
                 "sara": {
+                    "instances": [],
                     "services": {
                         "borgbackup": { "instance_1": roles(&["client"]) },
                         "zerotier": { "default": roles(&["peer"]) }
@@ -451,7 +457,7 @@ fn resolve_text_and_json() {
     // Keys in sorted order, as `nix eval --json` prints them.
     assert!(r
         .stdout
-        .starts_with("{\n  \"assertions\": [],\n  \"machines\": {\n    \"backup_server\""));
+        .starts_with("{\n  \"assertions\": [],\n  \"clanServices\": {},\n  \"instances\": {},\n  \"machines\": {\n    \"backup_server\""));
 
     let r = example(&["resolve", "--machine", "gateway"]);
     assert_eq!(r.stdout.lines().count(), 2);

@@ -5,7 +5,9 @@
 
 use super::error::{Error, Errors};
 use super::model::{
-    Constraint, Input, Instance, InstanceMachine, Machine, MachineClass, Module, Role, Service,
+    ClanInstance, ClanRole, Constraint, FlakeInput, Input, InputModules, Instance, InstanceMachine,
+    Machine, MachineBounds, MachineClass, Module, ModuleRef, Role, RoleMachine, RoleTag, Service,
+    ServiceModule, ServiceSpec, TagForm,
 };
 use super::path::{AttrPath, Path};
 use super::schema::{self, Record};
@@ -115,11 +117,75 @@ impl<T: Tree> Decoder<'_, T> {
         for (name, v) in attrs {
             if record.has(&name) {
                 field(self, &name, v)?;
-            } else {
+            } else if !record.open {
                 self.unknown(path, &name, record);
             }
         }
         Ok(())
+    }
+
+    /// The text of a string already known to be one; a string that is not UTF-8 is reported.
+    fn text(&mut self, v: &T::Value, path: &Path<'_>) -> Result<Option<String>, Fail<T::Error>> {
+        match self.tree.string(v).map_err(at(path))? {
+            Ok(s) => Ok(Some(s)),
+            Err(bytes) => {
+                self.errors.push(Error::NotUtf8 {
+                    path: path.render(),
+                    what: "string",
+                    lossy: String::from_utf8_lossy(&bytes).into_owned(),
+                });
+                Ok(None)
+            }
+        }
+    }
+
+    /// A string (`module.name`).
+    fn string(&mut self, v: &T::Value, path: &Path<'_>) -> Result<Option<String>, Fail<T::Error>> {
+        if self.is(v, Kind::String, "a string", path)? {
+            self.text(v, path)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// A string or null, read (`module.input`).
+    fn text_or_null(
+        &mut self,
+        v: &T::Value,
+        path: &Path<'_>,
+    ) -> Result<Option<String>, Fail<T::Error>> {
+        match self.tree.kind(v).map_err(at(path))? {
+            Kind::Null => Ok(None),
+            Kind::String => self.text(v, path),
+            found => {
+                self.errors.push(Error::WrongType {
+                    path: path.render(),
+                    expected: "a string or null",
+                    found,
+                });
+                Ok(None)
+            }
+        }
+    }
+
+    /// An integer or null (the bounds of a clan service module's constraints).
+    fn int_or_null(
+        &mut self,
+        v: &T::Value,
+        path: &Path<'_>,
+    ) -> Result<Option<i64>, Fail<T::Error>> {
+        match self.tree.kind(v).map_err(at(path))? {
+            Kind::Null => Ok(None),
+            Kind::Int => Ok(Some(self.tree.int(v).map_err(at(path))?)),
+            found => {
+                self.errors.push(Error::WrongType {
+                    path: path.render(),
+                    expected: "an integer or null",
+                    found,
+                });
+                Ok(None)
+            }
+        }
     }
 
     fn strings(&mut self, v: &T::Value, path: &Path<'_>) -> Result<Vec<String>, Fail<T::Error>> {
@@ -224,6 +290,8 @@ impl<T: Tree> Decoder<'_, T> {
             services: Vec::new(),
             modules: Vec::new(),
             directory: None,
+            instances: Vec::new(),
+            service_modules: Vec::new(),
         };
         // The argument's own attributes have bare paths (`inventory.…`), its own messages the
         // word `clanInventory`.
@@ -244,6 +312,10 @@ impl<T: Tree> Decoder<'_, T> {
                 }
                 "inventory" => d.inventory(&v, &mut input)?,
                 "modules" => input.modules = d.modules(&v)?,
+                // After `inventory` (fields come sorted): what its instances use is known.
+                "serviceModules" => {
+                    input.service_modules = d.service_modules(&v, &input.instances)?;
+                }
                 _ => {}
             }
             Ok(())
@@ -322,6 +394,7 @@ impl<T: Tree> Decoder<'_, T> {
         self.record(v, &path, &schema::INVENTORY, |d, field, v| {
             let p = path.attr(field);
             match field {
+                "instances" => input.instances = d.clan_instances(&v, &p)?,
                 "machines" => input.machines = d.machines(&v, &p)?,
                 "services" => input.services = d.services(&v, &p)?,
                 "tags" => {
@@ -510,6 +583,262 @@ impl<T: Tree> Decoder<'_, T> {
                 "extraModules" => role.extra_modules = d.list(&v, &p)?,
                 "machines" => role.machines = d.strings(&v, &p)?,
                 "tags" => role.tags = d.strings(&v, &p)?,
+                _ => {}
+            }
+            Ok(())
+        })?;
+        role.name = name;
+        Ok(role)
+    }
+
+    /// `serviceModules`: its names, and only what the instances use (docs/semantics.md, "The
+    /// argument"): the inputs they resolve to, and of those the modules they name.
+    fn service_modules(
+        &mut self,
+        v: &T::Value,
+        instances: &[ClanInstance<T::Value>],
+    ) -> Result<Vec<FlakeInput>, Fail<T::Error>> {
+        let path = Path::Root("serviceModules");
+        let Some(attrs) = self.attrs(v, &path)? else {
+            return Ok(Vec::new());
+        };
+        let mut inputs: Vec<FlakeInput> = attrs
+            .iter()
+            .map(|(name, _)| FlakeInput {
+                name: name.clone(),
+                modules: InputModules::Unread,
+            })
+            .collect();
+        // (input, module name) of every instance, sorted.
+        let mut used: Vec<(&str, &str)> = instances
+            .iter()
+            .map(|i| (i.module.resolved_input(&inputs), i.module.name.as_str()))
+            .collect();
+        used.sort_unstable();
+        used.dedup();
+        let used: Vec<(String, String)> = used
+            .into_iter()
+            .map(|(i, n)| (i.to_owned(), n.to_owned()))
+            .collect();
+        for (input, (name, v)) in inputs.iter_mut().zip(&attrs) {
+            let first = used.partition_point(|(i, _)| i.as_str() < name.as_str());
+            let names: Vec<&str> = used[first..]
+                .iter()
+                .take_while(|(i, _)| i == name)
+                .map(|(_, n)| n.as_str())
+                .collect();
+            if names.is_empty() {
+                continue;
+            }
+            let p = path.attr(name);
+            input.modules = match self.tree.kind(v).map_err(at(&p))? {
+                Kind::Null => InputModules::Null,
+                Kind::Attrs => {
+                    let modules = self.attrs(v, &p)?.unwrap_or_default();
+                    let mut out = Vec::with_capacity(modules.len());
+                    for (module, v) in modules {
+                        let spec = if names.binary_search(&module.as_str()).is_ok() {
+                            Some(self.service_spec(&v, &p.attr(&module))?)
+                        } else {
+                            None
+                        };
+                        out.push(ServiceModule { name: module, spec });
+                    }
+                    InputModules::Modules(out)
+                }
+                found => {
+                    self.errors.push(Error::WrongType {
+                        path: p.render(),
+                        expected: "an attribute set or null",
+                        found,
+                    });
+                    InputModules::Unread
+                }
+            };
+        }
+        Ok(inputs)
+    }
+
+    /// `serviceModules.<input>.<name>`: its role names and `manifest.constraints`.
+    fn service_spec(
+        &mut self,
+        v: &T::Value,
+        path: &Path<'_>,
+    ) -> Result<ServiceSpec, Fail<T::Error>> {
+        let mut spec = ServiceSpec::default();
+        self.record(v, path, &schema::SERVICE_MODULE, |d, field, v| {
+            let fp = path.attr(field);
+            match field {
+                "roles" => {
+                    if let Some(roles) = d.attrs(&v, &fp)? {
+                        spec.roles = roles.into_iter().map(|(r, _)| r).collect();
+                    }
+                }
+                "manifest" => d.record(&v, &fp, &schema::MANIFEST, |d, field, v| {
+                    if field != "constraints" {
+                        return Ok(());
+                    }
+                    let cp = fp.attr(field);
+                    d.record(&v, &cp, &schema::MANIFEST_CONSTRAINTS, |d, field, v| {
+                        let p = cp.attr(field);
+                        match field {
+                            "maxInstances" => spec.max_instances = d.int_or_null(&v, &p)?,
+                            "roles" => {
+                                let Some(roles) = d.attrs(&v, &p)? else {
+                                    return Ok(());
+                                };
+                                for (role, v) in roles {
+                                    let rp = p.attr(&role);
+                                    let mut b = MachineBounds::default();
+                                    d.record(&v, &rp, &schema::ROLE_BOUNDS, |d, bound, v| {
+                                        let bp = rp.attr(bound);
+                                        match bound {
+                                            "minMachines" => b.min = d.int_or_null(&v, &bp)?,
+                                            "maxMachines" => b.max = d.int_or_null(&v, &bp)?,
+                                            _ => {}
+                                        }
+                                        Ok(())
+                                    })?;
+                                    spec.role_constraints.push((role, b));
+                                }
+                            }
+                            _ => {}
+                        }
+                        Ok(())
+                    })
+                })?,
+                _ => {}
+            }
+            Ok(())
+        })?;
+        Ok(spec)
+    }
+
+    /// `inventory.instances`.
+    fn clan_instances(
+        &mut self,
+        v: &T::Value,
+        path: &Path<'_>,
+    ) -> Result<Vec<ClanInstance<T::Value>>, Fail<T::Error>> {
+        let Some(attrs) = self.attrs(v, path)? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::with_capacity(attrs.len());
+        for (name, v) in attrs {
+            let p = path.attr(&name);
+            let mut module = ModuleRef {
+                name: String::new(),
+                input: None,
+            };
+            let mut named = false;
+            let mut roles = Vec::new();
+            self.record(&v, &p, &schema::CLAN_INSTANCE, |d, field, v| {
+                let fp = p.attr(field);
+                match field {
+                    "module" => d.record(&v, &fp, &schema::MODULE_REF, |d, field, v| {
+                        let mp = fp.attr(field);
+                        match field {
+                            "input" => module.input = d.text_or_null(&v, &mp)?,
+                            "name" => {
+                                if let Some(n) = d.string(&v, &mp)? {
+                                    module.name = n;
+                                    named = true;
+                                }
+                            }
+                            _ => {}
+                        }
+                        Ok(())
+                    })?,
+                    "roles" => {
+                        if let Some(rs) = d.attrs(&v, &fp)? {
+                            for (r, v) in rs {
+                                roles.push(d.clan_role(r, &v, &fp)?);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                Ok(())
+            })?;
+            if !named {
+                module.name.clone_from(&name);
+            }
+            out.push(ClanInstance {
+                name,
+                module,
+                roles,
+            });
+        }
+        Ok(out)
+    }
+
+    /// `inventory.instances.<i>.roles.<r>`.
+    fn clan_role(
+        &mut self,
+        name: String,
+        v: &T::Value,
+        parent: &Path<'_>,
+    ) -> Result<ClanRole<T::Value>, Fail<T::Error>> {
+        let path = parent.attr(&name);
+        let mut role = ClanRole {
+            name: String::new(),
+            machines: Vec::new(),
+            tags: Vec::new(),
+            tag_form: TagForm::List,
+            settings: None,
+            extra_modules: Vec::new(),
+        };
+        self.record(v, &path, &schema::CLAN_ROLE, |d, field, v| {
+            let p = path.attr(field);
+            match field {
+                "extraModules" => role.extra_modules = d.list(&v, &p)?,
+                "machines" => {
+                    if let Some(ms) = d.attrs(&v, &p)? {
+                        for (m, v) in ms {
+                            let mp = p.attr(&m);
+                            let mut settings = None;
+                            d.record(&v, &mp, &schema::ROLE_MACHINE, |_, field, v| {
+                                if field == "settings" {
+                                    settings = Some(v);
+                                }
+                                Ok(())
+                            })?;
+                            role.machines.push(RoleMachine { name: m, settings });
+                        }
+                    }
+                }
+                "settings" => role.settings = Some(v),
+                "tags" => match d.tree.kind(&v).map_err(at(&p))? {
+                    Kind::List => {
+                        role.tags = d
+                            .strings(&v, &p)?
+                            .into_iter()
+                            .map(|name| RoleTag {
+                                name,
+                                settings: None,
+                            })
+                            .collect();
+                    }
+                    Kind::Attrs => {
+                        role.tag_form = TagForm::Attrs;
+                        for (t, v) in d.attrs(&v, &p)?.unwrap_or_default() {
+                            let tp = p.attr(&t);
+                            let mut settings = None;
+                            d.record(&v, &tp, &schema::ROLE_TAG, |_, field, v| {
+                                if field == "settings" {
+                                    settings = Some(v);
+                                }
+                                Ok(())
+                            })?;
+                            role.tags.push(RoleTag { name: t, settings });
+                        }
+                    }
+                    found => d.errors.push(Error::WrongType {
+                        path: p.render(),
+                        expected: "a list of strings or an attribute set",
+                        found,
+                    }),
+                },
                 _ => {}
             }
             Ok(())

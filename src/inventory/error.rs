@@ -61,6 +61,30 @@ pub enum Error {
     },
     /// A constraint whose `min` is above its `max`.
     MinAboveMax { path: AttrPath, min: i64, max: i64 },
+    /// A clan instance's `module.input` that `serviceModules` does not have.
+    NoFlakeInput {
+        path: AttrPath,
+        input: String,
+        inputs: Vec<String>,
+    },
+    /// A clan instance's `module.input` whose `serviceModules` entry is null.
+    InputWithoutModules { path: AttrPath, input: String },
+    /// A clan instance's `module.name` that its input does not publish.
+    NoServiceModule {
+        path: AttrPath,
+        name: String,
+        /// The resolved input (`self` for the clan's own modules).
+        input: String,
+        modules: Vec<String>,
+    },
+    /// A role of a clan instance that its clan service module does not define.
+    UndefinedServiceRole {
+        path: AttrPath,
+        role: String,
+        /// The service key, `<label>/<name>`.
+        service: String,
+        roles: Vec<String>,
+    },
 }
 
 impl Error {
@@ -76,7 +100,11 @@ impl Error {
             | Error::ReservedService { path, .. }
             | Error::UndefinedMachine { path, .. }
             | Error::UndefinedRole { path, .. }
-            | Error::MinAboveMax { path, .. } => path,
+            | Error::MinAboveMax { path, .. }
+            | Error::NoFlakeInput { path, .. }
+            | Error::InputWithoutModules { path, .. }
+            | Error::NoServiceModule { path, .. }
+            | Error::UndefinedServiceRole { path, .. } => path,
         }
     }
 
@@ -88,7 +116,9 @@ impl Error {
             Error::UnknownAttribute { name, .. } | Error::UndefinedMachine { name, .. } => {
                 Some(name)
             }
-            Error::UndefinedRole { role, .. } => Some(role),
+            Error::UndefinedRole { role, .. } | Error::UndefinedServiceRole { role, .. } => {
+                Some(role)
+            }
             _ => None,
         }
     }
@@ -129,6 +159,24 @@ impl fmt::Display for Error {
                 roles,
             } => undefined_role(path, role, module, roles),
             Error::MinAboveMax { path, min, max } => min_above_max(path, *min, *max),
+            Error::NoFlakeInput {
+                path,
+                input,
+                inputs,
+            } => no_flake_input(path, input, inputs),
+            Error::InputWithoutModules { path, input } => input_without_modules(path, input),
+            Error::NoServiceModule {
+                path,
+                name,
+                input,
+                modules,
+            } => no_service_module(path, name, input, modules),
+            Error::UndefinedServiceRole {
+                path,
+                role,
+                service,
+                roles,
+            } => undefined_service_role(path, role, service, roles),
         })
     }
 }
@@ -225,6 +273,67 @@ impl fmt::Display for ConstraintFailure {
         f.write_str(&match *bound {
             Bound::Min(min) => too_few_members(service, instance, role, min, members),
             Bound::Max(max) => too_many_members(service, instance, role, max, members),
+        })
+    }
+}
+
+/// A constraint of a clan service module that the instances break: the message of a NixOS
+/// assertion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClanConstraintFailure {
+    /// A role of instance `instance` has too few or too many members.
+    Role {
+        instance: String,
+        role: String,
+        bound: Bound,
+        /// The role's members, in member order.
+        members: Vec<String>,
+    },
+    /// The service `service` (its key) has more instances than `max`.
+    Instances {
+        service: String,
+        max: i64,
+        /// Its instances, sorted.
+        instances: Vec<String>,
+    },
+}
+
+impl ClanConstraintFailure {
+    /// Where to look: the instance (`inventory.instances.<i>`), or `inventory.instances` for a
+    /// service with too many of them.
+    #[must_use]
+    pub fn path(&self) -> AttrPath {
+        let instances = AttrPath::root("inventory").attr("instances");
+        match self {
+            ClanConstraintFailure::Role { instance, .. } => instances.attr(instance),
+            ClanConstraintFailure::Instances { .. } => instances,
+        }
+    }
+}
+
+impl fmt::Display for ClanConstraintFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&match self {
+            ClanConstraintFailure::Role {
+                instance,
+                role,
+                bound,
+                members,
+            } => {
+                let path = AttrPath::root("inventory")
+                    .attr("instances")
+                    .attr(instance)
+                    .to_string();
+                match *bound {
+                    Bound::Min(min) => role_needs_machines(&path, role, min, members),
+                    Bound::Max(max) => role_allows_machines(&path, role, max, members),
+                }
+            }
+            ClanConstraintFailure::Instances {
+                service,
+                max,
+                instances,
+            } => too_many_instances(service, *max, instances),
         })
     }
 }
@@ -336,6 +445,65 @@ fn unmatched_tag(path: &AttrPath, tag: &str, suggestion: Option<&str>) -> String
 
 fn ignored_machine_entry(path: &AttrPath, machine: &str) -> String {
     format!("{path}: machine '{machine}' is in no role of the instance, so this entry is ignored")
+}
+
+fn no_flake_input(path: &AttrPath, input: &str, inputs: &[String]) -> String {
+    format!(
+        "{path}: no flake input '{input}' (inputs: {}){}",
+        names(inputs),
+        suggestion(input, inputs)
+    )
+}
+
+fn input_without_modules(path: &AttrPath, input: &str) -> String {
+    format!(
+        "{path}: flake input '{input}' has no clan.modules (clan service modules are published as clan.modules.<name>)"
+    )
+}
+
+fn no_service_module(path: &AttrPath, name: &str, input: &str, modules: &[String]) -> String {
+    let source = if input == super::model::SELF {
+        "the clan's own modules".to_owned()
+    } else {
+        format!("flake input '{input}'")
+    };
+    format!(
+        "{path}: no clan service module '{name}' in {source} (modules: {}){}",
+        names(modules),
+        suggestion(name, modules)
+    )
+}
+
+fn undefined_service_role(path: &AttrPath, role: &str, service: &str, roles: &[String]) -> String {
+    format!(
+        "{path}: role '{role}' is not defined by clan service module '{service}' (roles: {}){}",
+        names(roles),
+        suggestion(role, roles)
+    )
+}
+
+fn role_needs_machines(path: &str, role: &str, min: i64, members: &[String]) -> String {
+    format!(
+        "{path}: role '{role}' needs at least {min} machines, has {}: {}",
+        members.len(),
+        names(members)
+    )
+}
+
+fn role_allows_machines(path: &str, role: &str, max: i64, members: &[String]) -> String {
+    format!(
+        "{path}: role '{role}' allows at most {max} machines, has {}: {}",
+        members.len(),
+        names(members)
+    )
+}
+
+fn too_many_instances(service: &str, max: i64, instances: &[String]) -> String {
+    format!(
+        "clan service '{service}' allows at most {max} instances, has {}: {}",
+        instances.len(),
+        names(instances)
+    )
 }
 
 fn too_few_members(

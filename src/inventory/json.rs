@@ -66,11 +66,26 @@ impl<'a> Tree for JsonTree<'a> {
     }
 }
 
-/// The builtin's output without module values: `machines.<m>.{tags, services}`, `services`,
-/// `warnings` and `assertions`, keys in sorted order as `nix eval --json` prints them.
+/// The builtin's output without module values: `machines.<m>.{instances, tags, services}`,
+/// `services`, `instances` (without the roles' `settings`, `roleSettings` and `extraModules`),
+/// `clanServices`, `warnings` and `assertions`, keys in sorted order as `nix eval --json` prints
+/// them.
 pub fn output_json<V>(input: &Input<V>, output: &Output<'_, V>) -> Value {
+    let clan = &output.clan;
+    let name = |i: usize| input.machines[i].name.as_str();
     let mut machines = Map::new();
-    for m in &output.machines {
+    for (mi, m) in output.machines.iter().enumerate() {
+        let instances: Vec<Value> = clan
+            .memberships(mi)
+            .iter()
+            .map(|&ms| {
+                serde_json::json!({
+                    "instance": clan.instances[ms.instance as usize].name,
+                    "role": clan.role_name(ms),
+                    "service": clan.service_of(ms).key,
+                })
+            })
+            .collect();
         let mut services = Map::new();
         for (index, roles) in &m.services {
             let inst = &output.instances[*index];
@@ -86,7 +101,7 @@ pub fn output_json<V>(input: &Input<V>, output: &Output<'_, V>) -> Value {
         }
         machines.insert(
             m.name.to_owned(),
-            serde_json::json!({ "services": services, "tags": m.tags }),
+            serde_json::json!({ "instances": instances, "services": services, "tags": m.tags }),
         );
     }
     let mut services = Map::new();
@@ -109,14 +124,70 @@ pub fn output_json<V>(input: &Input<V>, output: &Output<'_, V>) -> Value {
         }
         services.insert(service.name.clone(), Value::Object(out));
     }
+    let assertion =
+        |m: &dyn ToString| serde_json::json!({ "assertion": false, "message": m.to_string() });
+    let module = |input: &str, name: &str| serde_json::json!({ "input": input, "name": name });
+    let mut instances = Map::new();
+    for inst in &clan.instances {
+        let roles: Map<String, Value> = inst
+            .roles
+            .iter()
+            .map(|r| {
+                let members: Vec<&str> = r.members.iter().map(|&i| name(i)).collect();
+                (
+                    r.name.to_owned(),
+                    serde_json::json!({ "machines": members }),
+                )
+            })
+            .collect();
+        let failures: Vec<Value> = inst.failures.iter().map(|f| assertion(f)).collect();
+        instances.insert(
+            inst.name.to_owned(),
+            serde_json::json!({
+                "assertions": failures,
+                "module": module(inst.input, inst.module),
+                "roles": roles,
+                "service": clan.services[inst.service].key,
+            }),
+        );
+    }
+    let mut clan_services = Map::new();
+    for (si, service) in clan.services.iter().enumerate() {
+        let machines: Map<String, Value> = clan
+            .service_machines(si)
+            .into_iter()
+            .map(|(m, insts)| {
+                let names: Vec<&str> = insts.iter().map(|&i| clan.instances[i].name).collect();
+                (name(m).to_owned(), serde_json::json!(names))
+            })
+            .collect();
+        let names: Vec<&str> = service
+            .instances
+            .iter()
+            .map(|&i| clan.instances[i].name)
+            .collect();
+        let failures: Vec<Value> = service.failures.iter().map(|f| assertion(f)).collect();
+        clan_services.insert(
+            service.key.clone(),
+            serde_json::json!({
+                "assertions": failures,
+                "instances": names,
+                "machines": machines,
+                "module": module(service.input, service.module),
+            }),
+        );
+    }
     let assertions: Vec<Value> = output
         .assertions
         .iter()
-        .map(|m| serde_json::json!({ "assertion": false, "message": m.to_string() }))
+        .map(|m| assertion(m))
+        .chain(clan.assertions.iter().map(|m| assertion(m)))
         .collect();
     let warnings: Vec<String> = output.warnings.iter().map(ToString::to_string).collect();
     serde_json::json!({
         "assertions": assertions,
+        "clanServices": clan_services,
+        "instances": instances,
         "machines": machines,
         "services": services,
         "warnings": warnings,

@@ -3,6 +3,7 @@
 //! CLI each provide a [`Tree`] over their own values.
 #![forbid(unsafe_code)]
 
+mod clan_services;
 mod decode;
 mod error;
 pub mod explain;
@@ -18,13 +19,19 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+pub use clan_services::{
+    role_path, ClanInstanceOutput, ClanMembership, ClanResolution, ClanRoleOutput,
+    ClanServiceOutput, SettingsDef, SettingsSource,
+};
 pub use decode::decode;
 pub use error::{
-    hint, machine_not_defined, tag_matches_no_machine, Bound, ConstraintFailure, Error, Errors,
-    Warning,
+    hint, machine_not_defined, tag_matches_no_machine, Bound, ClanConstraintFailure,
+    ConstraintFailure, Error, Errors, Warning,
 };
 pub use model::{
-    Constraint, Input, Instance, InstanceMachine, Machine, MachineClass, Module, Role, Service,
+    service_key, ClanInstance, ClanRole, Constraint, FlakeInput, Input, InputModules, Instance,
+    InstanceMachine, Machine, MachineBounds, MachineClass, Module, ModuleRef, Role, RoleMachine,
+    RoleTag, Service, ServiceModule, ServiceSpec, TagForm, CLAN_CORE, SELF,
 };
 pub use path::{quote_attr, AttrPath, Step};
 pub use resolve::{

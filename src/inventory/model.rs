@@ -29,6 +29,11 @@ pub struct Input<V> {
     pub modules: Vec<Module<V>>,
     /// `directory`, when given and not null.
     pub directory: Option<V>,
+    /// `inventory.instances`: instances of clan services, sorted by name.
+    pub instances: Vec<ClanInstance<V>>,
+    /// `serviceModules`: the flake inputs by name, sorted; each read only as far as an instance
+    /// needs it (docs/semantics.md, "The argument").
+    pub service_modules: Vec<FlakeInput>,
 }
 
 #[derive(Debug)]
@@ -89,7 +94,181 @@ pub struct Role<V> {
     pub extra_modules: Vec<V>,
 }
 
+/// `inventory.instances.<i>`: an instance of a clan service module.
+#[derive(Debug)]
+pub struct ClanInstance<V> {
+    pub name: String,
+    pub module: ModuleRef,
+    /// `roles.<r>`, sorted by role name.
+    pub roles: Vec<ClanRole<V>>,
+}
+
+/// `inventory.instances.<i>.module`, with its defaults applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleRef {
+    /// `module.name`: the instance's name when not given.
+    pub name: String,
+    /// `module.input`: `None` when not given or null.
+    pub input: Option<String>,
+}
+
+/// The flake input a clan instance's module comes from when its `module.input` is null.
+pub const CLAN_CORE: &str = "clan-core";
+/// The clan's own modules, as an input name.
+pub const SELF: &str = "self";
+
+impl ModuleRef {
+    /// The input this reference resolves to among `inputs` (sorted by name): `module.input`, or
+    /// `clan-core` when null and `inputs` has one, else `self`.
+    #[must_use]
+    pub fn resolved_input<'a>(&'a self, inputs: &[FlakeInput]) -> &'a str {
+        match &self.input {
+            Some(input) => input,
+            None if inputs
+                .binary_search_by(|i| i.name.as_str().cmp(CLAN_CORE))
+                .is_ok() =>
+            {
+                CLAN_CORE
+            }
+            None => SELF,
+        }
+    }
+
+    /// The service key, `<label>/<name>`: instances with the same key are one service. `<label>`
+    /// is `<clan-core>` for the `clan-core` input, else the input's name.
+    #[must_use]
+    pub fn key(&self, inputs: &[FlakeInput]) -> String {
+        service_key(self.resolved_input(inputs), &self.name)
+    }
+}
+
+/// The service key of module `name` of flake input `input` (see [`ModuleRef::key`]).
+#[must_use]
+pub fn service_key(input: &str, name: &str) -> String {
+    if input == CLAN_CORE {
+        format!("<{CLAN_CORE}>/{name}")
+    } else {
+        format!("{input}/{name}")
+    }
+}
+
+/// `inventory.instances.<i>.roles.<r>`.
+#[derive(Debug)]
+pub struct ClanRole<V> {
+    pub name: String,
+    /// `machines.<m>`, sorted by machine name.
+    pub machines: Vec<RoleMachine<V>>,
+    /// `tags`: in list order for the list form, sorted for the attribute form.
+    pub tags: Vec<RoleTag<V>>,
+    /// Which form `tags` was written in.
+    pub tag_form: TagForm,
+    /// `settings`, when given: never forced.
+    pub settings: Option<V>,
+    pub extra_modules: Vec<V>,
+}
+
+/// `roles.<r>.machines.<m>`.
+#[derive(Debug)]
+pub struct RoleMachine<V> {
+    pub name: String,
+    pub settings: Option<V>,
+}
+
+/// A tag of a role: an element of the list form (no settings), or `tags.<t>` of the attribute
+/// form (its `settings`, when given).
+#[derive(Debug)]
+pub struct RoleTag<V> {
+    pub name: String,
+    pub settings: Option<V>,
+}
+
+/// How a role's `tags` were written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TagForm {
+    /// `tags = [ "<t>" ... ]`.
+    #[default]
+    List,
+    /// `tags.<t>.settings = ...`.
+    Attrs,
+}
+
+/// `serviceModules.<input>`.
+#[derive(Debug)]
+pub struct FlakeInput {
+    pub name: String,
+    pub modules: InputModules,
+}
+
+/// What is known of a flake input's clan service modules.
+#[derive(Debug)]
+pub enum InputModules {
+    /// No instance resolves to this input, so it was not read.
+    Unread,
+    /// `null`: the input publishes no `clan.modules`.
+    Null,
+    /// Its modules by name, sorted.
+    Modules(Vec<ServiceModule>),
+}
+
+/// `serviceModules.<input>.<name>`.
+#[derive(Debug)]
+pub struct ServiceModule {
+    pub name: String,
+    /// What the core reads of it: only for a module some instance uses.
+    pub spec: Option<ServiceSpec>,
+}
+
+/// The part of a clan service module the core reads: its role names and `manifest.constraints`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ServiceSpec {
+    /// `roles` names, sorted.
+    pub roles: Vec<String>,
+    /// `manifest.constraints.maxInstances`.
+    pub max_instances: Option<i64>,
+    /// `manifest.constraints.roles.<r>`, sorted by role name.
+    pub role_constraints: Vec<(String, MachineBounds)>,
+}
+
+/// `manifest.constraints.roles.<r>`: how many members a role of each instance may have.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct MachineBounds {
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+}
+
+impl FlakeInput {
+    /// Module `name` of this input, if it is read and has it.
+    #[must_use]
+    pub fn module(&self, name: &str) -> Option<&ServiceModule> {
+        match &self.modules {
+            InputModules::Modules(ms) => ms
+                .binary_search_by(|m| m.name.as_str().cmp(name))
+                .ok()
+                .map(|i| &ms[i]),
+            InputModules::Unread | InputModules::Null => None,
+        }
+    }
+}
+
 impl<V> Input<V> {
+    /// The flake input called `name`.
+    #[must_use]
+    pub fn flake_input(&self, name: &str) -> Option<&FlakeInput> {
+        self.service_modules
+            .binary_search_by(|i| i.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.service_modules[i])
+    }
+
+    /// The spec of the module instance `inst` uses, when it resolves.
+    #[must_use]
+    pub fn service_spec(&self, inst: &ClanInstance<V>) -> Option<&ServiceSpec> {
+        self.flake_input(inst.module.resolved_input(&self.service_modules))?
+            .module(&inst.module.name)?
+            .spec
+            .as_ref()
+    }
+
     /// The same input with `f` applied to every value handle; stops at the first error.
     ///
     /// # Errors
@@ -121,6 +300,8 @@ impl<V> Input<V> {
                 })
             })?,
             directory: self.directory.map(&mut *f).transpose()?,
+            instances: each(self.instances, |i| i.try_map(&mut *f))?,
+            service_modules: self.service_modules,
         })
     }
 }
@@ -145,6 +326,35 @@ impl<V> Instance<V> {
                     machines: r.machines,
                     tags: r.tags,
                     config: r.config.map(&mut *f).transpose()?,
+                    extra_modules: each(r.extra_modules, &mut *f)?,
+                })
+            })?,
+        })
+    }
+}
+
+impl<V> ClanInstance<V> {
+    fn try_map<W, E>(self, f: &mut impl FnMut(V) -> Result<W, E>) -> Result<ClanInstance<W>, E> {
+        Ok(ClanInstance {
+            name: self.name,
+            module: self.module,
+            roles: each(self.roles, |r| {
+                Ok(ClanRole {
+                    name: r.name,
+                    machines: each(r.machines, |m| {
+                        Ok(RoleMachine {
+                            name: m.name,
+                            settings: m.settings.map(&mut *f).transpose()?,
+                        })
+                    })?,
+                    tags: each(r.tags, |t| {
+                        Ok(RoleTag {
+                            name: t.name,
+                            settings: t.settings.map(&mut *f).transpose()?,
+                        })
+                    })?,
+                    tag_form: r.tag_form,
+                    settings: r.settings.map(&mut *f).transpose()?,
                     extra_modules: each(r.extra_modules, &mut *f)?,
                 })
             })?,

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use std::cell::{Cell, OnceCell};
 use std::convert::Infallible;
 
+use super::clan_services::{self, ClanResolution, SettingsDef};
 use super::error::{Bound, ConstraintFailure, Warning};
 use super::model::{Input, Instance, Module};
 use super::path::{AttrPath, Path};
@@ -21,6 +22,8 @@ pub struct Output<'a, V> {
     pub warnings: Vec<Warning>,
     /// The failed constraints of every enabled instance (assertion messages).
     pub assertions: Vec<ConstraintFailure>,
+    /// The resolution of `inventory.instances`.
+    pub clan: ClanResolution<'a>,
 }
 
 /// The roles of one instance and their members.
@@ -126,6 +129,7 @@ pub fn resolve<V>(input: &Input<V>) -> Output<'_, V> {
         instances,
         warnings,
         assertions,
+        clan,
         ..
     } = resolution;
     Output {
@@ -133,6 +137,7 @@ pub fn resolve<V>(input: &Input<V>) -> Output<'_, V> {
         instances,
         warnings,
         assertions,
+        clan,
     }
 }
 
@@ -250,6 +255,8 @@ pub struct Resolution<'a, V> {
     pub warnings: Vec<Warning>,
     /// The failed constraints of every enabled instance (assertion messages).
     pub assertions: Vec<ConstraintFailure>,
+    /// The resolution of `inventory.instances`.
+    pub clan: ClanResolution<'a>,
     tags: Vec<Vec<&'a str>>,
     /// The memberships of each machine, in instance order and role order within an instance,
     /// made on first use (see [`Resolution::memberships_of`]). Only enabled instances have
@@ -347,12 +354,14 @@ impl<'a, V> Resolution<'a, V> {
         }
 
         let entries = PerMachine::new(n, entry_list.into_iter());
+        let clan = ClanResolution::new(input, &by_name, &by_tag, &mut seen);
 
         Resolution {
             input,
             instances,
             warnings: warnings_with(input, &by_name, &by_tag),
             assertions,
+            clan,
             tags,
             index: OnceCell::new(),
             scans: Cell::new(0),
@@ -365,6 +374,19 @@ impl<'a, V> Resolution<'a, V> {
     #[must_use]
     pub fn tags(&self, mi: usize) -> &[&'a str] {
         &self.tags[mi]
+    }
+
+    /// The settings definitions of member `mi` of role `role` (an index into the instance's
+    /// `roles`) of clan instance `instance` (an index into `Input::instances`), in order: see
+    /// [`ClanResolution::settings`].
+    pub fn settings(
+        &self,
+        instance: usize,
+        role: usize,
+        mi: usize,
+    ) -> impl Iterator<Item = SettingsDef<'a, V>> + '_ {
+        self.clan
+            .settings(self.input, &self.tags[mi], instance, role, mi)
     }
 
     /// The memberships of machine `mi`, in instance order and role order within an instance.
@@ -542,8 +564,9 @@ struct Entry {
     entry: u32,
 }
 
+#[derive(Debug)]
 /// Items per machine in one flat list: those of machine `m` are `items[starts[m]..starts[m + 1]]`.
-struct PerMachine<T> {
+pub(super) struct PerMachine<T> {
     starts: Vec<usize>,
     items: Vec<T>,
 }
@@ -551,7 +574,7 @@ struct PerMachine<T> {
 impl<T: Copy + Default> PerMachine<T> {
     /// From (machine, item) pairs, each machine's items in the order given. Goes over `pairs`
     /// twice: once to count, once to fill.
-    fn new(n: usize, pairs: impl Iterator<Item = (usize, T)> + Clone) -> Self {
+    pub(super) fn new(n: usize, pairs: impl Iterator<Item = (usize, T)> + Clone) -> Self {
         let mut starts = vec![0usize; n + 1];
         for (m, _) in pairs.clone() {
             starts[m] += 1;
@@ -572,7 +595,7 @@ impl<T: Copy + Default> PerMachine<T> {
         PerMachine { starts, items }
     }
 
-    fn of(&self, m: usize) -> &[T] {
+    pub(super) fn of(&self, m: usize) -> &[T] {
         &self.items[self.starts[m]..self.starts[m + 1]]
     }
 }
@@ -580,7 +603,7 @@ impl<T: Copy + Default> PerMachine<T> {
 /// Machine names to their index in `Input::machines`: a hash lookup per role member and per
 /// `machines.<m>` entry, where a binary search compared a dozen names (a tenth of the builtin's
 /// time at 50,000 machines, measured with perf).
-struct MachineIndex<'a>(HashMap<&'a str, usize>);
+pub(super) struct MachineIndex<'a>(HashMap<&'a str, usize>);
 
 impl<'a> MachineIndex<'a> {
     fn new<V>(input: &'a Input<V>) -> Self {
@@ -594,14 +617,14 @@ impl<'a> MachineIndex<'a> {
         )
     }
 
-    fn get(&self, name: &str) -> Option<usize> {
+    pub(super) fn get(&self, name: &str) -> Option<usize> {
         self.0.get(name).copied()
     }
 }
 
 /// An index into a list of instances or roles as a 32-bit membership field. A fleet with more
 /// than 4 billion instances or roles cannot be read into memory, so this never saturates.
-fn narrow(i: usize) -> u32 {
+pub(super) fn narrow(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
 }
 
@@ -668,6 +691,7 @@ fn warnings_with<V>(
             }
         }
     }
+    clan_services::warnings(input, by_tag, &mut out);
     out
 }
 
@@ -714,7 +738,7 @@ fn machine_tags<'a, V>(input: &'a Input<V>, index: &MachineIndex<'_>) -> Vec<Vec
 
 /// The items without repetitions, first occurrence kept. Lists are usually short, where a
 /// linear check beats hashing; long ones (a machine with thousands of tags) switch to a set.
-fn first_occurrences<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+pub(super) fn first_occurrences<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     const LINEAR: usize = 16;
     let mut out: Vec<&str> = Vec::new();
     let mut seen: Option<FxHashSet<&str>> = None;
@@ -780,24 +804,24 @@ fn check_constraints<V>(
 }
 
 /// A set of machine indices that empties in O(1): each role's members are deduplicated with it.
-struct Seen {
+pub(super) struct Seen {
     stamp: Vec<u32>,
     generation: u32,
 }
 
 impl Seen {
-    fn new(n: usize) -> Self {
+    pub(super) fn new(n: usize) -> Self {
         Seen {
             stamp: vec![0; n],
             generation: 0,
         }
     }
 
-    fn next(&mut self) {
+    pub(super) fn next(&mut self) {
         self.generation += 1;
     }
 
-    fn insert(&mut self, i: usize) -> bool {
+    pub(super) fn insert(&mut self, i: usize) -> bool {
         if self.stamp[i] == self.generation {
             false
         } else {

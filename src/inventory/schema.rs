@@ -10,6 +10,8 @@ pub enum Shape {
     Any,
     /// A Boolean.
     Bool,
+    /// A string.
+    String,
     /// A list of strings.
     Strings,
     /// A list whose elements are never looked at (`extraModules`).
@@ -22,6 +24,12 @@ pub enum Shape {
     Count,
     /// A non-negative integer or null.
     CountOrNull,
+    /// An integer or null (the bounds of a clan service module's constraints).
+    IntOrNull,
+    /// Null, or a value of this shape.
+    NullOr(&'static Shape),
+    /// A list of strings, or an attribute set of values of this shape by name (a role's `tags`).
+    StringsOrAttrsOf(&'static Shape),
     /// A path or a string (or null): `directory`, which `inventory.json` has not.
     PathOrString,
     /// An attribute set of anything (a module's `roles`).
@@ -46,6 +54,9 @@ pub struct Field {
 pub struct Record {
     pub doc: &'static str,
     pub fields: &'static [Field],
+    /// Whether other attributes are allowed (and ignored): a clan service module and its
+    /// `manifest` are a module's config, with more than the core reads.
+    pub open: bool,
 }
 
 impl Record {
@@ -82,13 +93,26 @@ pub static ARGS: Record = Record {
             Shape::AttrsOf(&Shape::Record(&MODULE)),
             "The modules of the services, by service name.",
         ),
+        field(
+            "serviceModules",
+            Shape::AttrsOf(&Shape::NullOr(&Shape::AttrsOf(&Shape::Record(
+                &SERVICE_MODULE,
+            )))),
+            "Clan service modules by flake input (`self` for the clan's own), then by name; null for an input without `clan.modules`.",
+        ),
     ],
+    open: false,
 };
 
 /// `inventory`: what `inventory.json` holds.
 pub static INVENTORY: Record = Record {
     doc: "The inventory of a clan: its machines, global tags and service instances.",
     fields: &[
+        field(
+            "instances",
+            Shape::AttrsOf(&Shape::Record(&CLAN_INSTANCE)),
+            "Instances of clan service modules, by instance name.",
+        ),
         field(
             "machines",
             Shape::AttrsOf(&Shape::Record(&MACHINE)),
@@ -110,6 +134,7 @@ pub static INVENTORY: Record = Record {
             "Global tags: each tag names the machines that carry it.",
         ),
     ],
+    open: false,
 };
 
 /// `inventory.machines.<m>`.
@@ -135,6 +160,7 @@ pub static MACHINE: Record = Record {
             "Tags of the machine; roles select machines by tag.",
         ),
     ],
+    open: false,
 };
 
 /// `inventory.machines.<m>.deploy`.
@@ -152,6 +178,7 @@ pub static DEPLOY: Record = Record {
             "Becomes `clan.core.networking.targetHost`, e.g. `root@jon`.",
         ),
     ],
+    open: false,
 };
 
 /// `inventory.services.<svc>.<inst>`.
@@ -185,6 +212,7 @@ pub static INSTANCE: Record = Record {
             "The roles of the instance, each with its members.",
         ),
     ],
+    open: false,
 };
 
 /// `inventory.services.<svc>.<inst>.machines.<m>`.
@@ -202,6 +230,7 @@ pub static INSTANCE_MACHINE: Record = Record {
             "Modules this machine imports for the instance.",
         ),
     ],
+    open: false,
 };
 
 /// `inventory.services.<svc>.<inst>.roles.<r>`.
@@ -226,6 +255,7 @@ pub static ROLE: Record = Record {
             "Members by tag: every machine carrying the tag, sorted by name.",
         ),
     ],
+    open: false,
 };
 
 /// `modules.<svc>`.
@@ -243,6 +273,7 @@ pub static MODULE: Record = Record {
             "The role modules, by role name.",
         ),
     ],
+    open: false,
 };
 
 /// `modules.<svc>.constraints`.
@@ -253,6 +284,7 @@ pub static CONSTRAINTS: Record = Record {
         Shape::AttrsOf(&Shape::Record(&CONSTRAINT)),
         "By role name.",
     )],
+    open: false,
 };
 
 /// `modules.<svc>.constraints.roles.<r>`.
@@ -266,6 +298,154 @@ pub static CONSTRAINT: Record = Record {
         ),
         field("min", Shape::Count, "At least this many (default 0)."),
     ],
+    open: false,
+};
+
+/// `inventory.instances.<i>`.
+pub static CLAN_INSTANCE: Record = Record {
+    doc: "An instance of a clan service module: which machines have which roles, with their settings.",
+    fields: &[
+        field(
+            "module",
+            Shape::Record(&MODULE_REF),
+            "Which clan service module the instance uses.",
+        ),
+        field(
+            "roles",
+            Shape::AttrsOf(&Shape::Record(&CLAN_ROLE)),
+            "The roles of the instance, each with its members and settings.",
+        ),
+    ],
+    open: false,
+};
+
+/// `inventory.instances.<i>.module`.
+pub static MODULE_REF: Record = Record {
+    doc: "Which clan service module an instance uses.",
+    fields: &[
+        field(
+            "input",
+            Shape::StringOrNull,
+            "The flake input publishing it as `clan.modules.<name>`, `self` for the clan's own; null: `clan-core` if it is an input, else `self`.",
+        ),
+        field(
+            "name",
+            Shape::String,
+            "The module's name (default: the instance's name).",
+        ),
+    ],
+    open: false,
+};
+
+/// `inventory.instances.<i>.roles.<r>`.
+pub static CLAN_ROLE: Record = Record {
+    doc: "A role of a clan service instance: its members are the machines listed, then those carrying the tags.",
+    fields: &[
+        field(
+            "extraModules",
+            Shape::List,
+            "Modules the role's members import; a string is a path relative to the inventory's directory.",
+        ),
+        field(
+            "machines",
+            Shape::AttrsOf(&Shape::Record(&ROLE_MACHINE)),
+            "Members by name, each with its own settings.",
+        ),
+        field(
+            "settings",
+            Shape::Any,
+            "Settings of every member (a module of the role's interface).",
+        ),
+        field(
+            "tags",
+            Shape::StringsOrAttrsOf(&Shape::Record(&ROLE_TAG)),
+            "Members by tag: a list of tags, or tags with settings for the machines carrying them.",
+        ),
+    ],
+    open: false,
+};
+
+/// `inventory.instances.<i>.roles.<r>.machines.<m>`.
+pub static ROLE_MACHINE: Record = Record {
+    doc: "A member of a role, by name.",
+    fields: &[field(
+        "settings",
+        Shape::Any,
+        "Settings of this member (a module of the role's interface).",
+    )],
+    open: false,
+};
+
+/// `inventory.instances.<i>.roles.<r>.tags.<t>`.
+pub static ROLE_TAG: Record = Record {
+    doc: "A tag of a role: every machine carrying it is a member.",
+    fields: &[field(
+        "settings",
+        Shape::Any,
+        "Settings of the machines carrying the tag (a module of the role's interface).",
+    )],
+    open: false,
+};
+
+/// `serviceModules.<input>.<name>`: what the core reads of a clan service module's config.
+pub static SERVICE_MODULE: Record = Record {
+    doc: "A clan service module's evaluated config; only its role names and constraints are read.",
+    fields: &[
+        field(
+            "manifest",
+            Shape::Record(&MANIFEST),
+            "The module's manifest.",
+        ),
+        field("roles", Shape::AttrsOfAny, "The roles, by name."),
+    ],
+    open: true,
+};
+
+/// `serviceModules.<input>.<name>.manifest`.
+pub static MANIFEST: Record = Record {
+    doc: "The manifest of a clan service module.",
+    fields: &[field(
+        "constraints",
+        Shape::Record(&MANIFEST_CONSTRAINTS),
+        "Constraints on instances and role members.",
+    )],
+    open: true,
+};
+
+/// `serviceModules.<input>.<name>.manifest.constraints`.
+pub static MANIFEST_CONSTRAINTS: Record = Record {
+    doc: "Constraints on the instances of a clan service and the members of their roles.",
+    fields: &[
+        field(
+            "maxInstances",
+            Shape::IntOrNull,
+            "At most this many instances (null: no limit).",
+        ),
+        field(
+            "roles",
+            Shape::AttrsOf(&Shape::Record(&ROLE_BOUNDS)),
+            "By role name.",
+        ),
+    ],
+    open: false,
+};
+
+/// `serviceModules.<input>.<name>.manifest.constraints.roles.<r>`.
+pub static ROLE_BOUNDS: Record = Record {
+    doc: "How many members a role of each instance may have.",
+    fields: &[
+        field(
+            "maxMachines",
+            Shape::IntOrNull,
+            "At most this many (null: no limit).",
+        ),
+        field(
+            "minMachines",
+            Shape::IntOrNull,
+            "At least this many (null: no minimum).",
+        ),
+    ],
+    open: false,
 };
 
 #[cfg(test)]
@@ -286,6 +466,15 @@ mod tests {
             &MODULE,
             &CONSTRAINTS,
             &CONSTRAINT,
+            &CLAN_INSTANCE,
+            &MODULE_REF,
+            &CLAN_ROLE,
+            &ROLE_MACHINE,
+            &ROLE_TAG,
+            &SERVICE_MODULE,
+            &MANIFEST,
+            &MANIFEST_CONSTRAINTS,
+            &ROLE_BOUNDS,
         ] {
             let names: Vec<_> = record.names().collect();
             let mut sorted = names.clone();

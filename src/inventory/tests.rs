@@ -86,6 +86,7 @@ fn seed_example_explicit_machines() {
     assert_eq!(
         out["machines"]["jon"],
         json!({
+            "instances": [],
             "services": { "borgbackup": { "instance_1": { "roles": ["client"] } } },
             "tags": ["all", "nixos"]
         })
@@ -451,7 +452,7 @@ fn spec_error_examples() {
 fn structural_errors() {
     for (args, message) in [
         (json!(1), "clanInventory: expected an attribute set, found an integer"),
-        (json!({ "inventry": {} }), "clanInventory: unknown attribute 'inventry' (attributes: directory, inventory, modules); did you mean 'inventory'?"),
+        (json!({ "inventry": {} }), "clanInventory: unknown attribute 'inventry' (attributes: directory, inventory, modules, serviceModules); did you mean 'inventory'?"),
         (json!({ "directory": 1 }), "directory: expected a path or a string, found an integer"),
         (json!({ "modules": [] }), "modules: expected an attribute set, found a list"),
         (json!({ "modules": { "m": { "roles": [] } } }), "modules.m.roles: expected an attribute set, found a list"),
@@ -525,7 +526,7 @@ fn every_machine_has_an_entry() {
     let (out, modules) = run(&args).unwrap();
     assert_eq!(
         out["machines"]["idle"],
-        json!({ "services": {}, "tags": ["all", "nixos"] })
+        json!({ "instances": [], "services": {}, "tags": ["all", "nixos"] })
     );
     assert_eq!(modules["idle"], json!([]));
 }
@@ -536,4 +537,363 @@ fn names_needing_quotes() {
         "roles": { "client": { "machines": ["web.2"] } }
     } } } }, "modules": borg_modules() });
     assert_eq!(first_error(&args), "inventory.services.borgbackup.\"i\\\"x\".roles.client.machines: machine 'web.2' is not defined in inventory.machines; did you mean 'web.1'?");
+}
+
+// --- inventory.instances (docs/semantics.md, "Clan services") ----------------------------------
+
+/// `serviceModules` with the clan's own `backup` (roles client, server) and `vpn` (controller,
+/// peer; at most one controller, at least one peer; at most two instances).
+fn service_modules() -> Value {
+    json!({
+        "self": {
+            "backup": { "roles": { "client": {}, "server": {} }, "manifest": { "name": "backup", "readme": "x" } },
+            "vpn": {
+                "roles": { "controller": {}, "peer": {} },
+                "manifest": { "constraints": {
+                    "maxInstances": 2,
+                    "roles": { "controller": { "maxMachines": 1 }, "peer": { "minMachines": 1, "maxMachines": null } }
+                } }
+            }
+        },
+        "extra": { "vpn": { "roles": { "peer": {} } } },
+        "bare": null
+    })
+}
+
+/// Every settings definition of every member, as `<path>` strings: `{ <i>: { <r>: { <m>: [...] } } }`.
+fn settings_paths(args: &Value) -> Value {
+    let mut tree = JsonTree::new();
+    let input = load(&mut tree, &args).unwrap_or_else(|_| panic!("invalid: {args}"));
+    let res = super::Resolution::new(&input);
+    let mut out = serde_json::Map::new();
+    for (ci, inst) in res.clan.instances.iter().enumerate() {
+        let mut roles = serde_json::Map::new();
+        for (ri, role) in inst.roles.iter().enumerate() {
+            let mut members = serde_json::Map::new();
+            for &mi in &role.members {
+                let defs: Vec<Value> = res
+                    .settings(ci, ri, mi)
+                    .map(|d| json!([d.path().to_string(), d.value]))
+                    .collect();
+                members.insert(input.machines[mi].name.clone(), Value::Array(defs));
+            }
+            roles.insert(role.name.to_owned(), Value::Object(members));
+        }
+        out.insert(inst.name.to_owned(), Value::Object(roles));
+    }
+    Value::Object(out)
+}
+
+#[test]
+fn instances_members_memberships_and_services() {
+    let args = json!({
+        "inventory": {
+            "machines": { "d": { "tags": ["t"] }, "c": { "tags": ["t", "u"] }, "b": { "tags": ["u"] }, "a": {} },
+            "instances": {
+                "second": { "module": { "name": "backup" }, "roles": { "client": { "machines": { "d": {}, "a": {} }, "tags": ["u", "t"] } } },
+                "backup": { "roles": { "server": { "machines": { "c": {} } }, "client": { "tags": { "t": {} } } } },
+                "vpn-x": { "module": { "name": "vpn", "input": "extra" }, "roles": { "peer": { "tags": ["all"] } } }
+            }
+        },
+        "serviceModules": service_modules()
+    });
+    let (out, _) = run(&args).unwrap();
+    // Listed machines sorted, then tag u (b, c), then tag t (c, d already there).
+    assert_eq!(
+        out["instances"]["second"],
+        json!({
+            "assertions": [],
+            "module": { "input": "self", "name": "backup" },
+            "roles": { "client": { "machines": ["a", "d", "b", "c"] } },
+            "service": "self/backup"
+        })
+    );
+    // Only the roles the instance defines; the module name defaults to the instance's.
+    assert_eq!(
+        out["instances"]["backup"]["roles"],
+        json!({ "client": { "machines": ["c", "d"] }, "server": { "machines": ["c"] } })
+    );
+    assert_eq!(out["instances"]["vpn-x"]["service"], json!("extra/vpn"));
+    assert_eq!(
+        out["clanServices"],
+        json!({
+            "extra/vpn": {
+                "assertions": [], "instances": ["vpn-x"],
+                "machines": { "a": ["vpn-x"], "b": ["vpn-x"], "c": ["vpn-x"], "d": ["vpn-x"] },
+                "module": { "input": "extra", "name": "vpn" }
+            },
+            "self/backup": {
+                "assertions": [], "instances": ["backup", "second"],
+                "machines": { "a": ["second"], "b": ["second"], "c": ["backup", "second"], "d": ["backup", "second"] },
+                "module": { "input": "self", "name": "backup" }
+            }
+        })
+    );
+    // Sorted by service key, then role, then instance.
+    let m = |s: &str, i: &str, r: &str| json!({ "service": s, "instance": i, "role": r });
+    assert_eq!(
+        out["machines"]["c"]["instances"],
+        json!([
+            m("extra/vpn", "vpn-x", "peer"),
+            m("self/backup", "backup", "client"),
+            m("self/backup", "second", "client"),
+            m("self/backup", "backup", "server"),
+        ])
+    );
+    assert_eq!(out["warnings"], json!([]));
+    // `services` is as before, and the old result parts are all there.
+    assert_eq!(out["services"], json!({}));
+    assert_eq!(out["machines"]["a"]["services"], json!({}));
+}
+
+#[test]
+fn instances_default_input_is_clan_core_when_given() {
+    let mut modules = service_modules();
+    modules["clan-core"] = json!({ "admin": { "roles": { "default": {} } } });
+    let args = json!({
+        "inventory": {
+            "machines": { "a": {} },
+            "instances": { "admin": { "roles": { "default": { "machines": { "a": {} } } } } }
+        },
+        "serviceModules": modules
+    });
+    let (out, _) = run(&args).unwrap();
+    assert_eq!(
+        out["instances"]["admin"]["service"],
+        json!("<clan-core>/admin")
+    );
+    assert_eq!(
+        out["instances"]["admin"]["module"],
+        json!({ "input": "clan-core", "name": "admin" })
+    );
+    // Explicitly naming the input gives the same service.
+    let mut explicit = args.clone();
+    explicit["inventory"]["instances"]["admin"]["module"] = json!({ "input": "clan-core" });
+    assert_eq!(run(&explicit).unwrap().0, out);
+}
+
+#[test]
+fn instances_settings_definitions_in_order() {
+    let args = json!({
+        "inventory": {
+            "machines": { "a": { "tags": ["t", "u"] }, "b": { "tags": ["u"] } },
+            "instances": { "backup": { "roles": {
+                "client": {
+                    "settings": "role",
+                    "machines": { "a": { "settings": "a" }, "b": {} },
+                    "tags": { "u": { "settings": "u" }, "t": { "settings": "t" }, "none": {}, "nixo": {} }
+                },
+                "server": { "tags": ["u"] }
+            } } }
+        },
+        "serviceModules": service_modules()
+    });
+    let p = "inventory.instances.backup.roles.client";
+    assert_eq!(
+        settings_paths(&args),
+        json!({ "backup": {
+            "client": {
+                "a": [[format!("{p}.settings"), "role"], [format!("{p}.machines.a.settings"), "a"],
+                      [format!("{p}.tags.t.settings"), "t"], [format!("{p}.tags.u.settings"), "u"]],
+                "b": [[format!("{p}.settings"), "role"], [format!("{p}.tags.u.settings"), "u"]]
+            },
+            "server": { "a": [], "b": [] }
+        } })
+    );
+    // The attribute form's tags make members too (sorted names), and a tag nobody carries warns.
+    let (out, _) = run(&args).unwrap();
+    assert_eq!(
+        out["instances"]["backup"]["roles"]["client"]["machines"],
+        json!(["a", "b"])
+    );
+    assert_eq!(
+        out["warnings"],
+        json!([
+            "inventory.instances.backup.roles.client.tags: tag 'nixo' matches no machine; did you mean 'nixos'?",
+            "inventory.instances.backup.roles.client.tags: tag 'none' matches no machine",
+        ])
+    );
+}
+
+#[test]
+fn instances_warnings_after_those_of_services() {
+    let args = json!({
+        "inventory": {
+            "machines": { "a": { "tags": ["web"] } },
+            "services": { "borgbackup": { "i": { "roles": { "client": { "tags": ["wb"] } } } } },
+            "instances": {
+                "z": { "module": { "name": "backup" }, "roles": { "server": { "tags": ["x", "wb", "x"] } } },
+                "backup": { "roles": { "client": { "tags": ["nope"] } } }
+            }
+        },
+        "modules": borg_modules(),
+        "serviceModules": service_modules()
+    });
+    let (out, _) = run(&args).unwrap();
+    assert_eq!(
+        out["warnings"],
+        json!([
+            "inventory.services.borgbackup.i.roles.client.tags: tag 'wb' matches no machine; did you mean 'web'?",
+            "inventory.instances.backup.roles.client.tags: tag 'nope' matches no machine",
+            "inventory.instances.z.roles.server.tags: tag 'x' matches no machine",
+            "inventory.instances.z.roles.server.tags: tag 'wb' matches no machine; did you mean 'web'?",
+        ])
+    );
+}
+
+#[test]
+fn instances_constraints() {
+    let args = json!({
+        "inventory": {
+            "machines": { "a": {}, "b": {} },
+            "services": { "zerotier": { "i": { "roles": { "peer": { "machines": ["a"] } } } } },
+            "instances": {
+                "vpn": { "roles": { "controller": { "machines": { "a": {}, "b": {} } } } },
+                "v2": { "module": { "name": "vpn" }, "roles": { "peer": { "machines": { "b": {} } } } },
+                "v3": { "module": { "name": "vpn" }, "roles": { "peer": { "tags": ["all"] } } }
+            }
+        },
+        "modules": { "zerotier": { "roles": { "controller": "c", "peer": "p" }, "constraints": { "roles": { "controller": { "min": 1 } } } } },
+        "serviceModules": service_modules()
+    });
+    let (out, _) = run(&args).unwrap();
+    let a = |m: &str| json!({ "assertion": false, "message": m });
+    let too_many =
+        "inventory.instances.vpn: role 'controller' allows at most 1 machines, has 2: a, b";
+    let no_peer = "inventory.instances.vpn: role 'peer' needs at least 1 machines, has 0: none";
+    let instances = "clan service 'self/vpn' allows at most 2 instances, has 3: v2, v3, vpn";
+    assert_eq!(
+        out["assertions"],
+        json!([
+            a("zerotier.i: role 'controller' needs at least 1 machines, has 0: none"),
+            a(too_many),
+            a(no_peer),
+            a(instances),
+        ])
+    );
+    assert_eq!(
+        out["instances"]["vpn"]["assertions"],
+        json!([a(too_many), a(no_peer)])
+    );
+    assert_eq!(out["instances"]["v2"]["assertions"], json!([]));
+    assert_eq!(
+        out["clanServices"]["self/vpn"]["assertions"],
+        json!([a(instances)])
+    );
+}
+
+#[test]
+fn instances_phase_one_errors() {
+    let base = |instances: Value| {
+        json!({
+            "inventory": { "machines": { "a": {} }, "instances": instances },
+            "serviceModules": service_modules()
+        })
+    };
+    for (instances, message) in [
+        (json!(1), "inventory.instances: expected an attribute set, found an integer"),
+        (json!({ "i": { "role": {} } }), "inventory.instances.i: unknown attribute 'role' (attributes: module, roles); did you mean 'roles'?"),
+        (json!({ "i": { "module": { "name": 1 } } }), "inventory.instances.i.module.name: expected a string, found an integer"),
+        (json!({ "i": { "module": { "input": true } } }), "inventory.instances.i.module.input: expected a string or null, found a Boolean"),
+        (json!({ "i": { "module": { "nam": "x" } } }), "inventory.instances.i.module: unknown attribute 'nam' (attributes: input, name); did you mean 'name'?"),
+        (json!({ "i": { "roles": { "r": { "config": {} } } } }), "inventory.instances.i.roles.r: unknown attribute 'config' (attributes: extraModules, machines, settings, tags)"),
+        (json!({ "i": { "roles": { "r": { "machines": ["a"] } } } }), "inventory.instances.i.roles.r.machines: expected an attribute set, found a list"),
+        (json!({ "i": { "roles": { "r": { "machines": { "a": { "config": 1 } } } } } }), "inventory.instances.i.roles.r.machines.a: unknown attribute 'config' (attributes: settings)"),
+        (json!({ "i": { "roles": { "r": { "tags": "t" } } } }), "inventory.instances.i.roles.r.tags: expected a list of strings or an attribute set, found a string"),
+        (json!({ "i": { "roles": { "r": { "tags": ["t", 2] } } } }), "inventory.instances.i.roles.r.tags[1]: expected a string, found an integer"),
+        (json!({ "i": { "roles": { "r": { "tags": { "t": { "setting": 1 } } } } } }), "inventory.instances.i.roles.r.tags.t: unknown attribute 'setting' (attributes: settings); did you mean 'settings'?"),
+        (json!({ "i": { "roles": { "r": { "extraModules": {} } } } }), "inventory.instances.i.roles.r.extraModules: expected a list, found an attribute set"),
+    ] {
+        assert_eq!(first_error(&base(instances)), message);
+    }
+    // `inventory` lists `instances` among its attributes, the argument `serviceModules`.
+    assert_eq!(
+        first_error(&json!({ "inventory": { "instance": {} } })),
+        "inventory: unknown attribute 'instance' (attributes: instances, machines, meta, services, tags); did you mean 'instances'?"
+    );
+    assert_eq!(
+        first_error(&json!({ "serviceModule": {} })),
+        "clanInventory: unknown attribute 'serviceModule' (attributes: directory, inventory, modules, serviceModules); did you mean 'serviceModules'?"
+    );
+}
+
+#[test]
+fn service_modules_are_read_only_where_used() {
+    let with = |modules: Value| {
+        json!({
+            "inventory": { "machines": { "a": {} }, "instances": { "backup": { "roles": { "client": { "machines": { "a": {} } } } } } },
+            "serviceModules": modules
+        })
+    };
+    // Inputs no instance resolves to, and modules no instance uses, are not looked at.
+    let ok = with(json!({
+        "self": { "backup": { "roles": { "client": {} }, "perMachine": 1, "manifest": { "name": 2 } }, "other": 1 },
+        "unused": 5
+    }));
+    assert!(run(&ok).is_ok());
+    for (modules, message) in [
+        (json!(1), "serviceModules: expected an attribute set, found an integer"),
+        (json!({ "self": 1 }), "serviceModules.self: expected an attribute set or null, found an integer"),
+        (json!({ "self": { "backup": [] } }), "serviceModules.self.backup: expected an attribute set, found a list"),
+        (json!({ "self": { "backup": { "roles": [] } } }), "serviceModules.self.backup.roles: expected an attribute set, found a list"),
+        (json!({ "self": { "backup": { "manifest": 1 } } }), "serviceModules.self.backup.manifest: expected an attribute set, found an integer"),
+        (json!({ "self": { "backup": { "manifest": { "constraints": { "maxInstances": "2" } } } } }), "serviceModules.self.backup.manifest.constraints.maxInstances: expected an integer or null, found a string"),
+        (json!({ "self": { "backup": { "manifest": { "constraints": { "max": 1 } } } } }), "serviceModules.self.backup.manifest.constraints: unknown attribute 'max' (attributes: maxInstances, roles)"),
+        (json!({ "self": { "backup": { "manifest": { "constraints": { "roles": { "client": { "minMachines": 1.5 } } } } } } }), "serviceModules.self.backup.manifest.constraints.roles.client.minMachines: expected an integer or null, found a float"),
+    ] {
+        assert_eq!(first_error(&with(modules)), message);
+    }
+}
+
+#[test]
+fn instances_phase_two_errors() {
+    let with = |instance: Value, machines: Value| {
+        json!({
+            "inventory": { "machines": machines, "instances": { "i": instance } },
+            "serviceModules": service_modules()
+        })
+    };
+    let one = json!({ "jon": {} });
+    for (instance, message) in [
+        (json!({ "module": { "name": "backup", "input": "extr" } }), "inventory.instances.i.module.input: no flake input 'extr' (inputs: bare, extra, self); did you mean 'extra'?"),
+        (json!({ "module": { "name": "backup", "input": "bare" } }), "inventory.instances.i.module.input: flake input 'bare' has no clan.modules (clan service modules are published as clan.modules.<name>)"),
+        (json!({ "module": { "name": "bakup" } }), "inventory.instances.i.module.name: no clan service module 'bakup' in the clan's own modules (modules: backup, vpn); did you mean 'backup'?"),
+        (json!({ "module": { "name": "backup", "input": "extra" } }), "inventory.instances.i.module.name: no clan service module 'backup' in flake input 'extra' (modules: vpn)"),
+        (json!({ "module": { "name": "backup" }, "roles": { "clinet": {} } }), "inventory.instances.i.roles: role 'clinet' is not defined by clan service module 'self/backup' (roles: client, server); did you mean 'client'?"),
+        (json!({ "module": { "name": "backup" }, "roles": { "client": { "machines": { "jnn": {} } } } }), "inventory.instances.i.roles.client.machines: machine 'jnn' is not defined in inventory.machines; did you mean 'jon'?"),
+    ] {
+        assert_eq!(first_error(&with(instance, one.clone())), message);
+    }
+    // Without `serviceModules`, `self` is missing; an unresolved module hides the roles' errors.
+    let args = json!({ "inventory": { "instances": { "i": { "roles": { "r": { "machines": { "x": {} } } } } } } });
+    assert_eq!(
+        run(&args).unwrap_err(),
+        vec!["inventory.instances.i.module.input: no flake input 'self' (inputs: none)"]
+    );
+    // Phase 2 order: services, instances, tags; each role's name, then its members.
+    let args = json!({
+        "inventory": {
+            "machines": { "jon": {} },
+            "services": { "borgbackup": { "s": { "roles": { "client": { "machines": ["x"] } } } } },
+            "instances": { "backup": { "roles": { "client": { "machines": { "y": {} } }, "clinet": {}, "server": { "machines": { "z": {} } } } } },
+            "tags": { "t": ["w"] }
+        },
+        "modules": borg_modules(),
+        "serviceModules": service_modules()
+    });
+    let errors = run(&args).unwrap_err();
+    let tail: Vec<&str> = errors
+        .iter()
+        .map(|e| e.split(": ").next().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            "inventory.services.borgbackup.s.roles.client.machines",
+            "inventory.instances.backup.roles.client.machines",
+            "inventory.instances.backup.roles",
+            "inventory.instances.backup.roles.server.machines",
+            "inventory.tags.t",
+        ]
+    );
 }

@@ -2,11 +2,11 @@
 //! in roles, instances and tags; roles named in instances and constraints; modules of services.
 
 use super::error::Error;
-use super::model::Input;
+use super::model::{Input, InputModules};
 use super::path::Path;
 
-/// Checks every reference of `input`, in walk order: `inventory.services`, `inventory.tags`, then
-/// `modules`.
+/// Checks every reference of `input`, in walk order: `inventory.services`, `inventory.instances`,
+/// `inventory.tags`, then `modules`.
 ///
 /// # Errors
 /// Every dangling reference, in walk order.
@@ -68,6 +68,67 @@ pub fn validate<V>(input: &Input<V>) -> Result<(), Vec<Error>> {
                     if !is_machine(m) {
                         errors.push(undefined(&p, m));
                     }
+                }
+            }
+        }
+    }
+    let instances = inventory.attr("instances");
+    let input_names: Vec<String> = input
+        .service_modules
+        .iter()
+        .map(|i| i.name.clone())
+        .collect();
+    for inst in &input.instances {
+        let ip = instances.attr(&inst.name);
+        let mp = ip.attr("module");
+        let resolved = inst.module.resolved_input(&input.service_modules);
+        let Some(flake_input) = input.flake_input(resolved) else {
+            errors.push(Error::NoFlakeInput {
+                path: mp.attr("input").render(),
+                input: resolved.to_owned(),
+                inputs: input_names.clone(),
+            });
+            continue;
+        };
+        let modules = match &flake_input.modules {
+            InputModules::Modules(modules) => modules,
+            InputModules::Null => {
+                errors.push(Error::InputWithoutModules {
+                    path: mp.attr("input").render(),
+                    input: resolved.to_owned(),
+                });
+                continue;
+            }
+            // Decoding reads every input an instance resolves to.
+            InputModules::Unread => continue,
+        };
+        let Some(spec) = flake_input
+            .module(&inst.module.name)
+            .and_then(|m| m.spec.as_ref())
+        else {
+            errors.push(Error::NoServiceModule {
+                path: mp.attr("name").render(),
+                name: inst.module.name.clone(),
+                input: resolved.to_owned(),
+                modules: modules.iter().map(|m| m.name.clone()).collect(),
+            });
+            continue;
+        };
+        let rp = ip.attr("roles");
+        for role in &inst.roles {
+            if spec.roles.binary_search(&role.name).is_err() {
+                errors.push(Error::UndefinedServiceRole {
+                    path: rp.render(),
+                    role: role.name.clone(),
+                    service: inst.module.key(&input.service_modules),
+                    roles: spec.roles.clone(),
+                });
+            }
+            let p = rp.attr(&role.name);
+            let p = p.attr("machines");
+            for m in &role.machines {
+                if !is_machine(&m.name) {
+                    errors.push(undefined(&p, &m.name));
                 }
             }
         }

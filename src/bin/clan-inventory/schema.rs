@@ -39,7 +39,7 @@ fn record(r: &Record) -> Value {
         "description": r.doc,
         "type": "object",
         "properties": properties,
-        "additionalProperties": false,
+        "additionalProperties": r.open,
     })
 }
 
@@ -47,13 +47,19 @@ fn shape(s: &Shape) -> Value {
     match s {
         Shape::Any => json!({}),
         Shape::Bool => json!({ "type": "boolean" }),
+        Shape::IntOrNull => json!({ "type": ["integer", "null"] }),
+        Shape::NullOr(inner) => json!({ "anyOf": [{ "type": "null" }, shape(inner)] }),
+        Shape::StringsOrAttrsOf(values) => json!({ "anyOf": [
+            { "type": "array", "items": { "type": "string" } },
+            { "type": "object", "additionalProperties": shape(values) },
+        ] }),
         Shape::Strings => json!({ "type": "array", "items": { "type": "string" } }),
         Shape::List => json!({ "type": "array" }),
         Shape::StringOrNull => json!({ "type": ["string", "null"] }),
         Shape::OneOf(values) => json!({ "type": "string", "enum": values }),
         Shape::Count => json!({ "type": "integer", "minimum": 0 }),
         Shape::CountOrNull => json!({ "type": ["integer", "null"], "minimum": 0 }),
-        Shape::PathOrString => json!({ "type": "string" }),
+        Shape::String | Shape::PathOrString => json!({ "type": "string" }),
         Shape::AttrsOfAny => json!({ "type": "object" }),
         Shape::AttrsOf(values) => {
             json!({ "type": "object", "additionalProperties": shape(values) })
