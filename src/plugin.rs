@@ -8,7 +8,7 @@ use crate::convert::{persist_input, Caches, Encoder, NixTree};
 use crate::inventory::{self, Errors, Input};
 use crate::nix::{Family, Joined, PrivatePrimop, State, Value};
 
-const DOC: &std::ffi::CStr = c"Resolve a clan inventory: `builtins.clanInventory { inventory; modules; directory ? null; }` returns, for every machine, the modules, tags and service roles the inventory gives it, plus the role members of every instance, warnings and failed constraints. Values of the inventory (configs, modules, extra modules) are referred to, never forced or copied. See docs/semantics.md of clan-inventory.";
+const DOC: &std::ffi::CStr = c"Resolve a clan inventory: `builtins.clanInventory { inventory; modules; serviceModules ? { }; directory ? null; }` returns, for every machine, the modules, tags, service roles and clan service memberships the inventory gives it, plus the role members of every instance, each member's settings definitions, warnings and failed constraints. Values of the inventory (configs, modules, extra modules) are referred to, never forced or copied. See docs/semantics.md of clan-inventory.";
 
 /// Called by Nix when it loads the plugin, before any evaluator exists.
 #[no_mangle]
@@ -104,6 +104,12 @@ struct Private {
     services: PrivatePrimop,
     /// `roles fleet index`: the role sets of one instance.
     roles: PrivatePrimop,
+    /// `instances results id`: the `instances` of the result.
+    instances: PrivatePrimop,
+    /// `clanServices results id`: the `clanServices` of the result.
+    clan_services: PrivatePrimop,
+    /// `settings results id instance role machine`: one member's settings definitions.
+    settings: PrivatePrimop,
 }
 
 static PRIVATE: OnceLock<Private> = OnceLock::new();
@@ -128,6 +134,24 @@ fn allocate_private() -> Result<(), String> {
             &[c"fleet", c"id", c"instance"],
             c"The role members of one instance of a builtins.clanInventory call (internal).",
             encode_roles,
+        )?,
+        instances: crate::nix::private(
+            c"clanInventoryInstances",
+            &[c"results", c"id"],
+            c"The instances of a builtins.clanInventory call (internal).",
+            encode_instances,
+        )?,
+        clan_services: crate::nix::private(
+            c"clanInventoryClanServices",
+            &[c"results", c"id"],
+            c"The clan services of a builtins.clanInventory call (internal).",
+            encode_clan_services,
+        )?,
+        settings: crate::nix::private(
+            c"clanInventorySettings",
+            &[c"results", c"id", c"instance", c"role", c"machine"],
+            c"The settings definitions of one member of a role of a builtins.clanInventory call (internal).",
+            encode_settings,
         )?,
     };
     // A second load of the plugin keeps the first allocation.
@@ -253,10 +277,16 @@ fn run<'s>(
     }
     let machines = machines.finish().map_err(e)?;
     let services = apply2(&private.services).map_err(e)?;
-    let mut result = st.attrs_builder(4).map_err(e)?;
+    let instances = apply2(&private.instances).map_err(e)?;
+    let clan_services = apply2(&private.clan_services).map_err(e)?;
+    let mut result = st.attrs_builder(6).map_err(e)?;
     result
         .insert_static(c"assertions", &assertions)
         .map_err(e)?;
+    result
+        .insert_static(c"clanServices", &clan_services)
+        .map_err(e)?;
+    result.insert_static(c"instances", &instances).map_err(e)?;
     result.insert_static(c"machines", &machines).map_err(e)?;
     result.insert_static(c"services", &services).map_err(e)?;
     result.insert_static(c"warnings", &warnings).map_err(e)?;
@@ -326,6 +356,63 @@ fn encode_roles<'s>(st: &State<'s>, args: &[Value<'s>], ret: &Value<'s>) -> Resu
     let index = st.int(index).map_err(|e| e.0)?;
     let index = usize::try_from(index).map_err(|_| "internal error: bad instance index")?;
     let value = fleet.encode(st, |enc| enc.role_set_now(index))?;
+    (fleet.between)();
+    st.copy_into(ret, &value).map_err(|e| e.0)
+}
+
+/// The body of the private `instances results id`. Each member's settings list is a thunk of the
+/// private `settings`, which refers to the same results.
+fn encode_instances<'s>(st: &State<'s>, args: &[Value<'s>], ret: &Value<'s>) -> Result<(), String> {
+    let [token, id] = args else {
+        return Err("internal error: instances need two arguments".into());
+    };
+    let private = PRIVATE
+        .get()
+        .ok_or("internal error: the plugin's primops were not allocated")?;
+    let Results(fleet) = st.external(token, id).map_err(|e| e.0)?;
+    let settings = st
+        .primop(&private.settings)
+        .and_then(|f| st.apply(&f, token))
+        .and_then(|f| st.apply(&f, id))
+        .map_err(|e| e.0)?;
+    let value = fleet.encode(st, |enc| enc.clan_instances(&settings))?;
+    (fleet.between)();
+    st.copy_into(ret, &value).map_err(|e| e.0)
+}
+
+/// The body of the private `clanServices results id`.
+fn encode_clan_services<'s>(
+    st: &State<'s>,
+    args: &[Value<'s>],
+    ret: &Value<'s>,
+) -> Result<(), String> {
+    let [token, id] = args else {
+        return Err("internal error: clan services need two arguments".into());
+    };
+    let Results(fleet) = st.external(token, id).map_err(|e| e.0)?;
+    #[allow(clippy::redundant_closure_for_method_calls)]
+    let value = fleet.encode(st, |enc| enc.clan_services())?;
+    (fleet.between)();
+    st.copy_into(ret, &value).map_err(|e| e.0)
+}
+
+/// The body of the private `settings results id instance role machine`.
+fn encode_settings<'s>(st: &State<'s>, args: &[Value<'s>], ret: &Value<'s>) -> Result<(), String> {
+    let [token, id, indices @ ..] = args else {
+        return Err("internal error: settings need five arguments".into());
+    };
+    let Results(fleet) = st.external(token, id).map_err(|e| e.0)?;
+    let mut at = [0usize; 3];
+    if indices.len() != at.len() {
+        return Err("internal error: settings need five arguments".into());
+    }
+    for (slot, v) in at.iter_mut().zip(indices) {
+        st.force(v).map_err(|e| e.0)?;
+        *slot = usize::try_from(st.int(v).map_err(|e| e.0)?)
+            .map_err(|_| "internal error: bad settings index")?;
+    }
+    let [ci, ri, mi] = at;
+    let value = fleet.encode(st, |enc| enc.clan_settings(ci, ri, mi))?;
     (fleet.between)();
     st.copy_into(ret, &value).map_err(|e| e.0)
 }

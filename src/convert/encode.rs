@@ -5,8 +5,10 @@ use rustc_hash::FxHashMap as HashMap;
 use std::borrow::Borrow;
 use std::hash::Hash;
 
+mod clan;
+
 use super::helpers::Helpers;
-use crate::inventory::{by_instance, Input, Membership, Resolution, Visit};
+use crate::inventory::{by_instance, ClanMembership, Input, Membership, Resolution, Visit};
 use crate::nix::{Error, State, Type, Value};
 
 /// Where an element of a machine's module list lives while the list is built: nothing is cloned
@@ -55,6 +57,12 @@ pub(crate) struct Caches<'i> {
     /// The function from an instance index to its role sets: refers to the plugin's External.
     role_sets_fn: Option<Value<'static>>,
     helpers: Helpers,
+    /// `machines.<m>.instances` by the machine's memberships of clan instances.
+    clan_machine_instances: Memo<Box<[ClanMembership]>>,
+    /// `{ instance; role; service; }` by membership.
+    clan_memberships: HashMap<ClanMembership, Value<'static>>,
+    /// Settings definitions of roles and tags, shared by their members.
+    clan_definitions: HashMap<clan::DefKey, Value<'static>>,
 }
 
 /// The values of one instance, each made on first use.
@@ -97,6 +105,9 @@ impl Caches<'_> {
             instances: (0..instances).map(|_| InstanceValues::default()).collect(),
             role_sets_fn: None,
             helpers: Helpers::default(),
+            clan_machine_instances: HashMap::default(),
+            clan_memberships: HashMap::default(),
+            clan_definitions: HashMap::default(),
         }
     }
 }
@@ -211,7 +222,8 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
         self.st.new_list(warnings.iter())
     }
 
-    /// `assertions` of the result: those of every instance's failed constraints.
+    /// `assertions` of the result: those of every instance's failed constraints, then those of
+    /// `inventory.instances`.
     pub(crate) fn assertions(&mut self) -> Result<Value<'s>, Error> {
         let mut assertions: Vec<Value<'s>> = Vec::new();
         for (i, inst) in self.res.instances.iter().enumerate() {
@@ -219,10 +231,12 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
                 assertions.extend(self.failures(i)?.0);
             }
         }
+        assertions.extend(self.clan_assertions()?);
         self.st.new_list(assertions.iter())
     }
 
-    /// `{ modules = [ ... ]; services = { ... }; tags = [ ... ]; }` of machine `mi`.
+    /// `{ instances = [ ... ]; modules = [ ... ]; services = { ... }; tags = [ ... ]; }` of
+    /// machine `mi`.
     pub(crate) fn machine(&mut self, mi: usize) -> Result<Value<'s>, Error> {
         let res = self.res;
         let tags = res.tags(mi);
@@ -251,7 +265,9 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
                 }
             }))?;
         let services = self.machine_services(mi)?;
-        let mut b = self.st.attrs_builder(3)?;
+        let instances = self.machine_instances(mi)?;
+        let mut b = self.st.attrs_builder(4)?;
+        b.insert_static(c"instances", &instances)?;
         b.insert_static(c"modules", &modules)?;
         b.insert_static(c"services", &services)?;
         b.insert_static(c"tags", &tags)?;
