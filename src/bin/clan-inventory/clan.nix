@@ -15,6 +15,7 @@ let
   inherit (builtins)
     all
     attrNames
+    attrValues
     filter
     isAttrs
     isFunction
@@ -133,9 +134,88 @@ let
       }
     ) clanInternals.modules
   );
+  # The `serviceModules` argument of clanInventory, as far as the core reads it: every flake
+  # input's module names and, for the modules that instances use, their roles' names and
+  # `manifest.constraints` (which evaluates those modules, and only those). null when buildClan
+  # does not pass it: an inventory without instances, or a library without clan services.
+  instances =
+    let
+      r = tryEval (clanInternals.inventory.instances or { });
+    in
+    if r.success && isAttrs r.value then r.value else { };
+  given = tryEval (clanInternals.clanServices.serviceModules or null);
+  sm = given.value;
+  hasClanCore = isAttrs sm && sm ? clan-core;
+  stringOr =
+    d: v:
+    let
+      r = tryEval v;
+    in
+    if r.success && isString r.value then r.value else d;
+  uses = attrValues (
+    mapAttrs (n: i: {
+      input = stringOr (if hasClanCore then "clan-core" else "self") (i.module.input or null);
+      name = stringOr n (i.module.name or n);
+    }) instances
+  );
+  used = listToAttrs (
+    map (u: {
+      name = "${u.input}/${u.name}";
+      value = true;
+    }) uses
+  );
+  usedInputs = listToAttrs (
+    map (u: {
+      name = u.input;
+      value = true;
+    }) uses
+  );
+  serviceModules =
+    if !(clanInternals.inventory ? instances) || !given.success || !isAttrs sm then
+      null
+    else
+      let
+        spec = m: {
+          roles = mapAttrs (_: _: { }) m.roles;
+          manifest.constraints = m.manifest.constraints or { };
+        };
+      in
+      mapAttrs (
+        input: ms:
+        if !(usedInputs ? ${input}) then
+          { }
+        else
+          let
+            r = tryEval ms;
+          in
+          if !r.success || r.value == null || !isAttrs r.value then
+            ms
+          else
+            mapAttrs (name: m: if used ? "${input}/${name}" then spec m else { }) r.value
+      ) sm;
+  # What of `serviceModules` was read: the inputs instances resolve to, and `<input>/<name>` of
+  # the modules they use (the others are `{ }`).
+  serviceModulesRead =
+    if serviceModules == null then
+      null
+    else
+      {
+        inputs = attrNames usedInputs;
+        modules = attrNames used;
+      };
+  # Why `serviceModules` is null although the inventory has instances.
+  serviceModulesMissing =
+    if serviceModules != null || !(clanInternals.inventory ? instances) then
+      null
+    else if !given.success then
+      "evaluating clanInternals.clanServices.serviceModules fails"
+    else
+      "this buildClan has no clanInternals.clanServices.serviceModules";
 in
 {
   inventory = plain clanInternals.inventory;
+  serviceModules = plain serviceModules;
+  inherit serviceModulesRead serviceModulesMissing;
   modules = moduleData;
   directory = toString clanInternals.directory;
   # The marks of `{ directory; inventory; modules; }`, the argument of the core.
@@ -143,6 +223,7 @@ in
     directory = marks clanInternals.directory;
     inventory = marks clanInternals.inventory;
     modules = moduleMarks;
+    serviceModules = marks serviceModules;
   };
   inventoryFile =
     if clanInternals.inventoryFile or null == null then null else toString clanInternals.inventoryFile;
@@ -156,6 +237,7 @@ in
         positions = positions 6 sources.nixInventory;
         inherit (sources) machineDirs machineArguments;
         moduleDirs = sources.moduleDirs or [ ];
+        serviceModuleDirs = sources.serviceModuleDirs or [ ];
         # Each module of the `modules` argument: where it is written, and its directory unless
         # it is given as `{ roles; constraints; }`.
         moduleArguments = mapAttrs (n: m: {

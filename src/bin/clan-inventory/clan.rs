@@ -131,6 +131,12 @@ pub(crate) struct Clan {
     pub(crate) args: Value,
     /// The marks of `args` (see `clan.nix`): what JSON cannot hold, out of band.
     pub(crate) marks: Value,
+    /// Why the clan service modules are not known although the inventory has instances (then
+    /// `args` has no `serviceModules`).
+    pub(crate) service_modules_missing: Option<String>,
+    /// What of `serviceModules` was read (see `clan.nix`): the inputs instances resolve to, and
+    /// `<input>/<name>` of the modules they use; the others are empty.
+    pub(crate) service_modules_read: (Vec<String>, Vec<String>),
     /// The local inventory.json (edits write it), if the clan has one.
     pub(crate) inventory_file: Option<PathBuf>,
     /// The directory buildClan was given, as Nix sees it (a store path for a flake).
@@ -154,6 +160,8 @@ pub(crate) struct NixSide {
     pub(crate) machine_arguments: Vec<String>,
     /// The modules of `modules/<m>/`.
     module_dirs: Vec<String>,
+    /// The clan.service modules of `modules/<m>/default.nix`.
+    service_module_dirs: Vec<String>,
     /// The `modules` argument: each name to `{ at = "FILE:LINE:COL" or null; dir = PATH or null; }`.
     module_arguments: Map<String, Value>,
 }
@@ -192,6 +200,7 @@ impl Clan {
                 machine_dirs: strings(n.get("machineDirs")),
                 machine_arguments: strings(n.get("machineArguments")),
                 module_dirs: strings(n.get("moduleDirs")),
+                service_module_dirs: strings(n.get("serviceModuleDirs")),
                 module_arguments: match n.remove("moduleArguments") {
                     Some(Value::Object(m)) => m,
                     _ => Map::new(),
@@ -199,15 +208,25 @@ impl Clan {
             }),
             _ => None,
         };
-        let args = serde_json::json!({
+        let mut args = serde_json::json!({
             "directory": directory,
             "inventory": data["inventory"].take(),
             "modules": data["modules"].take(),
         });
+        // As buildClan: only with instances, so that an inventory without them is resolved
+        // from the same argument as before.
+        if !data["serviceModules"].is_null() {
+            args["serviceModules"] = data["serviceModules"].take();
+        }
+        let service_modules_missing = data["serviceModulesMissing"].as_str().map(str::to_owned);
+        let read = &data["serviceModulesRead"];
+        let service_modules_read = (strings(read.get("inputs")), strings(read.get("modules")));
         let mut clan = Clan {
             source,
             args,
             marks: data["marks"].take(),
+            service_modules_missing,
+            service_modules_read,
             inventory_file,
             directory,
             local_dir,
@@ -352,6 +371,52 @@ impl Clan {
             ));
         }
         out
+    }
+
+    /// Where clan service module `name` of flake input `input` comes from: for `self`,
+    /// `modules/<name>/default.nix` or the `modules` argument of buildClan (as for
+    /// [`Clan::module_place`]); for another input, its `clan.modules`.
+    pub(crate) fn service_module_place(&self, input: &str, name: &str) -> String {
+        if input != clan_inventory::inventory::SELF {
+            return format!("flake input '{input}' (inputs.{input}.clan.modules.{name})");
+        }
+        let nix = self.nix.as_ref();
+        if nix.is_some_and(|n| n.module_arguments.contains_key(name)) {
+            return self.module_place(name).unwrap_or_else(|| {
+                format!("the `modules` argument of buildClan (modules.{name})")
+            });
+        }
+        if nix.is_some_and(|n| n.service_module_dirs.iter().any(|m| m == name)) {
+            return format!("modules/{name}/default.nix");
+        }
+        format!("the clan's own modules (modules.{name})")
+    }
+
+    /// Where a diagnostic about clan service module `name` of `input` goes: the position of
+    /// `modules.<name>` when Nix has it, else its file (`modules/<name>/default.nix`, or the
+    /// directory given), else `None` (a flake input's module: see [`Clan::service_module_place`]).
+    pub(crate) fn service_module_position(
+        &self,
+        input: &str,
+        name: &str,
+    ) -> Option<(String, Option<(usize, usize)>)> {
+        if input != clan_inventory::inventory::SELF {
+            return None;
+        }
+        let nix = self.nix.as_ref()?;
+        if let Some(arg) = nix.module_arguments.get(name) {
+            if let Some(at) = arg["at"].as_str() {
+                let mut parts = at.rsplitn(3, ':');
+                let col = parts.next()?.parse().ok()?;
+                let line = parts.next()?.parse().ok()?;
+                return Some((self.place(parts.next()?), Some((line, col))));
+            }
+            return arg["dir"].as_str().map(|d| (self.place(d), None));
+        }
+        nix.service_module_dirs.iter().any(|m| m == name).then(|| {
+            let file = format!("{}/modules/{name}/default.nix", self.directory);
+            (self.place(&file), None)
+        })
     }
 
     /// Where clan module `name` comes from: `modules/<name>/`, or the `modules` argument of

@@ -13,7 +13,7 @@ use super::locate::{Locator, Refine};
 use super::tree::{CliTree, Handle};
 use super::Failure;
 use clan_inventory::inventory::Step;
-use clan_inventory::inventory::{load, Errors, Input};
+use clan_inventory::inventory::{load, Errors, Input, CLAN_CORE, SELF};
 
 /// An inventory file, read once, and the builtin's argument built from it.
 pub(crate) struct Project {
@@ -34,6 +34,9 @@ pub(crate) struct Project {
     /// For `args` read through Nix (a whole clan, or one being edited), the marks of what JSON
     /// cannot hold (see `clan.nix` and [`CliTree`]); `None` for inventory.json alone.
     marks: Option<Value>,
+    /// Why the modules, roles and constraints of `inventory.instances` are not checked, when
+    /// they are not: the clan service modules are not known (inventory.json alone).
+    pub(crate) unchecked: Option<String>,
 }
 
 impl Project {
@@ -84,10 +87,19 @@ impl Project {
             .unwrap_or(Path::new("."))
             .display()
             .to_string();
-        let args = serde_json::json!({
+        let mut args = serde_json::json!({
             "directory": directory,
             "inventory": inventory,
             "modules": Value::Object(modules),
+        });
+        // Without Nix no clan service module is known: each instance's module is assumed to
+        // have the roles the instance gives it, and no constraints, so that members, settings
+        // and the rest are resolved and checked; what needs the modules is not, and says so.
+        let unchecked = args["inventory"].get("instances").is_some().then(|| {
+            let mut sm = Map::new();
+            assume_service_modules(&args["inventory"], &mut sm, None);
+            args["serviceModules"] = Value::Object(sm);
+            UNCHECKED_FILE.to_owned()
         });
         Ok(Project {
             file: file.to_path_buf(),
@@ -98,6 +110,7 @@ impl Project {
             parsed: OnceCell::new(),
             clan: None,
             marks: None,
+            unchecked,
         })
     }
 
@@ -113,14 +126,24 @@ impl Project {
             .clone()
             .unwrap_or_else(|| dir.join("inventory.json"));
         let text = fs::read_to_string(&file).unwrap_or_else(|_| "{}\n".to_owned());
+        let mut args = clan.args.clone();
+        if clan.service_modules_missing.is_some() {
+            let mut sm = Map::new();
+            assume_service_modules(&args["inventory"], &mut sm, None);
+            args["serviceModules"] = Value::Object(sm);
+        }
         Project {
             file,
             modules_dir: dir.join("modules"),
             text,
-            args: clan.args.clone(),
+            args,
             locator: OnceCell::new(),
             parsed: OnceCell::new(),
             marks: Some(clan.marks.clone()),
+            unchecked: clan
+                .service_modules_missing
+                .as_ref()
+                .map(|why| format!("{why}, so {UNCHECKED}")),
             clan: Some(clan),
         }
     }
@@ -147,6 +170,21 @@ impl Project {
     pub(crate) fn edited(&self, text: String, inventory: Value, marks: Option<Value>) -> Self {
         let mut args = self.args.clone();
         args["inventory"] = inventory;
+        // An instance the edit adds may use a module that was not read (not evaluated, since no
+        // instance used it): it is assumed as in inventory.json alone.
+        if let (Some(clan), Some(Value::Object(sm))) = (&self.clan, args.get_mut("serviceModules"))
+        {
+            let read = clan
+                .service_modules_missing
+                .is_none()
+                .then_some(&clan.service_modules_read);
+            let mut sm = match read {
+                Some(_) => std::mem::take(sm),
+                None => Map::new(),
+            };
+            assume_service_modules(&args["inventory"], &mut sm, read);
+            args["serviceModules"] = Value::Object(sm);
+        }
         let marks = self.marks.clone().map(|mut all| {
             if let Some(c) = all.get_mut("c").and_then(Value::as_object_mut) {
                 match marks {
@@ -165,6 +203,7 @@ impl Project {
             parsed: OnceCell::new(),
             clan: None,
             marks,
+            unchecked: self.unchecked.clone(),
         }
     }
 
@@ -303,6 +342,82 @@ impl Project {
             Ok(input) => Ok(input),
             Err(Errors::Invalid(errors)) => Err(errors.iter().map(ToString::to_string).collect()),
             Err(Errors::Source { path, error }) => Err(vec![format!("{path}: {error}")]),
+        }
+    }
+}
+
+/// What is not checked without the clan service modules.
+const UNCHECKED: &str = "the modules, roles and constraints of inventory.instances are not checked";
+
+/// The note of inventory.json alone, when it has instances.
+const UNCHECKED_FILE: &str = "inventory.json alone knows no clan service module, so the modules, roles and constraints of inventory.instances are not checked (the whole clan, read with --flake, --file CLAN.nix or --expr, checks them)";
+
+/// Fills `service_modules` (the argument of the core) for the instances of `inventory`: the
+/// module each resolves to gets the roles the instance gives it. With `read` (a whole clan: the
+/// inputs and `<input>/<name>` modules that were read), only modules that were not read, of
+/// inputs that exist; without it (inventory.json alone, nothing known), every one, the inputs
+/// being those that instances name (so `clan-core` is the default when one names it).
+fn assume_service_modules(
+    inventory: &Value,
+    service_modules: &mut Map<String, Value>,
+    read: Option<&(Vec<String>, Vec<String>)>,
+) {
+    let Some(instances) = inventory.get("instances").and_then(Value::as_object) else {
+        return;
+    };
+    let given = |i: &Value, key: &str| {
+        i.get("module")
+            .and_then(|m| m.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let has_clan_core = match read {
+        Some(_) => service_modules.contains_key(CLAN_CORE),
+        None => instances
+            .values()
+            .any(|i| given(i, "input").as_deref() == Some(CLAN_CORE)),
+    };
+    for (name, inst) in instances {
+        let input = given(inst, "input")
+            .unwrap_or_else(|| if has_clan_core { CLAN_CORE } else { SELF }.to_owned());
+        let module = given(inst, "name").unwrap_or_else(|| name.clone());
+        if let Some((inputs, modules)) = read {
+            if modules.contains(&format!("{input}/{module}")) {
+                continue;
+            }
+            match service_modules.get(&input) {
+                // No such input, or one without clan.modules: the core says so.
+                None | Some(Value::Null) => continue,
+                // An input that was read, without that module: the core says so too.
+                Some(v) if inputs.contains(&input) && v.get(&module).is_none() => continue,
+                _ => {}
+            }
+        }
+        let Some(Value::Object(of_input)) = Some(
+            service_modules
+                .entry(input)
+                .or_insert_with(|| Value::Object(Map::new())),
+        ) else {
+            continue;
+        };
+        let Value::Object(spec) = of_input
+            .entry(module)
+            .or_insert_with(|| Value::Object(Map::new()))
+        else {
+            continue;
+        };
+        let Value::Object(roles) = spec
+            .entry("roles")
+            .or_insert_with(|| Value::Object(Map::new()))
+        else {
+            continue;
+        };
+        if let Some(given_roles) = inst.get("roles").and_then(Value::as_object) {
+            for r in given_roles.keys() {
+                roles
+                    .entry(r.clone())
+                    .or_insert_with(|| Value::Object(Map::new()));
+            }
         }
     }
 }

@@ -104,6 +104,15 @@ pub(crate) fn diagnose(project: &Project) -> Vec<Diagnostic> {
             ));
         }
     }
+    for failure in &output.clan.assertions {
+        out.push(place(
+            project,
+            Severity::Constraint,
+            &failure.path(),
+            failure.to_string(),
+            None,
+        ));
+    }
     out
 }
 
@@ -149,6 +158,35 @@ fn place(
             message,
             file: Some(file),
             source: None,
+            line: at.map(|(l, _)| l),
+            column: at.map(|(_, c)| c),
+        };
+    }
+    if let ("serviceModules", Some(Step::Attr(input)), Some(Step::Attr(name))) =
+        (path.root, path.steps.first(), path.steps.get(1))
+    {
+        // What the core reads of a clan service module: placed where the module is given.
+        let (file, source, at) = match project
+            .clan
+            .as_ref()
+            .and_then(|c| c.service_module_position(input, name))
+        {
+            Some((file, at)) => (Some(file), None, at),
+            None => (
+                None,
+                project
+                    .clan
+                    .as_ref()
+                    .map(|c| c.service_module_place(input, name)),
+                None,
+            ),
+        };
+        return Diagnostic {
+            severity,
+            path: Some(path.to_string()),
+            message,
+            file,
+            source,
             line: at.map(|(l, _)| l),
             column: at.map(|(_, c)| c),
         };
