@@ -969,11 +969,8 @@ fn instances_validate_says_what_it_cannot_check() {
         (r.code, r.stdout.as_str(), r.stderr.as_str()),
         (
             0,
-            format!(
-                "{}inventory.json: 0 errors, 0 warnings, 0 failed constraints\n",
-                UNCHECKED
-            )
-            .as_str(),
+            format!("{UNCHECKED}inventory.json: 0 errors, 0 warnings, 0 failed constraints\n")
+                .as_str(),
             ""
         )
     );

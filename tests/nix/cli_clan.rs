@@ -19,6 +19,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_clan-inventory");
 const WITHOUT_MODULES: &str =
     "r: r // { machines = builtins.mapAttrs (_: m: removeAttrs m [ \"modules\" ]) r.machines; }";
 
+/// The same, also without each instance role's settings definitions and extraModules (values the
+/// user wrote, which `resolve --format json` leaves out as it leaves out modules).
+const WITHOUT_VALUES: &str = "r: r // { machines = builtins.mapAttrs (_: m: removeAttrs m [ \"modules\" ]) r.machines; instances = builtins.mapAttrs (_: i: i // { roles = builtins.mapAttrs (_: r: removeAttrs r [ \"settings\" \"roleSettings\" \"extraModules\" ]) i.roles; }) r.instances; }";
+
 struct Run {
     code: i32,
     stdout: String,
@@ -1063,4 +1067,189 @@ fn values_json_cannot_hold_are_decoded_as_what_they_are() {
             format!("clan.nix:3:3: error: inventory.machines.m.deploy.targetHost: evaluating it fails (a throw or a failed assertion; `nix eval` on it shows why)\n{summary}").as_str()
         )
     );
+}
+
+/// A clan with `inventory.instances` on both sides, and `clanInternals.clanServices.serviceModules`
+/// as buildClan exposes it (docs/semantics.md: each module's evaluated config), given here as
+/// plain values so that the test needs no nixpkgs; the modules no instance uses throw, so reading
+/// them would fail the test.
+fn clan_with_instances(dir: &Path) {
+    fs::write(
+        dir.join("inventory.json"),
+        r#"{
+  "machines": { "gateway": {}, "jon": { "tags": ["desk"] }, "sara": {} },
+  "instances": {
+    "web": { "roles": { "client": { "machines": { "jon": { "settings": { "x": 1 } } } } } }
+  }
+}
+"#,
+    )
+    .unwrap();
+    fs::write(
+        dir.join("clan.nix"),
+        format!(
+            r#"let
+  clan = (import {lib}).buildClan {{
+    directory = ./.;
+    inventory.instances = {{
+      web.module = {{ name = "hello"; input = "self"; }};
+      web.roles.server.machines.gateway = {{ }};
+      web.roles.client.settings = {{ y = 2; }};
+      vpn.module.name = "wireguard";
+      vpn.roles.peer.tags = [ "all" ];
+    }};
+  }};
+  serviceModules = {{
+    self.hello = {{
+      roles = {{ server = {{ }}; client = {{ }}; }};
+      manifest.constraints = {{ maxInstances = 1; roles.server.maxMachines = 1; }};
+    }};
+    self.other = throw "an unused module is not read";
+    clan-core = {{
+      wireguard.roles = {{ peer = {{ }}; controller = {{ }}; }};
+      unused = throw "not read either";
+    }};
+    nixpkgs = null;
+  }};
+in
+clan // {{ clanInternals = clan.clanInternals // {{ clanServices = {{ inherit serviceModules; }}; }}; }}
+"#,
+            lib = repo_root().join("nix").display()
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn instances_of_the_whole_clan_resolve_as_the_builtin_does() {
+    let nix = Nix::with_plugin();
+    let dir = TempDir::new("cli-instances");
+    clan_with_instances(dir.path());
+    let run = cli(&nix, dir.path(), &["resolve", "--format", "json"]);
+    let got = json_of(&run);
+    // The builtin on the argument buildClan gives it, with the service modules.
+    let clan = dir.path().join("clan.nix");
+    let want = eval(
+        &nix,
+        &[
+            "--impure",
+            "--expr",
+            &format!(
+                "let ci = (import {}).clanInternals; in builtins.clanInventory {{ inherit (ci) inventory modules directory; inherit (ci.clanServices) serviceModules; }}",
+                clan.display()
+            ),
+            "--apply",
+            WITHOUT_VALUES,
+        ],
+    );
+    assert_eq!(got, want);
+    // Both sides' members: jon (inventory.json), gateway (Nix), every machine by tag 'all'.
+    assert_eq!(
+        got["instances"]["web"]["roles"]["server"]["machines"],
+        serde_json::json!(["gateway"])
+    );
+    assert_eq!(
+        got["machines"]["jon"]["instances"],
+        serde_json::json!([
+            { "service": "<clan-core>/wireguard", "instance": "vpn", "role": "peer" },
+            { "service": "self/hello", "instance": "web", "role": "client" },
+        ])
+    );
+    // The modules are known: no note that they are not checked.
+    let validate = cli(&nix, dir.path(), &["validate"]);
+    assert_eq!(
+        (validate.code, validate.stdout.as_str()),
+        (
+            0,
+            "the whole clan of `clan.nix`: 0 errors, 0 warnings, 0 failed constraints\n"
+        ),
+        "{}",
+        validate.stderr
+    );
+
+    let explain = cli(&nix, dir.path(), &["explain", "jon"]);
+    assert_eq!(explain.code, 0, "{}", explain.stderr);
+    for part in [
+        "\ninstance vpn (clan service <clan-core>/wireguard)\n  clan service module <clan-core>/wireguard: flake input 'clan-core' (inputs.clan-core.clan.modules.wireguard)\n  role peer of vpn: via tag 'all' (every machine has it)\n",
+        "  role client of web: listed in roles.client.machines (from inventory.json:4:51)\n",
+        "  settings of role client, in the order they are evaluated against its interface:\n    inventory.instances.web.roles.client.settings (from the Nix inventory at clan.nix:7:7)\n    inventory.instances.web.roles.client.machines.jon.settings (from inventory.json:4:60)\n",
+        "  constraints of clan service self/hello:\n    role server needs at most 1: ok, has 1: gateway\n    at most 1 instances: ok, has 1: web\n",
+    ] {
+        assert!(explain.stdout.contains(part), "{part}\n{}", explain.stdout);
+    }
+    let select = cli(
+        &nix,
+        dir.path(),
+        &["select", "service:self/hello & !instance:web.client"],
+    );
+    assert_eq!(select.stdout, "gateway\n", "{}", select.stderr);
+
+    // Edits: what the Nix side defines is refused; a role the module does not have is invalid; a
+    // constraint broken by an edit is a warning.
+    let before = inventory_text(dir.path());
+    let read_only = "not in inventory.json: the Nix side is read-only here, change it there";
+    for (args, last) in [
+        (
+            &["roles", "unassign", "web.server", "gateway"][..],
+            format!("error: machine 'gateway' of role web.server is defined in the Nix inventory at clan.nix:6:7, {read_only}"),
+        ),
+        (
+            &["roles", "unassign", "vpn.peer", "--tag", "all"][..],
+            format!("error: tag 'all' of role vpn.peer is defined in the Nix inventory at clan.nix:9:7, {read_only}"),
+        ),
+        (
+            &["roles", "assign", "web.srv", "jon"][..],
+            "  inventory.instances.web.roles: role 'srv' is not defined by clan service module 'self/hello' (roles: client, server)".to_owned(),
+        ),
+    ] {
+        let run = cli(&nix, dir.path(), args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stdout);
+        assert_eq!(run.stderr.lines().last().unwrap_or_default(), last, "{args:?}");
+        assert_eq!(inventory_text(dir.path()), before, "{args:?}");
+    }
+    let run = cli(&nix, dir.path(), &["roles", "assign", "web.server", "sara"]);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "inventory.json: role web.server: added machines: sara\n")
+    );
+    assert!(run.stderr.ends_with("warning: written, but a constraint now fails (the machines of its instance will not build until it holds): inventory.instances.web: role 'server' allows at most 1 machines, has 2: gateway, sara\n"), "{}", run.stderr);
+    let run = cli(&nix, dir.path(), &["validate"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.contains(": constraint: inventory.instances.web: role 'server' allows at most 1 machines, has 2: gateway, sara\n"), "{}", run.stdout);
+}
+
+#[test]
+fn service_modules_that_fail_to_evaluate_are_named_and_placed() {
+    let nix = Nix::with_plugin();
+    let dir = TempDir::new("cli-instances-throw");
+    clan_with_instances(dir.path());
+    // As without nixpkgs: the module used cannot be evaluated.
+    let text = fs::read_to_string(dir.path().join("clan.nix"))
+        .unwrap()
+        .replace(
+            "roles = { server = { }; client = { }; };",
+            "roles = throw \"buildClan: inventory.instances needs `nixpkgs`\";",
+        );
+    fs::write(dir.path().join("clan.nix"), text).unwrap();
+    let run = cli(&nix, dir.path(), &["validate"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "the clan's own modules (modules.hello): error: serviceModules.self.hello.roles: evaluating it fails (a throw or a failed assertion; `nix eval` on it shows why)\n\
+         the whole clan of `clan.nix`: 1 error, 0 warnings, 0 failed constraints\n"
+    );
+    // Without clanInternals.clanServices (a library before clan services), the CLI says why the
+    // modules are not checked, and resolves the rest.
+    let text = fs::read_to_string(dir.path().join("clan.nix"))
+        .unwrap()
+        .replace("clanServices = { inherit serviceModules; };", "");
+    fs::write(dir.path().join("clan.nix"), text).unwrap();
+    let run = cli(&nix, dir.path(), &["select", "instance:web"]);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "gateway\njon\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.ends_with("note: this buildClan has no clanInternals.clanServices.serviceModules, so the modules, roles and constraints of inventory.instances are not checked\n"), "{}", run.stderr);
 }
