@@ -1064,7 +1064,8 @@ fn values_json_cannot_hold_are_decoded_as_what_they_are() {
         (run.code, run.stdout.as_str()),
         (
             1,
-            format!("clan.nix:3:3: error: inventory.machines.m.deploy.targetHost: evaluating it fails (a throw or a failed assertion; `nix eval` on it shows why)\n{summary}").as_str()
+            // tryEval keeps no message: the CLI asks Nix for that value alone.
+            format!("clan.nix:3:3: error: inventory.machines.m.deploy.targetHost: evaluating it fails: no host\n{summary}").as_str()
         )
     );
 }
@@ -1231,12 +1232,29 @@ fn service_modules_that_fail_to_evaluate_are_named_and_placed() {
             "roles = throw \"buildClan: inventory.instances needs `nixpkgs`\";",
         );
     fs::write(dir.path().join("clan.nix"), text).unwrap();
+    let failure = "serviceModules.self.hello.roles: evaluating it fails: buildClan: inventory.instances needs `nixpkgs`";
     let run = cli(&nix, dir.path(), &["validate"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(
         run.stdout,
-        "the clan's own modules (modules.hello): error: serviceModules.self.hello.roles: evaluating it fails (a throw or a failed assertion; `nix eval` on it shows why)\n\
-         the whole clan of `clan.nix`: 1 error, 0 warnings, 0 failed constraints\n"
+        format!(
+            "the clan's own modules (modules.hello): error: {failure}\n\
+             note: a clan service module fails to evaluate ({failure}), so the modules, roles and constraints of inventory.instances are not checked\n\
+             the whole clan of `clan.nix`: 1 error, 0 warnings, 0 failed constraints\n"
+        )
+    );
+    // The other commands answer on the rest, and say why they cannot check the modules.
+    let run = cli(&nix, dir.path(), &["select", "instance:web.server"]);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "gateway\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.ends_with(&format!("note: a clan service module fails to evaluate ({failure}), so the modules, roles and constraints of inventory.instances are not checked\n")),
+        "{}",
+        run.stderr
     );
     // Without clanInternals.clanServices (a library before clan services), the CLI says why the
     // modules are not checked, and resolves the rest.

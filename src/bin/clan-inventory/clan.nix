@@ -22,17 +22,22 @@ let
     isList
     isPath
     isString
+    length
     listToAttrs
     mapAttrs
+    removeAttrs
     tryEval
     unsafeGetAttrPos
     ;
   isDerivation =
     x:
-    let
-      t = tryEval (x.type or null);
-    in
-    t.success && t.value == "derivation";
+    x ? type
+    && (
+      let
+        t = tryEval x.type;
+      in
+      t.success && t.value == "derivation"
+    );
   # The data of a value.
   plain =
     v:
@@ -75,14 +80,10 @@ let
   inner =
     c:
     let
-      kept = listToAttrs (
-        map (name: {
-          inherit name;
-          value = c.${name};
-        }) (filter (n: c.${n} != null) (attrNames c))
-      );
+      names = attrNames c;
+      unmarked = filter (n: c.${n} == null) names;
     in
-    if kept == { } then null else { c = kept; };
+    if length unmarked == length names then null else { c = removeAttrs c unmarked; };
   # A role of a clan module is a path (a file), a string, or a module written inline.
   roleData = r: if isPath r || isString r then toString r else null;
   roleMark =

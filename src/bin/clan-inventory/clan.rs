@@ -67,6 +67,7 @@ impl Source {
 }
 
 /// The Nix to run and the plugin to give it.
+#[derive(Clone)]
 pub(crate) struct Evaluator {
     pub(crate) nix: PathBuf,
     pub(crate) plugin: Option<PathBuf>,
@@ -89,14 +90,14 @@ impl Evaluator {
         Some(Evaluator { nix, plugin })
     }
 
-    fn command(&self, source: &Source) -> Command {
+    fn command(&self, source: &Source, apply: &str) -> Command {
         let mut cmd = Command::new(&self.nix);
         cmd.args(["--extra-experimental-features", "nix-command flakes"]);
         if let Some(p) = &self.plugin {
             // Before the subcommand, where Nix reads plugin options.
             cmd.arg("--option").arg("plugin-files").arg(p);
         }
-        cmd.args(["eval", "--json", "--apply", VIEW]);
+        cmd.args(["eval", "--json", "--apply", apply]);
         match source {
             Source::Flake(r) => {
                 let installable = match r.split_once('#') {
@@ -146,6 +147,8 @@ pub(crate) struct Clan {
     /// What the Nix side defines; `None` with a library that does not say.
     pub(crate) nix: Option<NixSide>,
     pub(crate) seconds: f64,
+    /// To ask Nix again, for the message of a value that throws.
+    evaluator: Evaluator,
 }
 
 /// What buildClan got besides inventory.json.
@@ -173,7 +176,7 @@ impl Clan {
     /// Nix fails (its error is passed on) or prints something that is not the expected data.
     pub(crate) fn evaluate(source: Source, evaluator: &Evaluator) -> Result<Self, Failure> {
         let start = Instant::now();
-        let out = evaluator.command(&source).output().map_err(|e| {
+        let out = evaluator.command(&source, VIEW).output().map_err(|e| {
             Failure::invalid(format!("failed to run `{}`: {e}", evaluator.nix.display()))
         })?;
         let seconds = start.elapsed().as_secs_f64();
@@ -227,6 +230,7 @@ impl Clan {
             marks: data["marks"].take(),
             service_modules_missing,
             service_modules_read,
+            evaluator: evaluator.clone(),
             inventory_file,
             directory,
             local_dir,
@@ -252,6 +256,49 @@ impl Clan {
             }
         }
         self.args["modules"] = modules;
+    }
+
+    /// Nix's message for the value at `path` of the core's argument, which throws (tryEval, in
+    /// clan.nix, keeps no message): one more evaluation, of that value alone. `None` when Nix
+    /// gives none.
+    pub(crate) fn throw_message(
+        &self,
+        path: &clan_inventory::inventory::AttrPath,
+    ) -> Option<String> {
+        use clan_inventory::inventory::Step;
+        // Where the core's argument has it in clanInternals (clan.nix's `serviceModules` keeps the
+        // attribute names of the modules' config).
+        let start = match path.root {
+            "inventory" => "ci.inventory",
+            "serviceModules" => "ci.clanServices.serviceModules",
+            "modules" => "ci.modules",
+            "directory" => "ci.directory",
+            _ => return None,
+        };
+        let steps: Vec<Value> = path
+            .steps
+            .iter()
+            .map(|s| match s {
+                Step::Attr(a) => Value::String(a.clone()),
+                Step::Index(i) => Value::from(*i),
+            })
+            .collect();
+        // The steps as a Nix string of JSON: `\`, `"` and `$` escaped.
+        let json = Value::Array(steps)
+            .to_string()
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('$', "\\$");
+        let apply = format!(
+            "ci: builtins.seq (builtins.foldl' (v: s: if builtins.isInt s then builtins.elemAt v s else builtins.getAttr s v) {start} (builtins.fromJSON \"{json}\")) null"
+        );
+        let out = self.evaluator.command(&self.source, &apply).output().ok()?;
+        if out.status.success() {
+            return None;
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let line = nix_error_line(&stderr);
+        (!line.is_empty()).then(|| line.to_owned())
     }
 
     /// The line every command prints on stderr in this mode.

@@ -10,10 +10,10 @@ use serde_json::{Map, Value};
 
 use super::clan::Clan;
 use super::locate::{Locator, Refine};
-use super::tree::{CliTree, Handle};
+use super::tree::{CliTree, Handle, Unreadable};
 use super::Failure;
-use clan_inventory::inventory::Step;
 use clan_inventory::inventory::{load, Errors, Input, CLAN_CORE, SELF};
+use clan_inventory::inventory::{AttrPath, Step};
 
 /// An inventory file, read once, and the builtin's argument built from it.
 pub(crate) struct Project {
@@ -37,6 +37,9 @@ pub(crate) struct Project {
     /// Why the modules, roles and constraints of `inventory.instances` are not checked, when
     /// they are not: the clan service modules are not known (inventory.json alone).
     pub(crate) unchecked: Option<String>,
+    /// A clan service module that fails to evaluate: its path and message (see
+    /// [`Project::without_failing_service_modules`]).
+    pub(crate) service_modules_failure: Option<(AttrPath, String)>,
 }
 
 impl Project {
@@ -111,6 +114,7 @@ impl Project {
             clan: None,
             marks: None,
             unchecked,
+            service_modules_failure: None,
         })
     }
 
@@ -132,7 +136,7 @@ impl Project {
             assume_service_modules(&args["inventory"], &mut sm, None);
             args["serviceModules"] = Value::Object(sm);
         }
-        Project {
+        let mut project = Project {
             file,
             modules_dir: dir.join("modules"),
             text,
@@ -144,8 +148,46 @@ impl Project {
                 .service_modules_missing
                 .as_ref()
                 .map(|why| format!("{why}, so {UNCHECKED}")),
+            service_modules_failure: None,
             clan: Some(clan),
+        };
+        project.without_failing_service_modules();
+        project
+    }
+
+    /// When a clan service module that an instance uses fails to evaluate (a clan without
+    /// `nixpkgs`, whose lib evaluates them, say), the commands still answer on the rest, as in
+    /// inventory.json alone, and say why; `validate` reports the failure as an error.
+    fn without_failing_service_modules(&mut self) {
+        if self.args.get("serviceModules").is_none() || self.unchecked.is_some() {
+            return;
         }
+        let failure = {
+            let (mut tree, root) = self.tree();
+            match clan_inventory::inventory::decode(&mut tree, &root) {
+                Err(Errors::Source { path, error }) if path.root == "serviceModules" => {
+                    Some((path, error))
+                }
+                _ => None,
+            }
+        };
+        let Some((path, error)) = failure else { return };
+        let message = self.source_error(&path, error);
+        let mut sm = Map::new();
+        assume_service_modules(&self.args["inventory"], &mut sm, None);
+        self.args["serviceModules"] = Value::Object(sm);
+        if let Some(c) = self
+            .marks
+            .as_mut()
+            .and_then(|m| m.get_mut("c"))
+            .and_then(Value::as_object_mut)
+        {
+            c.remove("serviceModules");
+        }
+        self.unchecked = Some(format!(
+            "a clan service module fails to evaluate ({message}), so {UNCHECKED}"
+        ));
+        self.service_modules_failure = Some((path, message));
     }
 
     /// What the commands read, in messages: `` `inventory.json` ``, or `the whole clan of …`.
@@ -204,6 +246,7 @@ impl Project {
             clan: None,
             marks,
             unchecked: self.unchecked.clone(),
+            service_modules_failure: self.service_modules_failure.clone(),
         }
     }
 
@@ -341,7 +384,20 @@ impl Project {
         match load(&mut tree, &root) {
             Ok(input) => Ok(input),
             Err(Errors::Invalid(errors)) => Err(errors.iter().map(ToString::to_string).collect()),
-            Err(Errors::Source { path, error }) => Err(vec![format!("{path}: {error}")]),
+            Err(Errors::Source { path, error }) => Err(vec![self.source_error(&path, error)]),
+        }
+    }
+
+    /// The message of a value of the whole clan the core cannot read, with Nix's own message
+    /// for one that throws.
+    pub(crate) fn source_error(&self, path: &AttrPath, error: Unreadable) -> String {
+        let why = match (error, &self.clan) {
+            (Unreadable::Throws, Some(clan)) => clan.throw_message(path),
+            _ => None,
+        };
+        match why {
+            Some(why) => format!("{path}: evaluating it fails: {why}"),
+            None => format!("{path}: {error}"),
         }
     }
 }

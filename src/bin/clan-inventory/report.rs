@@ -67,13 +67,24 @@ impl Diagnostic {
 /// Every diagnostic of the project: structural errors if there are any; else reference errors,
 /// then warnings (tags that match no machine), then, for a valid input, failed constraints.
 pub(crate) fn diagnose(project: &Project) -> Vec<Diagnostic> {
+    // A clan service module that fails to evaluate is an error; the rest is checked without it.
+    let mut failed: Vec<Diagnostic> = project
+        .service_modules_failure
+        .iter()
+        .map(|(path, message)| place(project, Severity::Error, path, message.clone(), None))
+        .collect();
+    failed.extend(diagnose_input(project));
+    failed
+}
+
+fn diagnose_input(project: &Project) -> Vec<Diagnostic> {
     let (mut tree, root) = project.tree();
     let input = match decode(&mut tree, &root) {
         Ok(input) => input,
         Err(Errors::Invalid(errors)) => return errors_of(project, &errors),
         // A value of the Nix side that throws (or is not data): the builtin would stop there too.
         Err(Errors::Source { path, error }) => {
-            let message = format!("{path}: {error}");
+            let message = project.source_error(&path, error);
             return vec![place(project, Severity::Error, &path, message, None)];
         }
     };
