@@ -15,6 +15,7 @@ mod cli_vs_builtin;
 mod differential;
 mod eval_jobs;
 mod hostile;
+mod instances;
 mod nix_lib;
 mod panic;
 mod plugin;

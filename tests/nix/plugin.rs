@@ -77,13 +77,17 @@ fn seed_example_borgbackup_explicit_machines() {
     assert_eq!(
         out,
         json!({
+            "clanServices": {},
+            "instances": {},
             "machines": {
                 "backup_server": {
+                    "instances": [],
                     "modules": ["borg-server", generated("borgbackup", "instance_1", &roles, None)],
                     "services": { "borgbackup": { "instance_1": { "roles": ["server"] } } },
                     "tags": ["all", "nixos"]
                 },
                 "jon": {
+                    "instances": [],
                     "modules": ["borg-client", generated("borgbackup", "instance_1", &roles, None)],
                     "services": { "borgbackup": { "instance_1": { "roles": ["client"] } } },
                     "tags": ["all", "nixos"]
@@ -230,7 +234,7 @@ fn disabled_instance_contributes_nothing() {
     );
     assert_eq!(
         out["machines"]["jon"],
-        json!({ "modules": [], "services": {}, "tags": ["all", "nixos"] })
+        json!({ "instances": [], "modules": [], "services": {}, "tags": ["all", "nixos"] })
     );
     assert_eq!(out["services"]["zerotier"]["off"]["enabled"], json!(false));
     // The controller constraint (min 1) is not checked for a disabled instance.
@@ -548,8 +552,8 @@ fn same_inventory_in_another_attribute_order_gives_identical_output() {
     let nix = Nix::with_plugin();
     let (a, b) = (nix.eval_json(a).unwrap(), nix.eval_json(b).unwrap());
     assert_eq!(a, b);
-    assert!(a.contains(r#""mid":{"modules":2,"services":{"svc":{"a1":{"roles":["aa"]}}},"tags":["aa","zz","all","nixos"]}"#), "{a}");
-    assert!(a.contains(r#""zed":{"modules":4,"services":{"svc":{"a1":{"roles":["aa"]},"z1":{"roles":["zz"]}}},"tags":["t","all","nixos"]}"#), "{a}");
+    assert!(a.contains(r#""mid":{"instances":[],"modules":2,"services":{"svc":{"a1":{"roles":["aa"]}}},"tags":["aa","zz","all","nixos"]}"#), "{a}");
+    assert!(a.contains(r#""zed":{"instances":[],"modules":4,"services":{"svc":{"a1":{"roles":["aa"]},"z1":{"roles":["zz"]}}},"tags":["t","all","nixos"]}"#), "{a}");
 }
 
 #[test]

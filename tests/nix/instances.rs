@@ -1,0 +1,401 @@
+//! The built plugin inside the real `nix` on `inventory.instances` (docs/semantics.md, "Clan
+//! services"): the result's shape, that nothing the user wrote is forced (settings, extra
+//! modules, service modules no instance uses), errors raised by the call, and values that
+//! survive collections. Needs `--features plugin` (scripts/test).
+#![cfg(feature = "plugin")]
+
+use crate::common::Nix;
+use serde_json::{json, Value};
+
+/// `serviceModules` with the clan's own `backup` (roles client, server; at least one server) and
+/// `vpn` (one role), and an input `extra` with `vpn` too (at most one instance).
+const SERVICE_MODULES: &str = r"
+  serviceModules = {
+    self = {
+      backup = { roles = { client = { }; server = { }; }; manifest.constraints.roles.server.minMachines = 1; };
+      vpn.roles.peer = { };
+    };
+    extra.vpn = { roles.peer = { }; manifest.constraints.maxInstances = 1; };
+  };
+";
+
+/// A small inventory that uses both APIs: `r` is the builtin's result.
+fn small(body: &str) -> String {
+    format!(
+        r#"let
+          r = builtins.clanInventory {{
+            directory = "/srv/clan";
+            {SERVICE_MODULES}
+            modules.borgbackup.roles = {{ client = {{ }}; server = {{ }}; }};
+            inventory = {{
+              machines = {{ jon.tags = [ "laptop" ]; sara.tags = [ "laptop" "eu" ]; srv = {{ }}; }};
+              services.borgbackup.old.roles.client.machines = [ "jon" ];
+              instances = {{
+                backup = {{
+                  roles.server.machines.srv.settings = {{ path = "/backup"; }};
+                  roles.client = {{
+                    settings = {{ every = "day"; }};
+                    machines.jon.settings.every = "hour";
+                    tags = {{ eu.settings.region = "eu"; laptop = {{ }}; }};
+                    extraModules = [ "client.nix" {{ id = "inline"; }} ];
+                  }};
+                }};
+                mesh = {{ module = {{ name = "vpn"; input = "extra"; }}; roles.peer.tags = [ "all" "nope" ]; }};
+                mesh2 = {{ module = {{ name = "vpn"; input = "extra"; }}; roles.peer.machines.srv = {{ }}; }};
+              }};
+            }};
+          }};
+        in {body}"#
+    )
+}
+
+#[test]
+fn result_shape_of_a_small_inventory() {
+    let nix = Nix::with_plugin();
+    let out = nix.json(&small(
+        "{ inherit (r) instances clanServices warnings assertions;
+           machines = builtins.mapAttrs (_: m: m.instances) r.machines;
+           services = r.services; }",
+    ));
+    let def = |file: &str, value: Value| json!({ "_file": file, "imports": [value] });
+    let client = "inventory.instances.backup.roles.client";
+    let too_many = "clan service 'extra/vpn' allows at most 1 instances, has 2: mesh, mesh2";
+    let failed = |m: &str| json!({ "assertion": false, "message": m });
+    assert_eq!(
+        out["instances"],
+        json!({
+            "backup": {
+                "assertions": [],
+                "module": { "input": "self", "name": "backup" },
+                "service": "self/backup",
+                "roles": {
+                    "client": {
+                        // Listed, then tag eu (sara), then tag laptop (jon, sara: already there).
+                        "machines": ["jon", "sara"],
+                        "settings": {
+                            "jon": [
+                                def(&format!("{client}.settings"), json!({ "every": "day" })),
+                                def(&format!("{client}.machines.jon.settings"), json!({ "every": "hour" })),
+                            ],
+                            "sara": [
+                                def(&format!("{client}.settings"), json!({ "every": "day" })),
+                                def(&format!("{client}.tags.eu.settings"), json!({ "region": "eu" })),
+                            ]
+                        },
+                        "roleSettings": [def(&format!("{client}.settings"), json!({ "every": "day" }))],
+                        "extraModules": ["/srv/clan/client.nix", { "id": "inline" }]
+                    },
+                    "server": {
+                        "machines": ["srv"],
+                        "settings": { "srv": [def("inventory.instances.backup.roles.server.machines.srv.settings", json!({ "path": "/backup" }))] },
+                        "roleSettings": [],
+                        "extraModules": []
+                    }
+                }
+            },
+            "mesh": {
+                "assertions": [],
+                "module": { "input": "extra", "name": "vpn" },
+                "service": "extra/vpn",
+                "roles": { "peer": {
+                    "machines": ["jon", "sara", "srv"],
+                    "settings": { "jon": [], "sara": [], "srv": [] },
+                    "roleSettings": [],
+                    "extraModules": []
+                } }
+            },
+            "mesh2": {
+                "assertions": [],
+                "module": { "input": "extra", "name": "vpn" },
+                "service": "extra/vpn",
+                "roles": { "peer": {
+                    "machines": ["srv"],
+                    "settings": { "srv": [] },
+                    "roleSettings": [],
+                    "extraModules": []
+                } }
+            }
+        })
+    );
+    assert_eq!(
+        out["clanServices"],
+        json!({
+            "extra/vpn": {
+                "assertions": [failed(too_many)],
+                "instances": ["mesh", "mesh2"],
+                "machines": { "jon": ["mesh"], "sara": ["mesh"], "srv": ["mesh", "mesh2"] },
+                "module": { "input": "extra", "name": "vpn" }
+            },
+            "self/backup": {
+                "assertions": [],
+                "instances": ["backup"],
+                "machines": { "jon": ["backup"], "sara": ["backup"], "srv": ["backup"] },
+                "module": { "input": "self", "name": "backup" }
+            }
+        })
+    );
+    let m = |s: &str, i: &str, r: &str| json!({ "service": s, "instance": i, "role": r });
+    assert_eq!(
+        out["machines"],
+        json!({
+            "jon": [m("extra/vpn", "mesh", "peer"), m("self/backup", "backup", "client")],
+            "sara": [m("extra/vpn", "mesh", "peer"), m("self/backup", "backup", "client")],
+            "srv": [m("extra/vpn", "mesh", "peer"), m("extra/vpn", "mesh2", "peer"), m("self/backup", "backup", "server")]
+        })
+    );
+    assert_eq!(
+        out["warnings"],
+        json!(["inventory.instances.mesh.roles.peer.tags: tag 'nope' matches no machine"])
+    );
+    assert_eq!(out["assertions"], json!([failed(too_many)]));
+    // The services API is untouched beside it.
+    assert_eq!(
+        out["services"],
+        json!({ "borgbackup": { "old": { "enabled": true, "roles": {
+            "client": { "machines": ["jon"] }, "server": { "machines": [] }
+        } } } })
+    );
+}
+
+/// The CLI's core gives the same JSON as the builtin (less the module values, which JSON cannot
+/// carry): `output_json` on the same argument.
+#[test]
+fn the_builtin_agrees_with_the_cores_json() {
+    use clan_inventory::inventory::{json::output_json, json::JsonTree, load, resolve};
+    let nix = Nix::with_plugin();
+    let from_nix = nix.json(&small(
+        "{ inherit (r) clanServices warnings assertions services;
+           instances = builtins.mapAttrs (_: i: i // { roles = builtins.mapAttrs (_: r: { inherit (r) machines; }) i.roles; }) r.instances;
+           machines = builtins.mapAttrs (_: m: removeAttrs m [ \"modules\" ]) r.machines; }",
+    ));
+    // The same argument, as JSON, without the extra modules (which `output_json` leaves out).
+    let arg = json!({
+        "modules": { "borgbackup": { "roles": { "client": {}, "server": {} } } },
+        "serviceModules": {
+            "self": {
+                "backup": { "roles": { "client": {}, "server": {} }, "manifest": { "constraints": { "roles": { "server": { "minMachines": 1 } } } } },
+                "vpn": { "roles": { "peer": {} } }
+            },
+            "extra": { "vpn": { "roles": { "peer": {} }, "manifest": { "constraints": { "maxInstances": 1 } } } }
+        },
+        "inventory": {
+            "machines": { "jon": { "tags": ["laptop"] }, "sara": { "tags": ["laptop", "eu"] }, "srv": {} },
+            "services": { "borgbackup": { "old": { "roles": { "client": { "machines": ["jon"] } } } } },
+            "instances": {
+                "backup": { "roles": {
+                    "server": { "machines": { "srv": { "settings": { "path": "/backup" } } } },
+                    "client": { "settings": { "every": "day" }, "machines": { "jon": { "settings": { "every": "hour" } } }, "tags": { "eu": { "settings": { "region": "eu" } }, "laptop": {} } }
+                } },
+                "mesh": { "module": { "name": "vpn", "input": "extra" }, "roles": { "peer": { "tags": ["all", "nope"] } } },
+                "mesh2": { "module": { "name": "vpn", "input": "extra" }, "roles": { "peer": { "machines": { "srv": {} } } } }
+            }
+        }
+    });
+    let mut tree = JsonTree::new();
+    let Ok(input) = load(&mut tree, &&arg) else {
+        panic!("the core rejects the argument")
+    };
+    assert_eq!(output_json(&input, &resolve(&input)), from_nix);
+}
+
+/// Settings, tag settings, machine settings and extra modules are `throw`s, and so are a service
+/// module and an input that no instance uses: the whole result is read (every definition's file,
+/// every list's length) without forcing any of them. Forcing a definition's value raises the
+/// user's own error: the value is the user's, not a copy.
+#[test]
+fn nothing_the_user_wrote_is_forced() {
+    let nix = Nix::with_plugin();
+    let expr = |read: &str| {
+        format!(
+            r#"let
+              r = builtins.clanInventory {{
+                inventory = {{
+                  machines = {{ jon.tags = [ "t" ]; sara = {{ }}; }};
+                  instances.backup.roles.client = {{
+                    settings = throw "role settings";
+                    machines.jon.settings = throw "machine settings";
+                    tags.t.settings = throw "tag settings";
+                    tags.all = {{ }};
+                    extraModules = [ (throw "extra module") "x.nix" ];
+                  }};
+                }};
+                serviceModules = {{
+                  self = {{ backup.roles.client = throw "role value"; unused = throw "unused module"; }};
+                  other = throw "unused input";
+                }};
+              }};
+              files = l: map (d: [ d._file (builtins.length d.imports) ]) l;
+              roles = i: builtins.mapAttrs (_: r: {{
+                inherit (r) machines;
+                settings = builtins.mapAttrs (_: files) r.settings;
+                roleSettings = files r.roleSettings;
+                extraModules = builtins.length r.extraModules;
+              }}) i.roles;
+            in {read}"#
+        )
+    };
+    let out = nix.json(&expr(
+        "{ instances = builtins.mapAttrs (_: i: i // { roles = roles i; }) r.instances;
+           inherit (r) clanServices warnings assertions;
+           machines = builtins.mapAttrs (_: m: m.instances) r.machines; }",
+    ));
+    let p = "inventory.instances.backup.roles.client";
+    assert_eq!(
+        out["instances"]["backup"]["roles"]["client"],
+        json!({
+            "machines": ["jon", "sara"],
+            "settings": {
+                "jon": [[format!("{p}.settings"), 1], [format!("{p}.machines.jon.settings"), 1], [format!("{p}.tags.t.settings"), 1]],
+                "sara": [[format!("{p}.settings"), 1]]
+            },
+            "roleSettings": [[format!("{p}.settings"), 1]],
+            "extraModules": 2
+        })
+    );
+    assert_eq!(
+        out["machines"]["sara"],
+        json!([{ "instance": "backup", "role": "client", "service": "self/backup" }])
+    );
+    for (read, message) in [
+        ("builtins.head (builtins.head r.instances.backup.roles.client.settings.jon).imports", "role settings"),
+        ("builtins.head (builtins.elemAt r.instances.backup.roles.client.settings.jon 1).imports", "machine settings"),
+        ("builtins.head (builtins.elemAt r.instances.backup.roles.client.settings.jon 2).imports", "tag settings"),
+        ("builtins.head r.instances.backup.roles.client.extraModules", "extra module"),
+        // Without a directory, a string entry says which list it is in, when forced.
+        ("builtins.elemAt r.instances.backup.roles.client.extraModules 1", "inventory.instances.backup.roles.client.extraModules[1]: the string module 'x.nix' needs 'directory' to be set"),
+    ] {
+        let err = nix.error(&expr(read));
+        assert!(err.ends_with(message), "{read}: {err}");
+    }
+}
+
+/// Errors of the contract are raised by the call, whichever part of the result is read.
+#[test]
+fn errors_are_raised_by_the_call() {
+    let nix = Nix::with_plugin();
+    let call = |inventory: &str, service_modules: &str, read: &str| {
+        format!(
+            r"let r = builtins.clanInventory {{
+                 inventory = {{ machines = {{ jon = {{ }}; sara = {{ }}; }}; {inventory} }};
+                 serviceModules = {service_modules};
+               }}; in {read}"
+        )
+    };
+    let modules = "{ self.backup.roles = { client = { }; server = { }; }; extra = null; }";
+    for (inventory, service_modules, message) in [
+        (
+            r#"instances.backup.roles.client.tags = "t";"#,
+            modules,
+            "inventory.instances.backup.roles.client.tags: expected a list of strings or an attribute set, found a string",
+        ),
+        (
+            r"instances.backup.roles.client.machine = { };",
+            modules,
+            "inventory.instances.backup.roles.client: unknown attribute 'machine' (attributes: extraModules, machines, settings, tags); did you mean 'machines'?",
+        ),
+        (
+            r#"instances.backup.module.input = "extr";"#,
+            modules,
+            "inventory.instances.backup.module.input: no flake input 'extr' (inputs: extra, self); did you mean 'extra'?",
+        ),
+        (
+            r#"instances.backup.module.input = "extra";"#,
+            modules,
+            "inventory.instances.backup.module.input: flake input 'extra' has no clan.modules (clan service modules are published as clan.modules.<name>)",
+        ),
+        (
+            r"instances.bakup = { };",
+            modules,
+            "inventory.instances.bakup.module.name: no clan service module 'bakup' in the clan's own modules (modules: backup); did you mean 'backup'?",
+        ),
+        (
+            r"instances.backup.roles.sever = { };",
+            modules,
+            "inventory.instances.backup.roles: role 'sever' is not defined by clan service module 'self/backup' (roles: client, server); did you mean 'server'?",
+        ),
+        (
+            r"instances.backup.roles.client.machines.jonn = { };",
+            modules,
+            "inventory.instances.backup.roles.client.machines: machine 'jonn' is not defined in inventory.machines; did you mean 'jon'?",
+        ),
+        (
+            r"instances.backup = { };",
+            r#"{ self.backup = { roles = { }; manifest.constraints.maxInstances = "1"; }; }"#,
+            "serviceModules.self.backup.manifest.constraints.maxInstances: expected an integer or null, found a string",
+        ),
+        (
+            r"instances.backup = { };",
+            r#"{ self.backup.roles = throw "no roles here"; }"#,
+            "serviceModules.self.backup.roles: no roles here",
+        ),
+    ] {
+        for read in ["r.warnings", "r.machines.jon.tags", "r.instances", "r.clanServices"] {
+            assert_eq!(
+                nix.error(&call(inventory, service_modules, read)),
+                message,
+                "{inventory} {read}"
+            );
+        }
+    }
+}
+
+/// Every value the results keep for `instances`, `clanServices` and the settings lists survives
+/// collections between the call and their forcing (test hooks: a collection between the builtin's
+/// phases, and after the call), the same as without them.
+#[cfg(feature = "test-hooks")]
+#[test]
+fn instances_survive_collections() {
+    let nix = Nix::with_plugin();
+    let expr = |gc: bool| {
+        format!(
+            r#"let
+              gc = x: if {gc} then builtins.clanInventoryGcNow x else x;
+              call = if {gc} then builtins.clanInventoryGcStress else builtins.clanInventory;
+              r = call {{
+                directory = "/d";
+                serviceModules.self.s = {{ roles = {{ a = {{ }}; b = {{ }}; }}; manifest.constraints.roles.b.maxMachines = 1; }};
+                inventory.machines = builtins.listToAttrs (builtins.genList (i: {{
+                  name = "m${{toString i}}";
+                  value.tags = [ "t${{toString (i - i / 3 * 3)}}" ];
+                }}) 30);
+                inventory.instances = builtins.listToAttrs (builtins.genList (i: {{
+                  name = "i${{toString i}}";
+                  value = {{
+                    module.name = "s";
+                    roles.a = {{
+                      settings = {{ n = builtins.genList (k: k * i) 3; }};
+                      tags.t1.settings.x = "t" + toString i;
+                      machines.m2.settings.y = [ i ];
+                      extraModules = [ ("e" + toString i + ".nix") ];
+                    }};
+                    roles.b.tags = [ "t0" ];
+                  }};
+                }}) 4);
+              }};
+              step = n: x: builtins.seq (gc n) x;
+              held = builtins.seq r.warnings (step 1 (step 2 (step 3 r)));
+              settings = builtins.mapAttrs (_: i: builtins.mapAttrs (_: r: builtins.mapAttrs (_: l: step 4 l) r.settings) i.roles) held.instances;
+            in {{
+              inherit settings;
+              inherit (held) clanServices assertions;
+              instances = builtins.mapAttrs (_: i: removeAttrs i [ "roles" ] // {{ roles = builtins.mapAttrs (_: r: removeAttrs r [ "settings" ]) i.roles; }}) held.instances;
+              machines = builtins.mapAttrs (_: m: m.instances) held.machines;
+            }}"#
+        )
+    };
+    let collected = nix.json(&expr(true));
+    let plain = nix.json(&expr(false));
+    assert_eq!(collected, plain);
+    assert_eq!(
+        collected["settings"]["i2"]["a"]["m1"],
+        json!([
+            { "_file": "inventory.instances.i2.roles.a.settings", "imports": [{ "n": [0, 2, 4] }] },
+            { "_file": "inventory.instances.i2.roles.a.tags.t1.settings", "imports": [{ "x": "t2" }] }
+        ])
+    );
+    assert_eq!(
+        collected["instances"]["i3"]["roles"]["a"]["extraModules"],
+        json!(["/d/e3.nix"])
+    );
+    assert_eq!(collected["assertions"].as_array().map(Vec::len), Some(4));
+}
