@@ -15,12 +15,8 @@ use crate::common::{copy_tree, nix_prefix, plugin_path, repo_root, test_flake, N
 
 const BIN: &str = env!("CARGO_BIN_EXE_clan-inventory");
 
-/// buildClan's resolution without the module values, as `resolve --format json` prints it.
-const WITHOUT_MODULES: &str =
-    "r: r // { machines = builtins.mapAttrs (_: m: removeAttrs m [ \"modules\" ]) r.machines; }";
-
-/// The same, also without each instance role's settings definitions and extraModules (values the
-/// user wrote, which `resolve --format json` leaves out as it leaves out modules).
+/// buildClan's resolution as `resolve --format json` prints it: without the machines' module
+/// values, nor each instance role's settings definitions and extraModules (values the user wrote).
 const WITHOUT_VALUES: &str = "r: r // { machines = builtins.mapAttrs (_: m: removeAttrs m [ \"modules\" ]) r.machines; instances = builtins.mapAttrs (_: i: i // { roles = builtins.mapAttrs (_: r: removeAttrs r [ \"settings\" \"roleSettings\" \"extraModules\" ]) i.roles; }) r.instances; }";
 
 struct Run {
@@ -72,15 +68,31 @@ fn eval(nix: &Nix, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// A copy of examples/clan whose default.nix imports this repository's library.
+/// A copy of examples/clan whose default.nix imports this repository's library, and, when
+/// nixpkgs' lib is here (`CLAN_NIXPKGS_LIB`, else where scripts/nixpkgs-lib unpacks it), gives
+/// buildClan `nixpkgs = { lib; }`: clan service modules are evaluated with it (the machines are
+/// not built).
 fn example_copy() -> TempDir {
     let dir = TempDir::new("cli-example");
     copy_tree(&repo_root().join("examples/clan"), dir.path());
     let default = dir.path().join("default.nix");
-    let text = fs::read_to_string(&default).unwrap().replace(
+    let mut text = fs::read_to_string(&default).unwrap().replace(
         "(import ../../nix)",
         &format!("(import {})", repo_root().join("nix").display()),
     );
+    let lib = std::env::var_os("CLAN_NIXPKGS_LIB")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|h| Path::new(&h).join(".cache/clan-inventory/nixpkgs-lib/nixpkgs-lib/lib"))
+        })
+        .filter(|l| l.join("default.nix").is_file());
+    if let Some(lib) = lib {
+        text = text.replace(
+            "nixpkgs ? null",
+            &format!("nixpkgs ? {{ lib = import {}; }}", lib.display()),
+        );
+    }
     fs::write(default, text).unwrap();
     dir
 }
@@ -117,7 +129,7 @@ fn the_whole_test_flake_resolves_as_build_clan_does() {
         &[
             &format!("{reference}#clanInternals.resolved"),
             "--apply",
-            WITHOUT_MODULES,
+            WITHOUT_VALUES,
         ],
     );
     assert_eq!(got, want);
@@ -150,7 +162,7 @@ fn a_flake_here_that_names_build_clan_is_read_whole() {
         &[
             &format!("{reference}#clanInternals.resolved"),
             "--apply",
-            WITHOUT_MODULES,
+            WITHOUT_VALUES,
         ],
     );
     assert_eq!(json_of(&run), want);
@@ -263,7 +275,7 @@ fn the_example_clan_through_file_and_expr_resolves_as_build_clan_does() {
             default.to_str().unwrap(),
             "clanInternals.resolved",
             "--apply",
-            WITHOUT_MODULES,
+            WITHOUT_VALUES,
         ],
     );
     let got = json_of(&by_file);
@@ -287,7 +299,7 @@ fn the_example_clan_through_file_and_expr_resolves_as_build_clan_does() {
             "--expr",
             &format!("({expr}).clanInternals.resolved"),
             "--apply",
-            WITHOUT_MODULES,
+            WITHOUT_VALUES,
         ],
     );
     assert_eq!(by_expr, want);
@@ -947,7 +959,7 @@ fn in_the_example_clan_the_default_reads_default_nix_when_the_flake_cannot_be_ev
             default.to_str().unwrap(),
             "clanInternals.resolved",
             "--apply",
-            WITHOUT_MODULES,
+            WITHOUT_VALUES,
         ],
     );
     assert_eq!(json_of(&run), want);
@@ -1260,7 +1272,10 @@ fn service_modules_that_fail_to_evaluate_are_named_and_placed() {
     // modules are not checked, and resolves the rest.
     let text = fs::read_to_string(dir.path().join("clan.nix"))
         .unwrap()
-        .replace("clanServices = { inherit serviceModules; };", "");
+        .replace(
+            "clanServices = { inherit serviceModules; };",
+            "clanServices = { };",
+        );
     fs::write(dir.path().join("clan.nix"), text).unwrap();
     let run = cli(&nix, dir.path(), &["select", "instance:web"]);
     assert_eq!(
