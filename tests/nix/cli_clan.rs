@@ -80,13 +80,13 @@ fn example_copy() -> TempDir {
         "(import ../../nix)",
         &format!("(import {})", repo_root().join("nix").display()),
     );
+    let home = std::env::var_os("HOME")
+        .map(|h| Path::new(&h).join(".cache/clan-inventory/nixpkgs-lib/nixpkgs-lib/lib"));
     let lib = std::env::var_os("CLAN_NIXPKGS_LIB")
         .map(std::path::PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .map(|h| Path::new(&h).join(".cache/clan-inventory/nixpkgs-lib/nixpkgs-lib/lib"))
-        })
-        .filter(|l| l.join("default.nix").is_file());
+        .into_iter()
+        .chain(home)
+        .find(|l| l.join("default.nix").is_file());
     if let Some(lib) = lib {
         text = text.replace(
             "nixpkgs ? null",
