@@ -68,6 +68,24 @@ fn eval(nix: &Nix, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// nixpkgs' lib, when it is here: `CLAN_NIXPKGS_LIB`, else where scripts/nixpkgs-lib unpacks it.
+fn nixpkgs_lib() -> Option<std::path::PathBuf> {
+    let home = std::env::var_os("HOME")
+        .map(|h| Path::new(&h).join(".cache/clan-inventory/nixpkgs-lib/nixpkgs-lib/lib"));
+    std::env::var_os("CLAN_NIXPKGS_LIB")
+        .map(std::path::PathBuf::from)
+        .into_iter()
+        .chain(home)
+        .find(|l| l.join("default.nix").is_file())
+}
+
+/// `nixpkgs = { lib = ...; };` for a call of the example's clan.nix, when the lib is here.
+fn nixpkgs_argument() -> String {
+    nixpkgs_lib().map_or_else(String::new, |lib| {
+        format!("nixpkgs = {{ lib = import {}; }};", lib.display())
+    })
+}
+
 /// A copy of examples/clan whose default.nix imports this repository's library, and, when
 /// nixpkgs' lib is here (`CLAN_NIXPKGS_LIB`, else where scripts/nixpkgs-lib unpacks it), gives
 /// buildClan `nixpkgs = { lib; }`: clan service modules are evaluated with it (the machines are
@@ -80,14 +98,7 @@ fn example_copy() -> TempDir {
         "(import ../../nix)",
         &format!("(import {})", repo_root().join("nix").display()),
     );
-    let home = std::env::var_os("HOME")
-        .map(|h| Path::new(&h).join(".cache/clan-inventory/nixpkgs-lib/nixpkgs-lib/lib"));
-    let lib = std::env::var_os("CLAN_NIXPKGS_LIB")
-        .map(std::path::PathBuf::from)
-        .into_iter()
-        .chain(home)
-        .find(|l| l.join("default.nix").is_file());
-    if let Some(lib) = lib {
+    if let Some(lib) = nixpkgs_lib() {
         text = text.replace(
             "nixpkgs ? null",
             &format!("nixpkgs ? {{ lib = import {}; }}", lib.display()),
@@ -239,6 +250,7 @@ fn select_attrs_names_exactly_the_configurations_to_build() {
 fn example_with_nix_only_machine(dir: &Path) -> String {
     format!(
         r#"import {dir}/clan.nix {{
+          {nixpkgs}
           buildClan = args: (import {lib}).buildClan (args // {{
             inventory = args.inventory // {{
               machines = args.inventory.machines // {{ zed.tags = [ "nix-only" ]; }};
@@ -246,7 +258,8 @@ fn example_with_nix_only_machine(dir: &Path) -> String {
           }});
         }}"#,
         dir = dir.display(),
-        lib = repo_root().join("nix").display()
+        lib = repo_root().join("nix").display(),
+        nixpkgs = nixpkgs_argument()
     )
 }
 
@@ -475,6 +488,7 @@ fn an_edit_that_the_merge_would_reject_is_refused() {
     // The Nix inventory sets one machine's targetHost: inventory.json cannot set another.
     let expr = format!(
         r#"import {dir}/clan.nix {{
+          {nixpkgs}
           buildClan = args: (import {lib}).buildClan (args // {{
             inventory = args.inventory // {{
               machines = args.inventory.machines // {{ nas.deploy.targetHost = "root@nas"; }};
@@ -482,7 +496,8 @@ fn an_edit_that_the_merge_would_reject_is_refused() {
           }});
         }}"#,
         dir = dir.display(),
-        lib = repo_root().join("nix").display()
+        lib = repo_root().join("nix").display(),
+        nixpkgs = nixpkgs_argument()
     );
     let before = inventory_text(dir);
     let run = cli(
