@@ -897,3 +897,32 @@ fn instances_phase_two_errors() {
         ]
     );
 }
+
+#[test]
+fn instances_constraints_only_for_the_modules_roles() {
+    let args = json!({
+        "inventory": {
+            "machines": { "a": {} },
+            "instances": { "s": { "roles": { "r": { "machines": { "a": {} } } } } }
+        },
+        "serviceModules": { "self": { "s": {
+            "roles": { "r": {}, "q": {} },
+            "manifest": { "constraints": { "roles": {
+                "typo": { "minMachines": 5 },
+                "q": { "minMachines": 0, "maxMachines": null },
+                "r": { "minMachines": null, "maxMachines": 1 }
+            } } }
+        } } }
+    });
+    let (out, _) = run(&args).unwrap();
+    assert_eq!(out["assertions"], json!([]));
+    // One more member breaks `r`'s maximum; `q`, which the instance does not define, has none.
+    let mut more = args.clone();
+    more["inventory"]["machines"]["b"] = json!({});
+    more["inventory"]["instances"]["s"]["roles"]["r"]["tags"] = json!(["all"]);
+    let (out, _) = run(&more).unwrap();
+    assert_eq!(
+        out["assertions"],
+        json!([{ "assertion": false, "message": "inventory.instances.s: role 'r' allows at most 1 machines, has 2: a, b" }])
+    );
+}

@@ -139,7 +139,7 @@ fn functions_derivation_like_sets_and_builtins_where_sets_are_expected() {
     for (arg, message) in [
         (
             "{ inventory = builtins; }",
-            "inventory: unknown attribute 'abort' (attributes: machines, meta, services, tags)",
+            "inventory: unknown attribute 'abort' (attributes: instances, machines, meta, services, tags)",
         ),
         (
             "{ inventory.machines = x: x; }",

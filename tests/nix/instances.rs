@@ -399,3 +399,55 @@ fn instances_survive_collections() {
     );
     assert_eq!(collected["assertions"].as_array().map(Vec::len), Some(4));
 }
+
+/// Functions, builtins and derivation-like sets where the instances API expects sets, lists or
+/// strings: an error naming the path, never a crash.
+#[test]
+fn hostile_values_give_path_errors() {
+    let nix = Nix::with_plugin();
+    for (arg, message) in [
+        (
+            "{ inventory.instances = builtins; }",
+            "inventory.instances.abort: expected an attribute set, found a function",
+        ),
+        (
+            "{ inventory.instances.i.module = x: x; }",
+            "inventory.instances.i.module: expected an attribute set, found a function",
+        ),
+        (
+            "{ inventory.instances.i.module.name = builtins.map; }",
+            "inventory.instances.i.module.name: expected a string, found a function",
+        ),
+        (
+            "{ inventory.instances.i.roles.r.tags = builtins.map; }",
+            "inventory.instances.i.roles.r.tags: expected a list of strings or an attribute set, found a function",
+        ),
+        (
+            "{ inventory.instances.i.roles.r.tags.t = { type = \"derivation\"; }; }",
+            "inventory.instances.i.roles.r.tags.t: unknown attribute 'type' (attributes: settings)",
+        ),
+        (
+            "{ inventory.instances.i = { }; serviceModules = x: x; }",
+            "serviceModules: expected an attribute set, found a function",
+        ),
+        (
+            "{ inventory.instances.abort = { }; serviceModules.self = builtins; }",
+            "serviceModules.self.abort: expected an attribute set, found a function",
+        ),
+        (
+            "{ inventory.instances.i = { }; serviceModules.self.i.manifest = builtins.map; }",
+            "serviceModules.self.i.manifest: expected an attribute set, found a function",
+        ),
+    ] {
+        assert_eq!(
+            nix.error(&format!("(builtins.clanInventory {arg}).warnings")),
+            message,
+            "{arg}"
+        );
+    }
+    // Of inputs no instance uses only the names are read: none of `builtins`' values is forced.
+    assert_eq!(
+        nix.json("(builtins.clanInventory { serviceModules = { self = builtins; x = builtins; }; }).clanServices"),
+        json!({})
+    );
+}
