@@ -737,6 +737,7 @@ fn edits_that_would_break_the_file_are_refused() {
     );
     let r = run_in(d, &["roles", "assign", "borgbackup.instance_1", "jon"]);
     assert_eq!(r.code, 2);
+    assert_eq!(r.stderr, "error: no instance 'borgbackup' in inventory.instances (instances: none): roles edits add members to an instance that exists; write a new one in inventory.json; 'borgbackup' is a service of inventory.services, whose roles are SERVICE.INSTANCE.ROLE\n");
     let r = run_in(
         d,
         &["roles", "unassign", "borgbackup.instance_1.client", "jon"],
@@ -950,4 +951,312 @@ fn resolve_json_is_the_cores_output_json() {
             "{dir}"
         );
     }
+}
+
+// --- inventory.instances, in inventory.json alone --------------------------------------------
+
+fn instances(args: &[&str]) -> Run {
+    run_in(&fixtures().join("instances"), args)
+}
+
+/// What every command says once on stderr for a file with instances.
+const UNCHECKED: &str = "note: inventory.json alone knows no clan service module, so the modules, roles and constraints of inventory.instances are not checked (the whole clan, read with --flake, --file CLAN.nix or --expr, checks them)\n";
+
+#[test]
+fn instances_validate_says_what_it_cannot_check() {
+    let r = instances(&["validate"]);
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (
+            0,
+            format!("{UNCHECKED}inventory.json: 0 errors, 0 warnings, 0 failed constraints\n")
+                .as_str(),
+            ""
+        )
+    );
+    let r = instances(&["validate", "references.json"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(r.stdout, lines(&[
+        "references.json:7:35: error: inventory.instances.web.roles.server.machines: machine 'jonn' is not defined in inventory.machines; did you mean 'jon'?",
+        "references.json:7:58: warning: inventory.instances.web.roles.server.tags: tag 'wbe' matches no machine",
+        UNCHECKED.trim_end(),
+        "references.json: 1 error, 1 warning, 0 failed constraints",
+    ]));
+    let r = instances(&["validate", "structure.json"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(r.stdout, lines(&[
+        "structure.json:4:34: error: inventory.instances.db.roles.main.tags: expected a list of strings or an attribute set, found an integer",
+        "structure.json:6:36: error: inventory.instances.web.module: unknown attribute 'inputt' (attributes: input, name); did you mean 'input'?",
+        "structure.json:7:57: error: inventory.instances.web.roles.server: unknown attribute 'setings' (attributes: extraModules, machines, settings, tags); did you mean 'settings'?",
+        UNCHECKED.trim_end(),
+        "structure.json: 3 errors, 0 warnings, 0 failed constraints",
+    ]));
+    let r = instances(&["validate", "references.json", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        v["unchecked"],
+        UNCHECKED.trim_end().trim_start_matches("note: ")
+    );
+    assert_eq!(v["errors"][0]["line"], 7);
+    // A file without instances says nothing of them (validate_example).
+}
+
+#[test]
+fn instances_resolve_text_and_json() {
+    let r = instances(&["resolve"]);
+    assert_eq!((r.code, r.stderr.as_str()), (0, UNCHECKED));
+    // Members: the machines listed, then each tag's (site: gateway, jon listed; sara by 'web';
+    // gateway by 'edge' again, once); the service key is `<clan-core>/…` for every instance,
+    // as one of them names the clan-core input.
+    assert_eq!(
+        r.stdout,
+        lines(&[
+            "MACHINE  TAGS                  INSTANCE                     ROLES",
+            "gateway  eu, edge, all, nixos  site (<clan-core>/nginx)     server",
+            "                               vpn (<clan-core>/wireguard)  controller, peer",
+            "jon      web, eu, all, nixos   blog (<clan-core>/nginx)     server",
+            "                               site (<clan-core>/nginx)     server",
+            "                               vpn (<clan-core>/wireguard)  peer",
+            "mac      all, darwin           vpn (<clan-core>/wireguard)  peer",
+            "sara     web, all, nixos       site (<clan-core>/nginx)     server",
+            "                               vpn (<clan-core>/wireguard)  peer",
+        ])
+    );
+    let r = instances(&["resolve", "--format", "json"]);
+    assert_eq!(r.code, 0);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        v["machines"]["jon"]["instances"],
+        serde_json::json!([
+            { "service": "<clan-core>/nginx", "instance": "blog", "role": "server" },
+            { "service": "<clan-core>/nginx", "instance": "site", "role": "server" },
+            { "service": "<clan-core>/wireguard", "instance": "vpn", "role": "peer" },
+        ])
+    );
+    assert_eq!(
+        v["instances"]["site"]["roles"]["server"]["machines"],
+        serde_json::json!(["gateway", "jon", "sara"])
+    );
+    assert_eq!(
+        v["clanServices"]["<clan-core>/nginx"]["instances"],
+        serde_json::json!(["blog", "site"])
+    );
+}
+
+#[test]
+fn instances_resolve_json_is_the_cores_output_json() {
+    use clan_inventory::inventory::{json::output_json, json::JsonTree, load, resolve};
+    let text = fs::read_to_string(fixtures().join("instances/inventory.json")).unwrap();
+    // The modules as the CLI assumes them without Nix: each with the roles its instances give.
+    let args = serde_json::json!({
+        "inventory": serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+        "modules": {},
+        "directory": ".",
+        "serviceModules": { "clan-core": {
+            "nginx": { "roles": { "server": {} } },
+            "wireguard": { "roles": { "controller": {}, "peer": {} } },
+        } },
+    });
+    let input = load(&mut JsonTree::new(), &&args).unwrap();
+    let want = output_json(&input, &resolve(&input));
+    let r = instances(&["resolve", "--format", "json"]);
+    assert_eq!(
+        r.stdout,
+        format!("{}\n", serde_json::to_string_pretty(&want).unwrap())
+    );
+}
+
+#[test]
+fn instances_explain_gives_reasons_settings_and_extra_modules() {
+    let r = instances(&["explain", "jon"]);
+    assert_eq!((r.code, r.stderr.as_str()), (0, UNCHECKED));
+    assert_eq!(
+        r.stdout,
+        lines(&[
+            "machine jon",
+            "  tags: web (own), eu (own), all (every machine), nixos (machineClass)",
+            "",
+            "instance blog (clan service <clan-core>/nginx)",
+            "  role server of blog: listed in roles.server.machines",
+            "  settings of role server: none given",
+            "",
+            "instance site (clan service <clan-core>/nginx)",
+            "  role server of site: listed in roles.server.machines",
+            "  role server of site: via tag 'web' (machine tags: web, eu)",
+            "  settings of role server, in the order they are evaluated against its interface:",
+            "    inventory.instances.site.roles.server.settings",
+            "    inventory.instances.site.roles.server.machines.jon.settings",
+            "    inventory.instances.site.roles.server.tags.web.settings",
+            "",
+            "instance vpn (clan service <clan-core>/wireguard)",
+            "  role peer of vpn: via tag 'all' (every machine has it)",
+            "  settings of role peer: none given",
+            "  extraModules of role peer:",
+            "    inventory.instances.vpn.roles.peer.extraModules[0]: extra/wg.nix",
+        ])
+    );
+    // gateway: listed and tagged ('edge' of inventory.tags, no settings there); its own settings.
+    let r = instances(&["explain", "gateway"]);
+    for line in [
+        "  role server of site: listed in roles.server.machines\n  role server of site: via tag 'edge' (inventory.tags.edge lists gateway)\n",
+        "    inventory.instances.site.roles.server.settings\n    inventory.instances.site.roles.server.machines.gateway.settings\n\n",
+        "  role controller of vpn: listed in roles.controller.machines\n  role peer of vpn: via tag 'all' (every machine has it)\n",
+    ] {
+        assert!(r.stdout.contains(line), "{line}\n{}", r.stdout);
+    }
+}
+
+#[test]
+fn instances_select() {
+    let sel = |expr: &str| {
+        let r = instances(&["select", expr]);
+        (r.code, r.stdout, r.stderr)
+    };
+    let ok = |out: &str| (0, out.to_owned(), UNCHECKED.to_owned());
+    assert_eq!(sel("instance:site"), ok("gateway\njon\nsara\n"));
+    assert_eq!(sel("instance:site & !tag:edge"), ok("jon\nsara\n"));
+    assert_eq!(sel("instance:vpn.controller"), ok("gateway\n"));
+    assert_eq!(sel("service:nginx"), ok("gateway\njon\nsara\n"));
+    assert_eq!(
+        sel("service:<clan-core>/wireguard & !instance:site"),
+        ok("mac\n")
+    );
+    let (code, _, err) = sel("instance:sit");
+    assert_eq!(code, 2);
+    assert_eq!(err, "error: select: no instance 'sit' in inventory.instances (instances: blog, site, vpn); did you mean 'site'?\n");
+    let (_, _, err) = sel("instance:vpn.peers");
+    assert!(err.ends_with("error: select: instance 'vpn' has no role 'peers' (roles: controller, peer); did you mean 'peer'?\n"), "{err}");
+    let (_, _, err) = sel("service:nginxx");
+    assert!(err.ends_with("error: select: no clan service 'nginxx' in inventory.instances (services: <clan-core>/nginx, <clan-core>/wireguard)\n"), "{err}");
+}
+
+#[test]
+fn instances_graph() {
+    let r = instances(&["graph", "--format", "mermaid"]);
+    assert_eq!(r.code, 0);
+    for part in [
+        "  subgraph c1[\"site (#lt;clan-core#gt;/nginx)\"]\n    c1r0([\"server\"])\n  end\n  c1r0 --> m0\n  c1r0 --> m1\n  c1r0 --> m3\n",
+        "  subgraph c2[\"vpn (#lt;clan-core#gt;/wireguard)\"]\n    c2r0([\"controller\"])\n    c2r1([\"peer\"])\n  end\n",
+    ] {
+        assert!(r.stdout.contains(part), "{part}\n{}", r.stdout);
+    }
+    let r = instances(&["graph"]);
+    for part in [
+        "  subgraph cluster_clan_2 {\n    label=\"vpn (<clan-core>/wireguard)\";\n",
+        "  \"c:vpn.peer\" -> \"m:mac\";\n",
+    ] {
+        assert!(r.stdout.contains(part), "{part}\n{}", r.stdout);
+    }
+}
+
+#[test]
+fn instances_schema() {
+    let validator = schema();
+    let good = |f: &str| {
+        let text = fs::read_to_string(fixtures().join("instances").join(f)).unwrap();
+        validator.is_valid(&serde_json::from_str(&text).unwrap())
+    };
+    assert!(good("inventory.json"));
+    assert!(
+        good("references.json"),
+        "references are not the schema's business"
+    );
+    assert!(!good("structure.json"));
+    for bad in [
+        serde_json::json!({ "instances": { "i": { "roles": { "r": { "tags": 3 } } } } }),
+        serde_json::json!({ "instances": { "i": { "module": { "input": 1 } } } }),
+        serde_json::json!({ "instances": { "i": { "roles": { "r": { "machines": ["jon"] } } } } }),
+    ] {
+        assert!(!validator.is_valid(&bad), "{bad}");
+    }
+    assert!(
+        validator.is_valid(&serde_json::json!({ "instances": { "i": {
+        "module": { "name": "m", "input": null },
+        "roles": { "r": { "tags": { "t": { "settings": { "any": [1] } } }, "extraModules": [] } }
+    } } }))
+    );
+}
+
+#[test]
+fn instances_edits_add_and_remove_role_members() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(
+        fixtures().join("instances/inventory.json"),
+        dir.path().join("inventory.json"),
+    )
+    .unwrap();
+    let edit = |args: &[&str]| run_in(dir.path(), args);
+    let read = || -> serde_json::Value {
+        serde_json::from_str(&fs::read_to_string(dir.path().join("inventory.json")).unwrap())
+            .unwrap()
+    };
+    let r = edit(&["roles", "assign", "blog.server", "sara", "mac"]);
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (
+            0,
+            "inventory.json: role blog.server: added machines: sara, machines: mac\n",
+            UNCHECKED
+        )
+    );
+    assert_eq!(
+        read()["instances"]["blog"]["roles"]["server"]["machines"],
+        serde_json::json!({ "jon": {}, "sara": {}, "mac": {} })
+    );
+    // Tags: appended to the list form, an attribute of the attribute form.
+    let r = edit(&["roles", "assign", "vpn.peer", "--tag", "web"]);
+    assert_eq!(r.stdout, "inventory.json: role vpn.peer: added tags: web\n");
+    assert_eq!(
+        read()["instances"]["vpn"]["roles"]["peer"]["tags"],
+        serde_json::json!(["all", "web"])
+    );
+    let r = edit(&["roles", "assign", "site.server", "--tag", "eu"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        read()["instances"]["site"]["roles"]["server"]["tags"]["eu"],
+        serde_json::json!({})
+    );
+    // A new role of an instance is created; a new instance is not (its module is to be chosen).
+    let r = edit(&["roles", "assign", "blog.cache", "jon"]);
+    assert_eq!(
+        r.stdout,
+        "inventory.json: role blog.cache: added machines: jon\n"
+    );
+    assert_eq!(
+        read()["instances"]["blog"]["roles"]["cache"],
+        serde_json::json!({ "machines": { "jon": {} } })
+    );
+    let r = edit(&["roles", "assign", "blogs.server", "jon"]);
+    assert_eq!((r.code, r.stderr.as_str()), (2, "error: no instance 'blogs' in inventory.instances (instances: blog, site, vpn): roles edits add members to an instance that exists; write a new one in inventory.json; did you mean 'blog'?\n"));
+    // Removing: an entry without settings goes; one with settings is kept, and so is the file.
+    let r = edit(&["roles", "unassign", "blog.server", "mac"]);
+    assert_eq!(
+        r.stdout,
+        "inventory.json: role blog.server: removed machines: mac\n"
+    );
+    let before = fs::read_to_string(dir.path().join("inventory.json")).unwrap();
+    for (args, message) in [
+        (&["roles", "unassign", "site.server", "jon"][..], "error: inventory.instances.site.roles.server.machines.jon has settings: refusing to drop them with it (edit inventory.json to move or remove them first)\n"),
+        (&["roles", "unassign", "site.server", "--tag", "web"][..], "error: inventory.instances.site.roles.server.tags.web has settings: refusing to drop them with it (edit inventory.json to move or remove them first)\n"),
+        (&["roles", "unassign", "site.server", "mac"][..], "error: inventory.instances.site.roles.server.machines does not have 'mac'\n"),
+        (&["roles", "unassign", "vpn.peer", "--tag", "eu"][..], "error: inventory.instances.vpn.roles.peer.tags does not list 'eu'\n"),
+        (&["roles", "unassign", "nope.server", "jon"][..], "error: inventory.instances.nope.roles.server is not in the inventory\n"),
+        (&["roles", "assign", "blog.server", "bob"][..], "error: refusing to write `inventory.json`: the result would be invalid:\n  inventory.instances.blog.roles.server.machines: machine 'bob' is not defined in inventory.machines\n"),
+        (&["machines", "remove", "gateway"][..], "error: refusing to write `inventory.json`: the result would be invalid:\n  inventory.instances.site.roles.server.machines: machine 'gateway' is not defined in inventory.machines\n  inventory.instances.vpn.roles.controller.machines: machine 'gateway' is not defined in inventory.machines\n  inventory.tags.edge: machine 'gateway' is not defined in inventory.machines\n"),
+    ] {
+        let r = edit(args);
+        assert_eq!((r.code, r.stderr.as_str()), (1, message), "{args:?}");
+        assert_eq!(fs::read_to_string(dir.path().join("inventory.json")).unwrap(), before, "{args:?}");
+    }
+    // Still in the role through a tag: said after the edit.
+    let r = edit(&["roles", "assign", "site.server", "sara"]);
+    assert_eq!(r.code, 0);
+    let r = edit(&["roles", "unassign", "site.server", "sara"]);
+    assert_eq!(
+        r.stderr,
+        format!("note: machine 'sara' is still in role site.server through roles.server.tags\n{UNCHECKED}")
+    );
+    let r = edit(&["roles", "assign", "a", "jon"]);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stderr, "error: 'a' is not a role address: SERVICE.INSTANCE.ROLE (inventory.services) or INSTANCE.ROLE (inventory.instances)\n");
 }

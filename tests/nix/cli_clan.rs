@@ -15,9 +15,9 @@ use crate::common::{copy_tree, nix_prefix, plugin_path, repo_root, test_flake, N
 
 const BIN: &str = env!("CARGO_BIN_EXE_clan-inventory");
 
-/// buildClan's resolution without the module values, as `resolve --format json` prints it.
-const WITHOUT_MODULES: &str =
-    "r: r // { machines = builtins.mapAttrs (_: m: removeAttrs m [ \"modules\" ]) r.machines; }";
+/// buildClan's resolution as `resolve --format json` prints it: without the machines' module
+/// values, nor each instance role's settings definitions and extraModules (values the user wrote).
+const WITHOUT_VALUES: &str = "r: r // { machines = builtins.mapAttrs (_: m: removeAttrs m [ \"modules\" ]) r.machines; instances = builtins.mapAttrs (_: i: i // { roles = builtins.mapAttrs (_: r: removeAttrs r [ \"settings\" \"roleSettings\" \"extraModules\" ]) i.roles; }) r.instances; }";
 
 struct Run {
     code: i32,
@@ -68,15 +68,42 @@ fn eval(nix: &Nix, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// A copy of examples/clan whose default.nix imports this repository's library.
+/// nixpkgs' lib, when it is here: `CLAN_NIXPKGS_LIB`, else where scripts/nixpkgs-lib unpacks it.
+fn nixpkgs_lib() -> Option<std::path::PathBuf> {
+    let home = std::env::var_os("HOME")
+        .map(|h| Path::new(&h).join(".cache/clan-inventory/nixpkgs-lib/nixpkgs-lib/lib"));
+    std::env::var_os("CLAN_NIXPKGS_LIB")
+        .map(std::path::PathBuf::from)
+        .into_iter()
+        .chain(home)
+        .find(|l| l.join("default.nix").is_file())
+}
+
+/// `nixpkgs = { lib = ...; };` for a call of the example's clan.nix, when the lib is here.
+fn nixpkgs_argument() -> String {
+    nixpkgs_lib().map_or_else(String::new, |lib| {
+        format!("nixpkgs = {{ lib = import {}; }};", lib.display())
+    })
+}
+
+/// A copy of examples/clan whose default.nix imports this repository's library, and, when
+/// nixpkgs' lib is here (`CLAN_NIXPKGS_LIB`, else where scripts/nixpkgs-lib unpacks it), gives
+/// buildClan `nixpkgs = { lib; }`: clan service modules are evaluated with it (the machines are
+/// not built).
 fn example_copy() -> TempDir {
     let dir = TempDir::new("cli-example");
     copy_tree(&repo_root().join("examples/clan"), dir.path());
     let default = dir.path().join("default.nix");
-    let text = fs::read_to_string(&default).unwrap().replace(
+    let mut text = fs::read_to_string(&default).unwrap().replace(
         "(import ../../nix)",
         &format!("(import {})", repo_root().join("nix").display()),
     );
+    if let Some(lib) = nixpkgs_lib() {
+        text = text.replace(
+            "nixpkgs ? null",
+            &format!("nixpkgs ? {{ lib = import {}; }}", lib.display()),
+        );
+    }
     fs::write(default, text).unwrap();
     dir
 }
@@ -113,7 +140,7 @@ fn the_whole_test_flake_resolves_as_build_clan_does() {
         &[
             &format!("{reference}#clanInternals.resolved"),
             "--apply",
-            WITHOUT_MODULES,
+            WITHOUT_VALUES,
         ],
     );
     assert_eq!(got, want);
@@ -146,7 +173,7 @@ fn a_flake_here_that_names_build_clan_is_read_whole() {
         &[
             &format!("{reference}#clanInternals.resolved"),
             "--apply",
-            WITHOUT_MODULES,
+            WITHOUT_VALUES,
         ],
     );
     assert_eq!(json_of(&run), want);
@@ -223,6 +250,7 @@ fn select_attrs_names_exactly_the_configurations_to_build() {
 fn example_with_nix_only_machine(dir: &Path) -> String {
     format!(
         r#"import {dir}/clan.nix {{
+          {nixpkgs}
           buildClan = args: (import {lib}).buildClan (args // {{
             inventory = args.inventory // {{
               machines = args.inventory.machines // {{ zed.tags = [ "nix-only" ]; }};
@@ -230,7 +258,8 @@ fn example_with_nix_only_machine(dir: &Path) -> String {
           }});
         }}"#,
         dir = dir.display(),
-        lib = repo_root().join("nix").display()
+        lib = repo_root().join("nix").display(),
+        nixpkgs = nixpkgs_argument()
     )
 }
 
@@ -259,7 +288,7 @@ fn the_example_clan_through_file_and_expr_resolves_as_build_clan_does() {
             default.to_str().unwrap(),
             "clanInternals.resolved",
             "--apply",
-            WITHOUT_MODULES,
+            WITHOUT_VALUES,
         ],
     );
     let got = json_of(&by_file);
@@ -283,7 +312,7 @@ fn the_example_clan_through_file_and_expr_resolves_as_build_clan_does() {
             "--expr",
             &format!("({expr}).clanInternals.resolved"),
             "--apply",
-            WITHOUT_MODULES,
+            WITHOUT_VALUES,
         ],
     );
     assert_eq!(by_expr, want);
@@ -459,6 +488,7 @@ fn an_edit_that_the_merge_would_reject_is_refused() {
     // The Nix inventory sets one machine's targetHost: inventory.json cannot set another.
     let expr = format!(
         r#"import {dir}/clan.nix {{
+          {nixpkgs}
           buildClan = args: (import {lib}).buildClan (args // {{
             inventory = args.inventory // {{
               machines = args.inventory.machines // {{ nas.deploy.targetHost = "root@nas"; }};
@@ -466,7 +496,8 @@ fn an_edit_that_the_merge_would_reject_is_refused() {
           }});
         }}"#,
         dir = dir.display(),
-        lib = repo_root().join("nix").display()
+        lib = repo_root().join("nix").display(),
+        nixpkgs = nixpkgs_argument()
     );
     let before = inventory_text(dir);
     let run = cli(
@@ -640,7 +671,7 @@ fn explain_names_where_modules_and_extra_modules_come_from() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.stderr.lines().nth(1),
-        Some("clan-inventory: note: Nix gives no file positions for what --expr writes: explain names such values by the buildClan argument that holds them, and validate places their mistakes at the nearest attribute of inventory.json")
+        Some("clan-inventory: note: Nix gives no file positions for what --expr writes: explain and validate name such values by the buildClan argument that holds them")
     );
     assert!(
         run.stdout.contains("  defined in: inventory.json:2:17; the inventory argument of buildClan\n  tags: t (own: the inventory argument of buildClan),"),
@@ -829,4 +860,444 @@ fn validate_places_a_module_of_the_modules_argument_where_it_is_given() {
          vendor/zt/README.md: error: modules.zerotier.constraints.roles.controller: min (3) is greater than max (1)\n\
          the whole clan of `clan.nix`: 2 errors, 0 warnings, 0 failed constraints\n"
     );
+}
+
+#[test]
+fn validate_names_the_nix_side_of_a_clan_without_inventory_json() {
+    let nix = Nix::with_plugin();
+    let dir = TempDir::new("cli-no-inventory-json");
+    let lib = repo_root().join("nix");
+    fs::write(
+        dir.path().join("clan.nix"),
+        format!(
+            "(import {lib}).buildClan {{\n  directory = ./.;\n  inventory.machines.a.tags = [ 1 ];\n}}\n",
+            lib = lib.display()
+        ),
+    )
+    .unwrap();
+    let message = "inventory.machines.a.tags[0]: expected a string, found an integer";
+    // --file: the Nix file, with the position Nix has.
+    let run = cli(&nix, dir.path(), &["--file", "clan.nix", "validate"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        format!("clan.nix:3:3: error: {message}\nthe whole clan of `clan.nix`: 1 error, 0 warnings, 0 failed constraints\n")
+    );
+    // --expr: Nix has no position for what the expression writes, and there is no
+    // inventory.json to point at: the buildClan argument is named, and no file.
+    let expr = format!(
+        "(import {lib}).buildClan {{ directory = {dir}; inventory.machines.a.tags = [ 1 ]; inventory.machines.b = {{ }}; inventory.bogus = 1; }}",
+        lib = lib.display(),
+        dir = dir.path().display()
+    );
+    let run = cli(&nix, dir.path(), &["--expr", &expr, "validate"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        format!(
+            "the inventory argument of buildClan in --expr: error: {bogus}\n\
+             the inventory argument of buildClan in --expr: error: {message}\n\
+             the whole clan of --expr: 2 errors, 0 warnings, 0 failed constraints\n",
+            bogus = builtin_message(
+                &nix,
+                dir.path(),
+                &expr,
+                "inventory: unknown attribute 'bogus'"
+            )
+        )
+    );
+    assert!(!run.stdout.contains("inventory.json"), "{}", run.stdout);
+    let json = cli(
+        &nix,
+        dir.path(),
+        &["--expr", &expr, "validate", "--format", "json"],
+    );
+    let v: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["file"], Value::Null);
+    assert_eq!(
+        v["errors"][1],
+        serde_json::json!({
+            "severity": "error",
+            "path": "inventory.machines.a.tags[0]",
+            "message": message,
+            "file": null,
+            "source": "the inventory argument of buildClan in --expr",
+            "line": null,
+            "column": null,
+        })
+    );
+}
+
+/// The builtin's message that starts with `start`, for the clan of `expr` (up to the end of its
+/// line).
+fn builtin_message(nix: &Nix, dir: &Path, expr: &str, start: &str) -> String {
+    let out = nix
+        .command("nix")
+        .args(["eval", "--impure", "--json", "--expr"])
+        .arg(format!("({expr}).clanInternals.resolved.warnings"))
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let at = stderr.find(start).unwrap_or_else(|| panic!("{stderr}"));
+    stderr[at..].lines().next().unwrap().trim_end().to_owned()
+}
+
+#[test]
+fn in_the_example_clan_the_default_reads_default_nix_when_the_flake_cannot_be_evaluated() {
+    let nix = Nix::with_plugin();
+    let example = example_copy();
+    // The example's flake.nix has inputs that cannot be fetched here (a placeholder git URL).
+    let run = cli(&nix, example.path(), &["resolve", "--format", "json"]);
+    let mut notes = run.stderr.lines();
+    let first = notes.next().unwrap_or_default();
+    assert!(
+        first.starts_with("clan-inventory: ./flake.nix names buildClan but could not be evaluated, so ./default.nix is read instead (Nix: ")
+            && first.ends_with(')'),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        notes
+            .next()
+            .unwrap_or_default()
+            .starts_with("clan-inventory: the whole clan of `default.nix` through Nix (5 machines"),
+        "{}",
+        run.stderr
+    );
+    let default = example.path().join("default.nix");
+    let want = eval(
+        &nix,
+        &[
+            "--impure",
+            "--file",
+            default.to_str().unwrap(),
+            "clanInternals.resolved",
+            "--apply",
+            WITHOUT_VALUES,
+        ],
+    );
+    assert_eq!(json_of(&run), want);
+    // Asked for, the flake is not replaced: its error is the answer.
+    let run = cli(&nix, example.path(), &["--flake", ".", "validate"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stderr
+            .starts_with("error: failed to evaluate the clan of flake `.`"),
+        "{}",
+        run.stderr
+    );
+
+    // Without a flake, a clan.nix that calls buildClan is the default.
+    let dir = TempDir::new("cli-clan-nix-default");
+    fs::write(
+        dir.path().join("clan.nix"),
+        format!(
+            "(import {}).buildClan {{ directory = ./.; inventory.machines.solo = {{ }}; }}\n",
+            repo_root().join("nix").display()
+        ),
+    )
+    .unwrap();
+    let run = cli(&nix, dir.path(), &["select", "all"]);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "solo\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .starts_with("clan-inventory: the whole clan of `clan.nix` through Nix (1 machines"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn values_json_cannot_hold_are_decoded_as_what_they_are() {
+    let nix = Nix::with_plugin();
+    let dir = TempDir::new("cli-marks");
+    copy_tree(
+        &repo_root().join("examples/clan/modules"),
+        &dir.path().join("modules"),
+    );
+    fs::write(dir.path().join("inventory.json"), "{ \"machines\": {} }\n").unwrap();
+    let clan = |host: &str| {
+        fs::write(
+            dir.path().join("clan.nix"),
+            format!(
+                "(import {lib}).buildClan {{\n  directory = ./.;\n  inventory.machines.m.deploy.targetHost = {host};\n  inventory.services.zerotier.mesh.config.f = x: x;\n  inventory.services.zerotier.mesh.roles.controller.machines = [ \"m\" ];\n}}\n",
+                lib = repo_root().join("nix").display()
+            ),
+        )
+        .unwrap();
+    };
+    let builtin = || {
+        let out = nix
+            .command("nix")
+            .args(["eval", "--impure", "--json", "--file"])
+            .arg(dir.path().join("clan.nix"))
+            .arg("clanInternals.resolved.warnings")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let summary = "the whole clan of `clan.nix`: 1 error, 0 warnings, 0 failed constraints\n";
+    // A string that reads like a marker is a string (a function in config is not looked at).
+    clan("\"«function»\"");
+    assert!(builtin().0, "{}", builtin().1);
+    let run = cli(&nix, dir.path(), &["--file", "clan.nix", "validate"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let run = cli(
+        &nix,
+        dir.path(),
+        &["--file", "clan.nix", "resolve", "--format", "json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Each of these the builtin rejects with the same message.
+    for (host, found) in [
+        ("x: x", "a function"),
+        ("./inventory.json", "a path"),
+        (
+            "derivation { name = \"d\"; builder = \"b\"; system = \"s\"; }",
+            "an attribute set",
+        ),
+    ] {
+        clan(host);
+        let message = format!(
+            "inventory.machines.m.deploy.targetHost: expected a string or null, found {found}"
+        );
+        let (ok, stderr) = builtin();
+        assert!(!ok && stderr.contains(&message), "{host}: {stderr}");
+        let run = cli(&nix, dir.path(), &["--file", "clan.nix", "validate"]);
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (
+                1,
+                format!("clan.nix:3:3: error: {message}\n{summary}").as_str()
+            ),
+            "{host}"
+        );
+    }
+    // A value that throws: the builtin stops with the throw, the CLI names the value.
+    clan("throw \"no host\"");
+    let (ok, stderr) = builtin();
+    assert!(!ok && stderr.contains("no host"), "{stderr}");
+    let run = cli(&nix, dir.path(), &["--file", "clan.nix", "validate"]);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (
+            1,
+            // tryEval keeps no message: the CLI asks Nix for that value alone.
+            format!("clan.nix:3:3: error: inventory.machines.m.deploy.targetHost: evaluating it fails: no host\n{summary}").as_str()
+        )
+    );
+}
+
+/// A clan with `inventory.instances` on both sides, and `clanInternals.clanServices.serviceModules`
+/// as buildClan exposes it (docs/semantics.md: each module's evaluated config), given here as
+/// plain values so that the test needs no nixpkgs; the modules no instance uses throw, so reading
+/// them would fail the test.
+fn clan_with_instances(dir: &Path) {
+    fs::write(
+        dir.join("inventory.json"),
+        r#"{
+  "machines": { "gateway": {}, "jon": { "tags": ["desk"] }, "sara": {} },
+  "instances": {
+    "web": { "roles": { "client": { "machines": { "jon": { "settings": { "x": 1 } } } } } }
+  }
+}
+"#,
+    )
+    .unwrap();
+    fs::write(
+        dir.join("clan.nix"),
+        format!(
+            r#"let
+  clan = (import {lib}).buildClan {{
+    directory = ./.;
+    inventory.instances = {{
+      web.module = {{ name = "hello"; input = "self"; }};
+      web.roles.server.machines.gateway = {{ }};
+      web.roles.client.settings = {{ y = 2; }};
+      vpn.module.name = "wireguard";
+      vpn.roles.peer.tags = [ "all" ];
+    }};
+  }};
+  serviceModules = {{
+    self.hello = {{
+      roles = {{ server = {{ }}; client = {{ }}; }};
+      manifest.constraints = {{ maxInstances = 1; roles.server.maxMachines = 1; }};
+    }};
+    self.other = throw "an unused module is not read";
+    clan-core = {{
+      wireguard.roles = {{ peer = {{ }}; controller = {{ }}; }};
+      unused = throw "not read either";
+    }};
+    nixpkgs = null;
+  }};
+in
+clan // {{ clanInternals = clan.clanInternals // {{ clanServices = {{ inherit serviceModules; }}; }}; }}
+"#,
+            lib = repo_root().join("nix").display()
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn instances_of_the_whole_clan_resolve_as_the_builtin_does() {
+    let nix = Nix::with_plugin();
+    let dir = TempDir::new("cli-instances");
+    clan_with_instances(dir.path());
+    let run = cli(&nix, dir.path(), &["resolve", "--format", "json"]);
+    let got = json_of(&run);
+    // The builtin on the argument buildClan gives it, with the service modules.
+    let clan = dir.path().join("clan.nix");
+    let want = eval(
+        &nix,
+        &[
+            "--impure",
+            "--expr",
+            &format!(
+                "let ci = (import {}).clanInternals; in builtins.clanInventory {{ inherit (ci) inventory modules directory; inherit (ci.clanServices) serviceModules; }}",
+                clan.display()
+            ),
+            "--apply",
+            WITHOUT_VALUES,
+        ],
+    );
+    assert_eq!(got, want);
+    // Both sides' members: jon (inventory.json), gateway (Nix), every machine by tag 'all'.
+    assert_eq!(
+        got["instances"]["web"]["roles"]["server"]["machines"],
+        serde_json::json!(["gateway"])
+    );
+    assert_eq!(
+        got["machines"]["jon"]["instances"],
+        serde_json::json!([
+            { "service": "<clan-core>/wireguard", "instance": "vpn", "role": "peer" },
+            { "service": "self/hello", "instance": "web", "role": "client" },
+        ])
+    );
+    // The modules are known: no note that they are not checked.
+    let validate = cli(&nix, dir.path(), &["validate"]);
+    assert_eq!(
+        (validate.code, validate.stdout.as_str()),
+        (
+            0,
+            "the whole clan of `clan.nix`: 0 errors, 0 warnings, 0 failed constraints\n"
+        ),
+        "{}",
+        validate.stderr
+    );
+
+    let explain = cli(&nix, dir.path(), &["explain", "jon"]);
+    assert_eq!(explain.code, 0, "{}", explain.stderr);
+    for part in [
+        "\ninstance vpn (clan service <clan-core>/wireguard)\n  clan service module <clan-core>/wireguard: flake input 'clan-core' (inputs.clan-core.clan.modules.wireguard)\n  role peer of vpn: via tag 'all' (every machine has it)\n",
+        "  role client of web: listed in roles.client.machines (from inventory.json:4:51)\n",
+        "  settings of role client, in the order they are evaluated against its interface:\n    inventory.instances.web.roles.client.settings (from the Nix inventory at clan.nix:7:7)\n    inventory.instances.web.roles.client.machines.jon.settings (from inventory.json:4:60)\n",
+        "  constraints of clan service self/hello:\n    role server needs at most 1: ok, has 1: gateway\n    at most 1 instances: ok, has 1: web\n",
+    ] {
+        assert!(explain.stdout.contains(part), "{part}\n{}", explain.stdout);
+    }
+    let select = cli(
+        &nix,
+        dir.path(),
+        &["select", "service:self/hello & !instance:web.client"],
+    );
+    assert_eq!(select.stdout, "gateway\n", "{}", select.stderr);
+
+    // Edits: what the Nix side defines is refused; a role the module does not have is invalid; a
+    // constraint broken by an edit is a warning.
+    let before = inventory_text(dir.path());
+    let read_only = "not in inventory.json: the Nix side is read-only here, change it there";
+    for (args, last) in [
+        (
+            &["roles", "unassign", "web.server", "gateway"][..],
+            format!("error: machine 'gateway' of role web.server is defined in the Nix inventory at clan.nix:6:7, {read_only}"),
+        ),
+        (
+            &["roles", "unassign", "vpn.peer", "--tag", "all"][..],
+            format!("error: tag 'all' of role vpn.peer is defined in the Nix inventory at clan.nix:9:7, {read_only}"),
+        ),
+        (
+            &["roles", "assign", "web.srv", "jon"][..],
+            "  inventory.instances.web.roles: role 'srv' is not defined by clan service module 'self/hello' (roles: client, server)".to_owned(),
+        ),
+    ] {
+        let run = cli(&nix, dir.path(), args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stdout);
+        assert_eq!(run.stderr.lines().last().unwrap_or_default(), last, "{args:?}");
+        assert_eq!(inventory_text(dir.path()), before, "{args:?}");
+    }
+    let run = cli(&nix, dir.path(), &["roles", "assign", "web.server", "sara"]);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "inventory.json: role web.server: added machines: sara\n")
+    );
+    assert!(run.stderr.ends_with("warning: written, but a constraint now fails (the machines of its instance will not build until it holds): inventory.instances.web: role 'server' allows at most 1 machines, has 2: gateway, sara\n"), "{}", run.stderr);
+    let run = cli(&nix, dir.path(), &["validate"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.contains(": constraint: inventory.instances.web: role 'server' allows at most 1 machines, has 2: gateway, sara\n"), "{}", run.stdout);
+}
+
+#[test]
+fn service_modules_that_fail_to_evaluate_are_named_and_placed() {
+    let nix = Nix::with_plugin();
+    let dir = TempDir::new("cli-instances-throw");
+    clan_with_instances(dir.path());
+    // As without nixpkgs: the module used cannot be evaluated.
+    let text = fs::read_to_string(dir.path().join("clan.nix"))
+        .unwrap()
+        .replace(
+            "roles = { server = { }; client = { }; };",
+            "roles = throw \"buildClan: inventory.instances needs `nixpkgs`\";",
+        );
+    fs::write(dir.path().join("clan.nix"), text).unwrap();
+    let failure = "serviceModules.self.hello.roles: evaluating it fails: buildClan: inventory.instances needs `nixpkgs`";
+    let run = cli(&nix, dir.path(), &["validate"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        format!(
+            "the clan's own modules (modules.hello): error: {failure}\n\
+             note: a clan service module fails to evaluate ({failure}), so the modules, roles and constraints of inventory.instances are not checked\n\
+             the whole clan of `clan.nix`: 1 error, 0 warnings, 0 failed constraints\n"
+        )
+    );
+    // The other commands answer on the rest, and say why they cannot check the modules.
+    let run = cli(&nix, dir.path(), &["select", "instance:web.server"]);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "gateway\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.ends_with(&format!("note: a clan service module fails to evaluate ({failure}), so the modules, roles and constraints of inventory.instances are not checked\n")),
+        "{}",
+        run.stderr
+    );
+    // Without clanInternals.clanServices (a library before clan services), the CLI says why the
+    // modules are not checked, and resolves the rest.
+    let text = fs::read_to_string(dir.path().join("clan.nix"))
+        .unwrap()
+        .replace(
+            "clanServices = { inherit serviceModules; };",
+            "clanServices = { };",
+        );
+    fs::write(dir.path().join("clan.nix"), text).unwrap();
+    let run = cli(&nix, dir.path(), &["select", "instance:web"]);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "gateway\njon\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.ends_with("note: this buildClan has no clanInternals.clanServices.serviceModules, so the modules, roles and constraints of inventory.instances are not checked\n"), "{}", run.stderr);
 }

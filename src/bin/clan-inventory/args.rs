@@ -100,9 +100,11 @@ pub(crate) enum Command {
     /// Prints, one per line, the machines matching EXPR
     ///
     /// EXPR combines `tag:NAME`, `machine:NAME`, `role:SVC.INST.ROLE` (or `role:SVC.INST`,
-    /// `role:SVC`) and `all` with `|` (union), `&` (intersection), `!` (complement) and
+    /// `role:SVC`) of inventory.services, `instance:INST.ROLE` (or `instance:INST`) and
+    /// `service:KEY` (a clan service's key, e.g. `self/hello`, or its module name) of
+    /// inventory.instances, and `all` with `|` (union), `&` (intersection), `!` (complement) and
     /// parentheses; `&` binds tighter than `|`. Example:
-    /// `tag:backup & !tag:zone-2 | role:borgbackup.instance_1.server`
+    /// `tag:backup & !tag:zone-2 | role:borgbackup.instance_1.server | instance:web.server`
     Select {
         expr: String,
         /// Print the flake attribute of each selected machine's system instead of its name
@@ -110,7 +112,7 @@ pub(crate) enum Command {
         #[arg(long)]
         attrs: bool,
     },
-    /// Draws services, instances and roles to machines
+    /// Draws services, instances and roles to machines (inventory.services and inventory.instances)
     Graph {
         #[arg(long, value_enum, default_value = "dot")]
         format: GraphFormat,
@@ -127,7 +129,8 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: TagsAction,
     },
-    /// Lists machines or tags in a role of a service instance, or takes them out
+    /// Puts machines or tags in a role, or takes them out: SERVICE.INSTANCE.ROLE for
+    /// inventory.services, INSTANCE.ROLE for inventory.instances (`roles.<ROLE>.machines.<M>`)
     Roles {
         #[command(subcommand)]
         action: RolesAction,
@@ -174,16 +177,17 @@ pub(crate) enum TagsAction {
 pub(crate) enum RolesAction {
     /// Adds machines (or, with --tag, tags) to roles.<ROLE> of an instance, creating it if needed
     Assign {
-        /// SERVICE.INSTANCE.ROLE
+        /// SERVICE.INSTANCE.ROLE (inventory.services) or INSTANCE.ROLE (inventory.instances)
         role: String,
         machines: Vec<String>,
         /// A tag to add to the role's tags (repeatable)
         #[arg(long = "tag", value_name = "TAG")]
         tags: Vec<String>,
     },
-    /// Removes machines (or, with --tag, tags) from roles.<ROLE> of an instance
+    /// Removes machines (or, with --tag, tags) from roles.<ROLE> of an instance; an instance's
+    /// machine entry with settings is kept (refused)
     Unassign {
-        /// SERVICE.INSTANCE.ROLE
+        /// SERVICE.INSTANCE.ROLE (inventory.services) or INSTANCE.ROLE (inventory.instances)
         role: String,
         machines: Vec<String>,
         /// A tag to remove from the role's tags (repeatable)

@@ -67,6 +67,7 @@ impl Source {
 }
 
 /// The Nix to run and the plugin to give it.
+#[derive(Clone)]
 pub(crate) struct Evaluator {
     pub(crate) nix: PathBuf,
     pub(crate) plugin: Option<PathBuf>,
@@ -89,14 +90,14 @@ impl Evaluator {
         Some(Evaluator { nix, plugin })
     }
 
-    fn command(&self, source: &Source) -> Command {
+    fn command(&self, source: &Source, apply: &str) -> Command {
         let mut cmd = Command::new(&self.nix);
         cmd.args(["--extra-experimental-features", "nix-command flakes"]);
         if let Some(p) = &self.plugin {
             // Before the subcommand, where Nix reads plugin options.
             cmd.arg("--option").arg("plugin-files").arg(p);
         }
-        cmd.args(["eval", "--json", "--apply", VIEW]);
+        cmd.args(["eval", "--json", "--apply", apply]);
         match source {
             Source::Flake(r) => {
                 let installable = match r.split_once('#') {
@@ -129,6 +130,14 @@ pub(crate) struct Clan {
     pub(crate) source: Source,
     /// `{ inventory, modules, directory }`: the argument buildClan gives the resolver.
     pub(crate) args: Value,
+    /// The marks of `args` (see `clan.nix`): what JSON cannot hold, out of band.
+    pub(crate) marks: Value,
+    /// Why the clan service modules are not known although the inventory has instances (then
+    /// `args` has no `serviceModules`).
+    pub(crate) service_modules_missing: Option<String>,
+    /// What of `serviceModules` was read (see `clan.nix`): the inputs instances resolve to, and
+    /// `<input>/<name>` of the modules they use; the others are empty.
+    pub(crate) service_modules_read: (Vec<String>, Vec<String>),
     /// The local inventory.json (edits write it), if the clan has one.
     pub(crate) inventory_file: Option<PathBuf>,
     /// The directory buildClan was given, as Nix sees it (a store path for a flake).
@@ -138,18 +147,24 @@ pub(crate) struct Clan {
     /// What the Nix side defines; `None` with a library that does not say.
     pub(crate) nix: Option<NixSide>,
     pub(crate) seconds: f64,
+    /// To ask Nix again, for the message of a value that throws.
+    evaluator: Evaluator,
 }
 
 /// What buildClan got besides inventory.json.
 pub(crate) struct NixSide {
     /// The `inventory` argument (with `meta`), as data.
     pub(crate) inventory: Value,
+    /// Its marks.
+    marks: Value,
     /// The same shape as `inventory`, each attribute `{ at = "FILE:LINE:COL" or null; inner; }`.
     positions: Value,
     pub(crate) machine_dirs: Vec<String>,
     pub(crate) machine_arguments: Vec<String>,
     /// The modules of `modules/<m>/`.
     module_dirs: Vec<String>,
+    /// The clan.service modules of `modules/<m>/default.nix`.
+    service_module_dirs: Vec<String>,
     /// The `modules` argument: each name to `{ at = "FILE:LINE:COL" or null; dir = PATH or null; }`.
     module_arguments: Map<String, Value>,
 }
@@ -161,7 +176,7 @@ impl Clan {
     /// Nix fails (its error is passed on) or prints something that is not the expected data.
     pub(crate) fn evaluate(source: Source, evaluator: &Evaluator) -> Result<Self, Failure> {
         let start = Instant::now();
-        let out = evaluator.command(&source).output().map_err(|e| {
+        let out = evaluator.command(&source, VIEW).output().map_err(|e| {
             Failure::invalid(format!("failed to run `{}`: {e}", evaluator.nix.display()))
         })?;
         let seconds = start.elapsed().as_secs_f64();
@@ -183,10 +198,12 @@ impl Clan {
         let nix = match data["nix"].take() {
             Value::Object(mut n) => Some(NixSide {
                 inventory: n.remove("inventory").unwrap_or(Value::Null),
+                marks: n.remove("marks").unwrap_or(Value::Null),
                 positions: n.remove("positions").unwrap_or(Value::Null),
                 machine_dirs: strings(n.get("machineDirs")),
                 machine_arguments: strings(n.get("machineArguments")),
                 module_dirs: strings(n.get("moduleDirs")),
+                service_module_dirs: strings(n.get("serviceModuleDirs")),
                 module_arguments: match n.remove("moduleArguments") {
                     Some(Value::Object(m)) => m,
                     _ => Map::new(),
@@ -194,14 +211,26 @@ impl Clan {
             }),
             _ => None,
         };
-        let args = serde_json::json!({
+        let mut args = serde_json::json!({
             "directory": directory,
             "inventory": data["inventory"].take(),
             "modules": data["modules"].take(),
         });
+        // As buildClan: only with instances, so that an inventory without them is resolved
+        // from the same argument as before.
+        if !data["serviceModules"].is_null() {
+            args["serviceModules"] = data["serviceModules"].take();
+        }
+        let service_modules_missing = data["serviceModulesMissing"].as_str().map(str::to_owned);
+        let read = &data["serviceModulesRead"];
+        let service_modules_read = (strings(read.get("inputs")), strings(read.get("modules")));
         let mut clan = Clan {
             source,
             args,
+            marks: data["marks"].take(),
+            service_modules_missing,
+            service_modules_read,
+            evaluator: evaluator.clone(),
             inventory_file,
             directory,
             local_dir,
@@ -229,6 +258,49 @@ impl Clan {
         self.args["modules"] = modules;
     }
 
+    /// Nix's message for the value at `path` of the core's argument, which throws (tryEval, in
+    /// clan.nix, keeps no message): one more evaluation, of that value alone. `None` when Nix
+    /// gives none.
+    pub(crate) fn throw_message(
+        &self,
+        path: &clan_inventory::inventory::AttrPath,
+    ) -> Option<String> {
+        use clan_inventory::inventory::Step;
+        // Where the core's argument has it in clanInternals (clan.nix's `serviceModules` keeps the
+        // attribute names of the modules' config).
+        let start = match path.root {
+            "inventory" => "ci.inventory",
+            "serviceModules" => "ci.clanServices.serviceModules",
+            "modules" => "ci.modules",
+            "directory" => "ci.directory",
+            _ => return None,
+        };
+        let steps: Vec<Value> = path
+            .steps
+            .iter()
+            .map(|s| match s {
+                Step::Attr(a) => Value::String(a.clone()),
+                Step::Index(i) => Value::from(*i),
+            })
+            .collect();
+        // The steps as a Nix string of JSON: `\`, `"` and `$` escaped.
+        let json = Value::Array(steps)
+            .to_string()
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('$', "\\$");
+        let apply = format!(
+            "ci: builtins.seq (builtins.foldl' (v: s: if builtins.isInt s then builtins.elemAt v s else builtins.getAttr s v) {start} (builtins.fromJSON \"{json}\")) null"
+        );
+        let out = self.evaluator.command(&self.source, &apply).output().ok()?;
+        if out.status.success() {
+            return None;
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let line = nix_error_line(&stderr);
+        (!line.is_empty()).then(|| line.to_owned())
+    }
+
     /// The line every command prints on stderr in this mode.
     pub(crate) fn banner(&self) -> String {
         let machines = self.args["inventory"]["machines"]
@@ -243,8 +315,7 @@ impl Clan {
             // Nix's `unsafeGetAttrPos` is null for attributes of a «string» source.
             s.push_str(
                 "\nclan-inventory: note: Nix gives no file positions for what --expr writes: \
-                 explain names such values by the buildClan argument that holds them, and \
-                 validate places their mistakes at the nearest attribute of inventory.json",
+                 explain and validate name such values by the buildClan argument that holds them",
             );
         }
         s
@@ -262,6 +333,12 @@ impl Clan {
             }
             _ => nix_path.to_owned(),
         }
+    }
+
+    /// The place of a value of the Nix side that Nix gives no position for: the buildClan
+    /// argument, and which clan (`--expr`, a file, a flake).
+    pub(crate) fn argument_place(&self) -> String {
+        format!("{NIX_ARGUMENT} in {}", self.source.describe())
     }
 
     /// `None` when the Nix side does not define the value at `path` (attribute names below
@@ -343,6 +420,52 @@ impl Clan {
         out
     }
 
+    /// Where clan service module `name` of flake input `input` comes from: for `self`,
+    /// `modules/<name>/default.nix` or the `modules` argument of buildClan (as for
+    /// [`Clan::module_place`]); for another input, its `clan.modules`.
+    pub(crate) fn service_module_place(&self, input: &str, name: &str) -> String {
+        if input != clan_inventory::inventory::SELF {
+            return format!("flake input '{input}' (inputs.{input}.clan.modules.{name})");
+        }
+        let nix = self.nix.as_ref();
+        if nix.is_some_and(|n| n.module_arguments.contains_key(name)) {
+            return self.module_place(name).unwrap_or_else(|| {
+                format!("the `modules` argument of buildClan (modules.{name})")
+            });
+        }
+        if nix.is_some_and(|n| n.service_module_dirs.iter().any(|m| m == name)) {
+            return format!("modules/{name}/default.nix");
+        }
+        format!("the clan's own modules (modules.{name})")
+    }
+
+    /// Where a diagnostic about clan service module `name` of `input` goes: the position of
+    /// `modules.<name>` when Nix has it, else its file (`modules/<name>/default.nix`, or the
+    /// directory given), else `None` (a flake input's module: see [`Clan::service_module_place`]).
+    pub(crate) fn service_module_position(
+        &self,
+        input: &str,
+        name: &str,
+    ) -> Option<(String, Option<(usize, usize)>)> {
+        if input != clan_inventory::inventory::SELF {
+            return None;
+        }
+        let nix = self.nix.as_ref()?;
+        if let Some(arg) = nix.module_arguments.get(name) {
+            if let Some(at) = arg["at"].as_str() {
+                let mut parts = at.rsplitn(3, ':');
+                let col = parts.next()?.parse().ok()?;
+                let line = parts.next()?.parse().ok()?;
+                return Some((self.place(parts.next()?), Some((line, col))));
+            }
+            return arg["dir"].as_str().map(|d| (self.place(d), None));
+        }
+        nix.service_module_dirs.iter().any(|m| m == name).then(|| {
+            let file = format!("{}/modules/{name}/default.nix", self.directory);
+            (self.place(&file), None)
+        })
+    }
+
     /// Where clan module `name` comes from: `modules/<name>/`, or the `modules` argument of
     /// buildClan (with its directory and position when Nix has them, and the directory it
     /// replaces); `None` with a library that does not say.
@@ -395,11 +518,17 @@ impl Clan {
     }
 
     /// The inventory buildClan would build from `file` (a new inventory.json) and the Nix side,
-    /// as nix/build-clan.nix merges them; `Err` names the first conflict as merge.nix words it.
-    pub(crate) fn merged_with(&self, file: &Value) -> Result<Value, String> {
+    /// as nix/build-clan.nix merges them, with its marks; `Err` names the first conflict as
+    /// merge.nix words it.
+    pub(crate) fn merged_with(&self, file: &Value) -> Result<(Value, Option<Value>), String> {
         let Some(nix) = &self.nix else {
-            return Ok(file.clone());
+            return Ok((file.clone(), None));
         };
+        let marks = merge_marks(
+            file,
+            &nix.inventory,
+            Some(&nix.marks).filter(|m| !m.is_null()),
+        );
         let name = self
             .inventory_file
             .as_ref()
@@ -427,7 +556,7 @@ impl Clan {
                 }
             }
         }
-        Ok(merged)
+        Ok((merged, marks))
     }
 }
 
@@ -465,6 +594,44 @@ fn merge(path: &[&str], file: &Value, nix: &Value) -> Result<Value, Conflict> {
             })
         }
     })
+}
+
+/// The marks of `merge(file, nix)`, from the marks `m` of `nix` (inventory.json has none): the
+/// same walk, list elements of the Nix side moved behind those of the file.
+fn merge_marks(file: &Value, nix: &Value, m: Option<&Value>) -> Option<Value> {
+    let m = m?;
+    if m.get("k").is_some() {
+        return Some(m.clone());
+    }
+    match (file, nix) {
+        (Value::Object(ours), Value::Object(theirs)) => {
+            let c = m.get("c")?.as_object()?;
+            let mut out = Map::new();
+            for (k, child) in c {
+                let merged = match (ours.get(k), theirs.get(k)) {
+                    (Some(own), Some(v)) => merge_marks(own, v, Some(child)),
+                    _ => Some(child.clone()),
+                };
+                if let Some(merged) = merged {
+                    out.insert(k.clone(), merged);
+                }
+            }
+            (!out.is_empty()).then(|| serde_json::json!({ "c": out }))
+        }
+        (Value::Array(ours), Value::Array(theirs)) => {
+            let l = m.get("l")?.as_array()?;
+            let mut out = vec![Value::Null; ours.len()];
+            for (v, mark) in theirs.iter().zip(l) {
+                if !ours.contains(v) {
+                    out.push(mark.clone());
+                }
+            }
+            out.iter()
+                .any(|x| !x.is_null())
+                .then(|| serde_json::json!({ "l": out }))
+        }
+        _ => Some(m.clone()),
+    }
 }
 
 /// A value inventory.json and the Nix inventory set differently.
@@ -505,13 +672,35 @@ fn local_path_as_given(nix_path: &str, directory: &str, local: Option<&Path>) ->
     }
 }
 
-/// The flake in `dir` when it uses buildClan: a `flake.nix` whose text names `buildClan`. (The
-/// text, not an evaluation: deciding must cost nothing, and a flake that does not name it cannot
+/// The clans of `dir` when it has one, in the order to try them: its flake when `flake.nix` names
+/// `buildClan`, then its `default.nix` and `clan.nix` (read with `--file`) when they name it. (The
+/// text, not an evaluation: deciding must cost nothing, and a file that does not name it cannot
 /// call it, short of an indirection no convention of clan uses.)
-pub(crate) fn detect(dir: &Path) -> Option<Source> {
-    let text = std::fs::read_to_string(dir.join("flake.nix")).ok()?;
-    text.contains("buildClan")
-        .then(|| Source::Flake(".".to_owned()))
+pub(crate) fn detect(dir: &Path) -> Vec<Source> {
+    let names = |file: &str| {
+        std::fs::read_to_string(dir.join(file)).is_ok_and(|text| text.contains("buildClan"))
+    };
+    let mut out = Vec::new();
+    if names("flake.nix") {
+        out.push(Source::Flake(".".to_owned()));
+    }
+    for file in ["default.nix", "clan.nix"] {
+        if names(file) {
+            out.push(Source::File(PathBuf::from(file)));
+        }
+    }
+    out
+}
+
+/// The line of a Nix error that says what failed (its last `error:` line, without the word),
+/// for a note.
+pub(crate) fn nix_error_line(message: &str) -> &str {
+    let lines = || message.lines().map(str::trim);
+    lines()
+        .filter_map(|l| l.strip_prefix("error:").map(str::trim))
+        .rfind(|l| !l.is_empty())
+        .or_else(|| lines().rfind(|l| !l.is_empty()))
+        .unwrap_or("")
 }
 
 /// A value the Nix side of a clan defines: `at` is the `FILE:LINE:COL` of the deepest attribute

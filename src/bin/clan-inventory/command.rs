@@ -12,10 +12,10 @@ use super::args::{Cli, Command, Format, GraphFormat, MachinesAction, RolesAction
 use super::clan::{self, Clan, Evaluator, Source};
 use super::project::Project;
 use super::report::{diagnose, Severity};
+use super::tree::Handle;
 use super::{edit, explain, graph, invalid_report, schema, select, table, Failure, Outcome};
 use clan_inventory::inventory::{
-    self, json::output_json, machine_not_defined, resolve, ConstraintFailure, Input, MachineClass,
-    Warning,
+    self, json::output_json, machine_not_defined, resolve, Input, MachineClass, Output,
 };
 
 /// What every command may need: the global options.
@@ -43,21 +43,21 @@ impl Ctx<'_> {
         } else {
             nix_file.map(|f| Source::File(f.clone()))
         };
-        let source = match asked {
-            Some(s) => Some(s),
+        let explicit = asked.is_some();
+        let candidates = match asked {
+            Some(s) => vec![s],
             None if cli.file.is_none() && positional.is_none() => clan::detect(Path::new(".")),
-            None => None,
+            None => Vec::new(),
         };
-        if let Some(source) = source {
+        if let Some(first) = candidates.first() {
             if positional.is_some() {
                 return Err(Failure::usage(
                     "an inventory FILE and a whole clan (--flake, --expr, --file CLAN.nix) given",
                 ));
             }
-            let explicit = cli.flake.is_some() || cli.nix_expr.is_some() || nix_file.is_some();
             match Evaluator::find(cli.nix.as_deref(), cli.plugin.as_deref()) {
                 Some(evaluator) => {
-                    let clan = Clan::evaluate(source, &evaluator)?;
+                    let clan = evaluate_first(&candidates, &evaluator, &mut notes)?;
                     let _ = writeln!(notes, "{}", clan.banner());
                     return Ok(Project::of_clan(clan));
                 }
@@ -66,9 +66,13 @@ impl Ctx<'_> {
                         "no nix to read the whole clan with: give --nix PATH, set CLAN_NIX, or put nix on PATH",
                     ))
                 }
-                None => notes.push_str(
-                    "clan-inventory: inventory.json alone, without Nix: ./flake.nix uses buildClan, but no nix was found (--nix, CLAN_NIX, PATH)\n",
-                ),
+                None => {
+                    let _ = writeln!(
+                        notes,
+                        "clan-inventory: inventory.json alone, without Nix: {} uses buildClan, but no nix was found (--nix, CLAN_NIX, PATH)",
+                        entry_file(first)
+                    );
+                }
             }
         }
         let file = file_of(cli.file.as_ref(), positional)?;
@@ -78,6 +82,55 @@ impl Ctx<'_> {
     fn modules(&self) -> Option<&Path> {
         self.cli.modules.as_deref()
     }
+}
+
+/// `./flake.nix`, `./default.nix`: the file of a clan found in the current directory.
+fn entry_file(source: &Source) -> String {
+    match source {
+        Source::Flake(_) => "./flake.nix".to_owned(),
+        Source::File(f) => format!("./{}", f.display()),
+        Source::Expr(_) => "--expr".to_owned(),
+    }
+}
+
+/// The first of `candidates` (one given, or those found here) that Nix evaluates. A later one
+/// is read only when the earlier fail (a flake whose inputs cannot be fetched, say), and the notes
+/// say so with Nix's error; when all fail, the error of the first, and the notes name the others.
+fn evaluate_first(
+    candidates: &[Source],
+    evaluator: &Evaluator,
+    notes: &mut String,
+) -> Result<Clan, Failure> {
+    let mut first_failure: Option<Failure> = None;
+    let mut failed: Vec<(String, String)> = Vec::new();
+    for source in candidates {
+        match Clan::evaluate(source.clone(), evaluator) {
+            Ok(clan) => {
+                for (file, why) in &failed {
+                    let _ = writeln!(
+                        notes,
+                        "clan-inventory: {file} names buildClan but could not be evaluated, so {} is read instead (Nix: {why})",
+                        entry_file(source)
+                    );
+                }
+                return Ok(clan);
+            }
+            Err(f) => {
+                failed.push((
+                    entry_file(source),
+                    clan::nix_error_line(&f.message).to_owned(),
+                ));
+                first_failure.get_or_insert(f);
+            }
+        }
+    }
+    for (file, why) in failed.iter().skip(1) {
+        let _ = writeln!(
+            notes,
+            "clan-inventory: {file} names buildClan too, and could not be evaluated either (Nix: {why})"
+        );
+    }
+    Err(first_failure.unwrap_or_else(|| Failure::usage("no clan to evaluate")))
 }
 
 /// Runs the command of the command line.
@@ -143,13 +196,16 @@ fn validate(ctx: &Ctx<'_>, input: Option<&PathBuf>, format: Format) -> Result<Ou
     );
     let out = match format {
         Format::Json => {
-            let json = serde_json::json!({
-                "file": project.file.display().to_string(),
+            let mut json = serde_json::json!({
+                "file": project.subject_file(),
                 "valid": errors == 0,
                 "errors": diagnostics.iter().filter(|d| d.severity == Severity::Error).collect::<Vec<_>>(),
                 "warnings": diagnostics.iter().filter(|d| d.severity == Severity::Warning).collect::<Vec<_>>(),
                 "constraints": diagnostics.iter().filter(|d| d.severity == Severity::Constraint).collect::<Vec<_>>(),
             });
+            if let Some(why) = &project.unchecked {
+                json["unchecked"] = why.clone().into();
+            }
             let mut s = serde_json::to_string_pretty(&json).unwrap_or_default();
             s.push('\n');
             s
@@ -159,6 +215,9 @@ fn validate(ctx: &Ctx<'_>, input: Option<&PathBuf>, format: Format) -> Result<Ou
             for d in &diagnostics {
                 s.push_str(&d.text());
                 s.push('\n');
+            }
+            if let Some(why) = &project.unchecked {
+                let _ = writeln!(s, "note: {why}");
             }
             let plural =
                 |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
@@ -209,7 +268,7 @@ fn resolve_command(
             }
             Format::Text => {
                 let mut outcome = Outcome::out(table::resolution(input, &output, index));
-                notes(&mut outcome, &output.warnings, &output.assertions);
+                notes(&mut outcome, &project, &output);
                 outcome
             }
         })
@@ -222,7 +281,9 @@ fn explain_command(ctx: &Ctx<'_>, machine: &str) -> Result<Outcome, Failure> {
         let output = resolve(input);
         let i = machine_index(input, machine)?;
         let e = inventory::explain::explain(input, &output, i);
-        Ok(Outcome::out(explain::render(&project, input, &output, &e)))
+        let mut outcome = Outcome::out(explain::render(&project, input, &output, &e));
+        unchecked_note(&mut outcome, &project);
+        Ok(outcome)
     })
 }
 
@@ -268,6 +329,7 @@ fn select_command(ctx: &Ctx<'_>, expr: &str, attrs: bool) -> Result<Outcome, Fai
         for w in warnings {
             outcome.note(format_args!("warning: select: {w}"));
         }
+        unchecked_note(&mut outcome, &project);
         Ok(outcome)
     })
 }
@@ -276,10 +338,12 @@ fn graph_command(ctx: &Ctx<'_>, format: GraphFormat) -> Result<Outcome, Failure>
     let project = ctx.open(None)?;
     with_valid(&project, |input| {
         let output = resolve(input);
-        Ok(Outcome::out(match format {
+        let mut outcome = Outcome::out(match format {
             GraphFormat::Dot => graph::dot(input, &output),
             GraphFormat::Mermaid => graph::mermaid(input, &output),
-        }))
+        });
+        unchecked_note(&mut outcome, &project);
+        Ok(outcome)
     })
 }
 
@@ -393,29 +457,70 @@ fn roles(ctx: &Ctx<'_>, action: &RolesAction) -> Result<Outcome, Failure> {
     if machines.is_empty() && tags.is_empty() {
         return Err(Failure::usage("give at least one MACHINE or --tag"));
     }
-    let [svc, inst, r] = edit::role_address(role)?;
+    let address = edit::address(role)?;
+    if let (edit::Address::Instance([inst, _]), true) = (address, assign) {
+        // Members are added to an instance that exists: a new one needs its module chosen (and
+        // `a.b` may well be a mistyped SERVICE.INSTANCE.ROLE).
+        let instances = project
+            .inventory()
+            .get("instances")
+            .and_then(|v| v.as_object());
+        if !instances.is_some_and(|i| i.contains_key(inst)) {
+            let mut known: Vec<&str> = instances
+                .map(|i| i.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            known.sort_unstable();
+            let services = project
+                .inventory()
+                .get("services")
+                .and_then(|v| v.as_object());
+            let also = if services.is_some_and(|s| s.contains_key(inst)) {
+                format!("; '{inst}' is a service of inventory.services, whose roles are SERVICE.INSTANCE.ROLE")
+            } else {
+                inventory::hint(inventory::did_you_mean(inst, known.iter().copied()).as_deref())
+            };
+            return Err(Failure::usage(format!(
+                "no instance '{inst}' in inventory.instances (instances: {}): roles edits add members to an instance that exists; write a new one in inventory.json{also}",
+                if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+            )));
+        }
+    }
     editable(&project)?;
     if let (false, Some(clan)) = (assign, &project.clan) {
         for (key, names) in [("machines", machines), ("tags", tags)] {
             for n in names {
-                let path = ["services", svc, inst, "roles", r, key];
-                if let Some(at) = clan.listed_in_nix(&path, n) {
+                let at = match address {
+                    edit::Address::Service([svc, inst, r]) => {
+                        clan.listed_in_nix(&["services", svc, inst, "roles", r, key], n)
+                    }
+                    // A machine is an attribute of `machines`; a tag an element of the list
+                    // form or an attribute of the attribute form.
+                    edit::Address::Instance([inst, r]) => {
+                        let path = ["instances", inst, "roles", r, key];
+                        clan.listed_in_nix(&path, n).or_else(|| {
+                            clan.defined_in_nix(&["instances", inst, "roles", r, key, n])
+                        })
+                    }
+                };
+                if let Some(at) = at {
                     let what = if key == "machines" { "machine" } else { "tag" };
                     return Err(defined_by_nix(&format!("{what} '{n}' of role {role}"), &at));
                 }
             }
         }
     }
-    let done = edit::apply(&project, |inv| {
-        if assign {
-            edit::assign(inv, role, machines, tags)
-        } else {
-            edit::unassign(inv, role, machines, tags)
-        }
+    let done = edit::apply(&project, |inv| match (address, assign) {
+        (edit::Address::Service(_), true) => edit::assign(inv, role, machines, tags),
+        (edit::Address::Service(_), false) => edit::unassign(inv, role, machines, tags),
+        (edit::Address::Instance(a), true) => edit::assign_clan(inv, role, a, machines, tags),
+        (edit::Address::Instance(a), false) => edit::unassign_clan(inv, role, a, machines, tags),
     })?;
     let mut outcome = edited(&project.file, &done);
     if !assign {
         still_members(&mut outcome, &done.next, role, machines);
+    }
+    if let edit::Address::Instance(_) = address {
+        unchecked_note(&mut outcome, &project);
     }
     Ok(outcome)
 }
@@ -436,8 +541,28 @@ fn edited(file: &Path, applied: &edit::Applied) -> Outcome {
 fn still_members(outcome: &mut Outcome, project: &Project, role: &str, machines: &[String]) {
     let Ok(input) = project.load() else { return };
     let output = resolve(&input);
-    let Ok([svc, inst, r]) = edit::role_address(role) else {
-        return;
+    let [svc, inst, r] = match edit::address(role) {
+        Ok(edit::Address::Service(a)) => a,
+        Ok(edit::Address::Instance([inst, r])) => {
+            let Some(i) = output.clan.instances.iter().find(|i| i.name == inst) else {
+                return;
+            };
+            for role_out in i.roles.iter().filter(|x| x.name == r) {
+                for m in machines {
+                    if role_out
+                        .members
+                        .iter()
+                        .any(|&k| input.machines[k].name == *m)
+                    {
+                        outcome.note(format_args!(
+                            "note: machine '{m}' is still in role {role} through roles.{r}.tags"
+                        ));
+                    }
+                }
+            }
+            return;
+        }
+        Err(_) => return,
     };
     let Some(i) = output
         .instances
@@ -460,12 +585,23 @@ fn still_members(outcome: &mut Outcome, project: &Project, role: &str, machines:
     }
 }
 
-fn notes(outcome: &mut Outcome, warnings: &[Warning], assertions: &[ConstraintFailure]) {
-    for w in warnings {
+fn notes<V>(outcome: &mut Outcome, project: &Project, output: &Output<'_, V>) {
+    for w in &output.warnings {
         outcome.note(format_args!("warning: {w}"));
     }
-    for a in assertions {
+    for a in &output.assertions {
         outcome.note(format_args!("constraint: {a}"));
+    }
+    for a in &output.clan.assertions {
+        outcome.note(format_args!("constraint: {a}"));
+    }
+    unchecked_note(outcome, project);
+}
+
+/// The note, once, that the modules of inventory.instances are not checked (when they are not).
+fn unchecked_note(outcome: &mut Outcome, project: &Project) {
+    if let Some(why) = &project.unchecked {
+        outcome.note(format_args!("note: {why}"));
     }
 }
 
@@ -483,13 +619,13 @@ fn machine_index<V>(input: &Input<V>, name: &str) -> Result<usize, Failure> {
 /// Runs `f` on the loaded input, or fails with every located error.
 fn with_valid(
     project: &Project,
-    f: impl FnOnce(&Input<&serde_json::Value>) -> Result<Outcome, Failure>,
+    f: impl FnOnce(&Input<Handle<'_>>) -> Result<Outcome, Failure>,
 ) -> Result<Outcome, Failure> {
     match project.load() {
         Ok(input) => f(&input),
         Err(_) => Err(Failure::report(invalid_report(
             project,
-            &format!("`{}` is invalid", project.file.display()),
+            &format!("{} is invalid", project.subject()),
         ))),
     }
 }

@@ -1,4 +1,5 @@
-//! Clan modules from a directory, as `lib.buildClan` finds them: every subdirectory is a module,
+//! Clan modules from a directory, as `lib.buildClan` finds them: every subdirectory is a module
+//! (except a clan.service module: `default.nix` without `roles/`),
 //! its roles are the regular `roles/*.nix` files (the value of a role is the file's path), its
 //! constraints the `[constraints]` table of the TOML front matter of its `README.md`.
 
@@ -28,7 +29,13 @@ pub(crate) fn modules(dir: &Path) -> Result<Map<String, Value>, Failure> {
     }
     names.sort();
     for name in names {
-        let module = module(&dir.join(&name))?;
+        let path = dir.join(&name);
+        // A clan.service module (inventory.instances), as nix/modules.nix tells them apart:
+        // default.nix and no roles/. Its roles need Nix to evaluate it.
+        if path.join("default.nix").is_file() && !path.join("roles").is_dir() {
+            continue;
+        }
+        let module = module(&path)?;
         out.insert(name, module);
     }
     Ok(out)

@@ -146,17 +146,184 @@ pub(crate) fn remove_tags(inv: &mut Value, name: &str, tags: &[String]) -> Resul
     ))
 }
 
-/// `SVC.INST.ROLE` split in three.
-pub(crate) fn role_address(s: &str) -> Result<[&str; 3], Failure> {
+/// A role to edit: `SVC.INST.ROLE` of inventory.services, or `INST.ROLE` of inventory.instances.
+#[derive(Clone, Copy)]
+pub(crate) enum Address<'a> {
+    Service([&'a str; 3]),
+    Instance([&'a str; 2]),
+}
+
+/// `SVC.INST.ROLE` or `INST.ROLE`, split.
+pub(crate) fn address(s: &str) -> Result<Address<'_>, Failure> {
     let parts: Vec<&str> = s.splitn(3, '.').collect();
     match parts[..] {
-        [svc, inst, role] if !svc.is_empty() && !inst.is_empty() && !role.is_empty() => {
-            Ok([svc, inst, role])
-        }
-        _ => Err(Failure::usage(format!(
-            "'{s}' is not a role address of the form SERVICE.INSTANCE.ROLE"
-        ))),
+        _ if parts.iter().any(|p| p.is_empty()) => Err(not_an_address(s)),
+        [svc, inst, role] => Ok(Address::Service([svc, inst, role])),
+        [inst, role] => Ok(Address::Instance([inst, role])),
+        _ => Err(not_an_address(s)),
     }
+}
+
+fn not_an_address(s: &str) -> Failure {
+    Failure::usage(format!(
+        "'{s}' is not a role address: SERVICE.INSTANCE.ROLE (inventory.services) or INSTANCE.ROLE (inventory.instances)"
+    ))
+}
+
+/// `SVC.INST.ROLE` split in three.
+pub(crate) fn role_address(s: &str) -> Result<[&str; 3], Failure> {
+    match address(s)? {
+        Address::Service(a) => Ok(a),
+        Address::Instance(_) => Err(not_an_address(s)),
+    }
+}
+
+/// `inventory.instances.<i>.roles.<r>`, created when `create` (else `None` when missing).
+fn clan_role_mut<'v>(
+    inv: &'v mut Value,
+    [inst, role]: [&str; 2],
+    create: bool,
+) -> Result<Option<&'v mut Map<String, Value>>, Failure> {
+    let mut map = root(inv)?;
+    let mut path = "inventory".to_owned();
+    for key in ["instances", inst, "roles", role] {
+        if !create && !map.contains_key(key) {
+            return Ok(None);
+        }
+        map = object(map, key, &path)?;
+        path = format!("{path}.{key}");
+    }
+    Ok(Some(map))
+}
+
+/// Adds machines (`roles.<r>.machines.<m> = { }`) and tags (to the list, or `tags.<t> = { }` in
+/// the attribute form) to a role of `inventory.instances`, creating what is missing.
+pub(crate) fn assign_clan(
+    inv: &mut Value,
+    address: &str,
+    [inst, r]: [&str; 2],
+    machines: &[String],
+    tags: &[String],
+) -> Result<Done, Failure> {
+    let path = format!("inventory.instances.{inst}.roles.{r}");
+    let role = clan_role_mut(inv, [inst, r], true)?.expect("created");
+    let mut added = Vec::new();
+    if !machines.is_empty() {
+        let entries = object(role, "machines", &path)?;
+        for m in machines {
+            if !entries.contains_key(m) {
+                entries.insert(m.clone(), Value::Object(Map::new()));
+                added.push(format!("machines: {m}"));
+            }
+        }
+    }
+    if !tags.is_empty() {
+        let list = role
+            .entry("tags")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        for t in tags {
+            let new = match list {
+                Value::Array(items) if !items.iter().any(|x| x.as_str() == Some(t)) => {
+                    items.push(Value::String(t.clone()));
+                    true
+                }
+                Value::Object(entries) if !entries.contains_key(t) => {
+                    entries.insert(t.clone(), Value::Object(Map::new()));
+                    true
+                }
+                Value::Array(_) | Value::Object(_) => false,
+                _ => {
+                    return Err(Failure::invalid(format!(
+                        "{path}.tags is neither a list nor an attribute set; fix it first"
+                    )))
+                }
+            };
+            if new {
+                added.push(format!("tags: {t}"));
+            }
+        }
+    }
+    Ok(if added.is_empty() {
+        format!("role {address} already has every name given")
+    } else {
+        format!("role {address}: added {}", added.join(", "))
+    })
+}
+
+/// Takes machines and tags out of a role of `inventory.instances`. An entry with settings is not
+/// dropped: that would lose them silently.
+pub(crate) fn unassign_clan(
+    inv: &mut Value,
+    address: &str,
+    [inst, r]: [&str; 2],
+    machines: &[String],
+    tags: &[String],
+) -> Result<Done, Failure> {
+    let path = format!("inventory.instances.{inst}.roles.{r}");
+    let Some(role) = clan_role_mut(inv, [inst, r], false)? else {
+        return Err(Failure::invalid(format!("{path} is not in the inventory")));
+    };
+    let keep_settings = |what: &str, entry: &Value| {
+        match entry {
+        Value::Object(e) if !e.is_empty() => Err(Failure::invalid(format!(
+            "{path}.{what} has {}: refusing to drop them with it (edit inventory.json to move or remove them first)",
+            e.keys().map(String::as_str).collect::<Vec<_>>().join(", ")
+        ))),
+        _ => Ok(()),
+    }
+    };
+    if !machines.is_empty() {
+        let entries = object(role, "machines", &path)?;
+        for m in machines {
+            match entries.get(m) {
+                None => {
+                    return Err(Failure::invalid(format!(
+                        "{path}.machines does not have '{m}'"
+                    )))
+                }
+                Some(entry) => keep_settings(&format!("machines.{m}"), entry)?,
+            }
+        }
+        for m in machines {
+            entries.shift_remove(m);
+        }
+    }
+    if !tags.is_empty() {
+        match role.get_mut("tags") {
+            Some(Value::Array(items)) => {
+                for t in tags {
+                    if !items.iter().any(|x| x.as_str() == Some(t)) {
+                        return Err(Failure::invalid(format!("{path}.tags does not list '{t}'")));
+                    }
+                }
+                items.retain(|x| !x.as_str().is_some_and(|s| tags.iter().any(|t| t == s)));
+            }
+            Some(Value::Object(entries)) => {
+                for t in tags {
+                    match entries.get(t) {
+                        None => {
+                            return Err(Failure::invalid(format!(
+                                "{path}.tags does not have '{t}'"
+                            )))
+                        }
+                        Some(entry) => keep_settings(&format!("tags.{t}"), entry)?,
+                    }
+                }
+                for t in tags {
+                    entries.shift_remove(t);
+                }
+            }
+            _ => {
+                return Err(Failure::invalid(format!(
+                    "{path}.tags does not list '{}'",
+                    tags[0]
+                )))
+            }
+        }
+    }
+    let mut removed: Vec<String> = machines.iter().map(|m| format!("machines: {m}")).collect();
+    removed.extend(tags.iter().map(|t| format!("tags: {t}")));
+    Ok(format!("role {address}: removed {}", removed.join(", ")))
 }
 
 fn role_mut<'v>(
@@ -280,7 +447,7 @@ pub(crate) fn apply(
         Err(_) => {
             return Err(Failure::report(super::invalid_report(
                 project,
-                &format!("`{}` is invalid; fix it first", project.file.display()),
+                &format!("{} is invalid; fix it first", project.subject()),
             )))
         }
     };
@@ -296,13 +463,13 @@ pub(crate) fn apply(
         )?,
         // What buildClan will see: the new file merged with the Nix side, which must still merge.
         Some(clan) => {
-            let merged = clan.merged_with(&inv).map_err(|conflict| {
+            let (merged, marks) = clan.merged_with(&inv).map_err(|conflict| {
                 Failure::invalid(format!(
                     "refusing to write `{}`: {conflict}; the Nix side is read-only here, change it there",
                     project.file.display()
                 ))
             })?;
-            project.edited(text, merged)
+            project.edited(text, merged, marks)
         }
     };
     let new_failures = match next.load() {
@@ -330,10 +497,12 @@ pub(crate) fn apply(
 }
 
 /// The failed constraints of `input`, as the assertions word them.
-fn failures(input: &clan_inventory::inventory::Input<&Value>) -> Vec<String> {
-    resolve(input)
+fn failures<V>(input: &clan_inventory::inventory::Input<V>) -> Vec<String> {
+    let output = resolve(input);
+    output
         .assertions
         .iter()
         .map(ToString::to_string)
+        .chain(output.clan.assertions.iter().map(ToString::to_string))
         .collect()
 }

@@ -1,5 +1,6 @@
-//! `graph`: the fleet as a picture, each instance a box of its roles, an edge from each role to
-//! each member machine. Graphviz `dot` or Mermaid, both deterministic (resolution order).
+//! `graph`: the fleet as a picture, each instance (of inventory.services, then of
+//! inventory.instances, labelled with its clan service) a box of its roles, an edge from each role
+//! to each member machine. Graphviz `dot` or Mermaid, both deterministic (resolution order).
 
 use std::fmt::Write as _;
 
@@ -10,9 +11,15 @@ fn dot_id(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
-/// A Mermaid label in double quotes: `"` has to be an entity there.
+/// A Mermaid label in double quotes: `"`, `<` and `>` (of `<clan-core>/name`) have to be
+/// entities there.
 fn mermaid_label(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "#quot;"))
+    format!(
+        "\"{}\"",
+        s.replace('"', "#quot;")
+            .replace('<', "#lt;")
+            .replace('>', "#gt;")
+    )
 }
 
 pub(crate) fn dot<V>(input: &Input<V>, output: &Output<'_, V>) -> String {
@@ -58,6 +65,34 @@ pub(crate) fn dot<V>(input: &Input<V>, output: &Output<'_, V>) -> String {
             }
         }
     }
+    for (k, inst) in output.clan.instances.iter().enumerate() {
+        let key = &output.clan.services[inst.service].key;
+        let _ = writeln!(s, "  subgraph cluster_clan_{k} {{");
+        let _ = writeln!(
+            s,
+            "    label={};",
+            dot_id(&format!("{} ({key})", inst.name))
+        );
+        for role in &inst.roles {
+            let _ = writeln!(
+                s,
+                "    {} [label={}, shape=ellipse];",
+                dot_id(&format!("c:{}.{}", inst.name, role.name)),
+                dot_id(role.name)
+            );
+        }
+        s.push_str("  }\n");
+        for role in &inst.roles {
+            for &i in &role.members {
+                let _ = writeln!(
+                    s,
+                    "  {} -> {};",
+                    dot_id(&format!("c:{}.{}", inst.name, role.name)),
+                    dot_id(&format!("m:{}", input.machines[i].name))
+                );
+            }
+        }
+    }
     s.push_str("}\n");
     s
 }
@@ -83,6 +118,20 @@ pub(crate) fn mermaid<V>(input: &Input<V>, output: &Output<'_, V>) -> String {
         for (r, (_, members)) in inst.roles.iter().enumerate() {
             for &i in members {
                 let _ = writeln!(s, "  i{k}r{r} {arrow} m{i}");
+            }
+        }
+    }
+    for (k, inst) in output.clan.instances.iter().enumerate() {
+        let key = &output.clan.services[inst.service].key;
+        let label = format!("{} ({key})", inst.name);
+        let _ = writeln!(s, "  subgraph c{k}[{}]", mermaid_label(&label));
+        for (r, role) in inst.roles.iter().enumerate() {
+            let _ = writeln!(s, "    c{k}r{r}([{}])", mermaid_label(role.name));
+        }
+        s.push_str("  end\n");
+        for (r, role) in inst.roles.iter().enumerate() {
+            for &i in &role.members {
+                let _ = writeln!(s, "  c{k}r{r} --> m{i}");
             }
         }
     }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use super::clan::Clan;
 use super::locate::Refine;
 use super::project::Project;
 use clan_inventory::inventory::{
@@ -39,15 +40,23 @@ pub(crate) struct Diagnostic {
     pub(crate) path: Option<String>,
     /// The whole message, exactly as the builtin words it.
     pub(crate) message: String,
-    /// The file the problem is in: the inventory, or a module's README for its constraints.
-    pub(crate) file: String,
+    /// The file the problem is in: the inventory, a Nix file, or a module's README for its
+    /// constraints; `None` when Nix gives no file (a value written in `--expr`).
+    pub(crate) file: Option<String>,
+    /// Then: where it is instead, e.g. `the inventory argument of buildClan in --expr`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) source: Option<String>,
     pub(crate) line: Option<usize>,
     pub(crate) column: Option<usize>,
 }
 
 impl Diagnostic {
     pub(crate) fn text(&self) -> String {
-        let mut place = self.file.clone();
+        let mut place = self
+            .file
+            .clone()
+            .or_else(|| self.source.clone())
+            .unwrap_or_default();
         if let (Some(l), Some(c)) = (self.line, self.column) {
             place = format!("{place}:{l}:{c}");
         }
@@ -58,10 +67,26 @@ impl Diagnostic {
 /// Every diagnostic of the project: structural errors if there are any; else reference errors,
 /// then warnings (tags that match no machine), then, for a valid input, failed constraints.
 pub(crate) fn diagnose(project: &Project) -> Vec<Diagnostic> {
-    let input = match decode(&mut project.tree(), &&project.args) {
+    // A clan service module that fails to evaluate is an error; the rest is checked without it.
+    let mut failed: Vec<Diagnostic> = project
+        .service_modules_failure
+        .iter()
+        .map(|(path, message)| place(project, Severity::Error, path, message.clone(), None))
+        .collect();
+    failed.extend(diagnose_input(project));
+    failed
+}
+
+fn diagnose_input(project: &Project) -> Vec<Diagnostic> {
+    let (mut tree, root) = project.tree();
+    let input = match decode(&mut tree, &root) {
         Ok(input) => input,
         Err(Errors::Invalid(errors)) => return errors_of(project, &errors),
-        Err(Errors::Source { error, .. }) => match error {},
+        // A value of the Nix side that throws (or is not data): the builtin would stop there too.
+        Err(Errors::Source { path, error }) => {
+            let message = project.source_error(&path, error);
+            return vec![place(project, Severity::Error, &path, message, None)];
+        }
     };
     let invalid = validate(&input).err();
     let mut out = errors_of(project, invalid.as_deref().unwrap_or_default());
@@ -89,6 +114,15 @@ pub(crate) fn diagnose(project: &Project) -> Vec<Diagnostic> {
                 None,
             ));
         }
+    }
+    for failure in &output.clan.assertions {
+        out.push(place(
+            project,
+            Severity::Constraint,
+            &failure.path(),
+            failure.to_string(),
+            None,
+        ));
     }
     out
 }
@@ -133,7 +167,37 @@ fn place(
             severity,
             path: Some(path.to_string()),
             message,
+            file: Some(file),
+            source: None,
+            line: at.map(|(l, _)| l),
+            column: at.map(|(_, c)| c),
+        };
+    }
+    if let ("serviceModules", Some(Step::Attr(input)), Some(Step::Attr(name))) =
+        (path.root, path.steps.first(), path.steps.get(1))
+    {
+        // What the core reads of a clan service module: placed where the module is given.
+        let (file, source, at) = match project
+            .clan
+            .as_ref()
+            .and_then(|c| c.service_module_position(input, name))
+        {
+            Some((file, at)) => (Some(file), None, at),
+            None => (
+                None,
+                project
+                    .clan
+                    .as_ref()
+                    .map(|c| c.service_module_place(input, name)),
+                None,
+            ),
+        };
+        return Diagnostic {
+            severity,
+            path: Some(path.to_string()),
+            message,
             file,
+            source,
             line: at.map(|(l, _)| l),
             column: at.map(|(_, c)| c),
         };
@@ -143,33 +207,17 @@ fn place(
     } else {
         &[]
     };
-    // A whole clan: a value that only the Nix side writes is placed in its Nix file.
     if let Some(clan) = &project.clan {
-        let names: Vec<&str> = steps
-            .iter()
-            .map_while(|s| match s {
-                Step::Attr(a) => Some(a.as_str()),
-                Step::Index(_) => None,
-            })
-            .collect();
-        // In a list that both sides fill, the side that has the name the message is about.
-        let in_file = match subject {
-            Some(name) if clan.listed_in_nix(&names, name).is_some() => {
-                project.file_lists(steps, name)
-            }
-            _ => project.file_has(steps),
-        };
-        if !steps.is_empty() && !in_file {
-            if let Some((file, line, column)) = clan.nix_position(&names) {
-                return Diagnostic {
-                    severity,
-                    path: Some(path.to_string()),
-                    message,
-                    file,
-                    line: Some(line),
-                    column: Some(column),
-                };
-            }
+        if let Some(place) = nix_place(project, clan, steps, subject) {
+            return Diagnostic {
+                severity,
+                path: Some(path.to_string()),
+                message,
+                file: place.file,
+                source: place.source,
+                line: place.line,
+                column: place.column,
+            };
         }
     }
     let refine = subject.map_or(Refine::None, Refine::Name);
@@ -178,8 +226,85 @@ fn place(
         severity,
         path: Some(path.to_string()),
         message,
-        file,
+        file: Some(file),
+        source: None,
         line: Some(line),
         column: Some(column),
     }
+}
+
+/// Where a diagnostic is when it is not in inventory.json.
+struct Place {
+    file: Option<String>,
+    source: Option<String>,
+    line: Option<usize>,
+    column: Option<usize>,
+}
+
+/// In a whole clan, where the value at `steps` (and the name `subject` in it) is written when
+/// inventory.json does not hold it: the Nix file and position when Nix has one, else the
+/// buildClan argument that holds it. `None` when inventory.json holds it, or when neither side
+/// writes it and the clan has an inventory.json (then its nearest attribute is the place).
+fn nix_place(
+    project: &Project,
+    clan: &Clan,
+    steps: &[Step],
+    subject: Option<&str>,
+) -> Option<Place> {
+    let names: Vec<&str> = steps
+        .iter()
+        .map_while(|s| match s {
+            Step::Attr(a) => Some(a.as_str()),
+            Step::Index(_) => None,
+        })
+        .collect();
+    // The subject is an element of a list there, or an attribute of a set there.
+    let mut with_subject = names.clone();
+    let nix_holds = match subject {
+        Some(name) if clan.listed_in_nix(&names, name).is_some() => true,
+        Some(name) => {
+            with_subject.push(name);
+            clan.defined_in_nix(&with_subject).is_some()
+        }
+        None => !names.is_empty() && clan.defined_in_nix(&names).is_some(),
+    };
+    let has_file = clan.inventory_file.is_some();
+    let file_holds = has_file
+        && match subject {
+            // In a list or set that both sides fill, the side that has the name.
+            Some(name) if nix_holds => {
+                let mut inner = steps.to_vec();
+                inner.push(Step::Attr(name.to_owned()));
+                project.file_lists(steps, name) || project.file_has(&inner)
+            }
+            _ => project.file_has(steps),
+        };
+    if file_holds {
+        return None;
+    }
+    if nix_holds {
+        let position = clan
+            .nix_position(&with_subject)
+            .or_else(|| clan.nix_position(&names));
+        return Some(match position {
+            Some((file, line, column)) => Place {
+                file: Some(file),
+                source: None,
+                line: Some(line),
+                column: Some(column),
+            },
+            None => Place {
+                file: None,
+                source: Some(clan.argument_place()),
+                line: None,
+                column: None,
+            },
+        });
+    }
+    (!has_file).then(|| Place {
+        file: None,
+        source: Some(format!("the buildClan call of {}", clan.source.describe())),
+        line: None,
+        column: None,
+    })
 }

@@ -4,11 +4,15 @@
 //! expr    = term { "|" term }            union
 //! term    = factor { "&" factor }        intersection
 //! factor  = "!" factor | "(" expr ")" | atom      "!" is the complement (exclusion: a & !b)
-//! atom    = "tag:" NAME | "machine:" NAME | "role:" SVC [ "." INST [ "." ROLE ] ] | "all"
+//! atom    = "tag:" NAME | "machine:" NAME | "role:" SVC [ "." INST [ "." ROLE ] ]
+//!         | "instance:" INST [ "." ROLE ] | "service:" KEY | "all"
 //! ```
 //!
 //! `role:` counts the members the resolution lists under `services.<svc>.<inst>.roles.<r>.machines`;
-//! `role:svc.inst` any role of the instance, `role:svc` any instance of the service.
+//! `role:svc.inst` any role of the instance, `role:svc` any instance of the service. `instance:`
+//! is the same for `inventory.instances` (`instance:i.r` the members of role r of instance i),
+//! `service:` the members of every instance of a clan service, by its key (`self/hello`) or its
+//! module name (`hello`: every input's).
 
 use clan_inventory::inventory::{
     did_you_mean, hint, machine_not_defined, tag_matches_no_machine, Input, Output,
@@ -21,6 +25,10 @@ pub(crate) enum Expr {
     Tag(String),
     Machine(String),
     Role(Vec<String>),
+    /// `instance:I` or `instance:I.R`.
+    Instance(String, Option<String>),
+    /// `service:KEY`.
+    Service(String),
     Not(Box<Expr>),
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
@@ -147,7 +155,7 @@ fn atom(a: &str) -> Result<Expr, String> {
         return Ok(Expr::All);
     }
     let (kind, name) = a.split_once(':').ok_or_else(|| {
-        format!("'{a}' is not a selector (tag:NAME, machine:NAME, role:SVC.INST.ROLE, all)")
+        format!("'{a}' is not a selector (tag:NAME, machine:NAME, role:SVC.INST.ROLE, instance:INST.ROLE, service:KEY, all)")
     })?;
     if name.is_empty() {
         return Err(format!("'{a}' needs a name after ':'"));
@@ -162,8 +170,16 @@ fn atom(a: &str) -> Result<Expr, String> {
             }
             Ok(Expr::Role(parts))
         }
+        "instance" => match name.split_once('.') {
+            None => Ok(Expr::Instance(name.to_owned(), None)),
+            Some((i, r)) if !i.is_empty() && !r.is_empty() && !r.contains('.') => {
+                Ok(Expr::Instance(i.to_owned(), Some(r.to_owned())))
+            }
+            Some(_) => Err(format!("'{a}' is not of the form instance:INST[.ROLE]")),
+        },
+        "service" => Ok(Expr::Service(name.to_owned())),
         _ => Err(format!(
-            "unknown selector kind '{kind}' (kinds: machine, role, tag)"
+            "unknown selector kind '{kind}' (kinds: instance, machine, role, service, tag)"
         )),
     }
 }
@@ -211,6 +227,8 @@ pub(crate) fn eval<V>(
             set
         }
         Expr::Role(parts) => role(parts, output, n)?,
+        Expr::Instance(i, r) => clan_instance(i, r.as_deref(), output, n)?,
+        Expr::Service(key) => clan_service(key, output, n)?,
         Expr::Not(e) => eval(e, input, output, warnings)?
             .into_iter()
             .map(|b| !b)
@@ -293,6 +311,69 @@ fn role<V>(parts: &[String], output: &Output<'_, V>, n: usize) -> Result<Vec<boo
     Ok(set)
 }
 
+/// The members of instance `name` of `inventory.instances` (of its role `role` only, if given).
+fn clan_instance<V>(
+    name: &str,
+    role: Option<&str>,
+    output: &Output<'_, V>,
+    n: usize,
+) -> Result<Vec<bool>, String> {
+    let clan = &output.clan;
+    let Some(inst) = clan.instances.iter().find(|i| i.name == name) else {
+        let known: Vec<&str> = clan.instances.iter().map(|i| i.name).collect();
+        return Err(format!(
+            "no instance '{name}' in inventory.instances (instances: {}){}",
+            list(&known),
+            hint(did_you_mean(name, known.iter().copied()).as_deref())
+        ));
+    };
+    let mut set = vec![false; n];
+    let roles: Vec<_> = match role {
+        None => inst.roles.iter().collect(),
+        Some(r) => {
+            let found: Vec<_> = inst.roles.iter().filter(|x| x.name == r).collect();
+            if found.is_empty() {
+                let known: Vec<&str> = inst.roles.iter().map(|x| x.name).collect();
+                return Err(format!(
+                    "instance '{name}' has no role '{r}' (roles: {}){}",
+                    list(&known),
+                    hint(did_you_mean(r, known.iter().copied()).as_deref())
+                ));
+            }
+            found
+        }
+    };
+    for r in roles {
+        for &m in &r.members {
+            set[m] = true;
+        }
+    }
+    Ok(set)
+}
+
+/// The members of every instance of the clan services with key `key`, or with module name `key`.
+fn clan_service<V>(key: &str, output: &Output<'_, V>, n: usize) -> Result<Vec<bool>, String> {
+    let clan = &output.clan;
+    let matching: Vec<usize> = (0..clan.services.len())
+        .filter(|&s| clan.services[s].key == key || clan.services[s].module == key)
+        .collect();
+    if matching.is_empty() {
+        let known: Vec<&str> = clan.services.iter().map(|s| s.key.as_str()).collect();
+        return Err(format!(
+            "no clan service '{key}' in inventory.instances (services: {}){}",
+            list(&known),
+            hint(did_you_mean(key, known.iter().copied()).as_deref())
+        ));
+    }
+    let mut set = vec![false; n];
+    for s in matching {
+        for (m, _) in clan.service_machines(s) {
+            set[m] = true;
+        }
+    }
+    Ok(set)
+}
+
 fn list(names: &[&str]) -> String {
     if names.is_empty() {
         "none".to_owned()
@@ -336,8 +417,9 @@ mod tests {
             ("tag:a &", "expected a selector at character 8 (the end)"),
             ("(tag:a", "expected ')' at character 7"),
             ("tag:a)", "unexpected ')' at character 6"),
-            ("backup", "'backup' is not a selector (tag:NAME, machine:NAME, role:SVC.INST.ROLE, all) at character 1"),
-            ("tag:x & host:a", "unknown selector kind 'host' (kinds: machine, role, tag) at character 9"),
+            ("backup", "'backup' is not a selector (tag:NAME, machine:NAME, role:SVC.INST.ROLE, instance:INST.ROLE, service:KEY, all) at character 1"),
+            ("tag:x & host:a", "unknown selector kind 'host' (kinds: instance, machine, role, service, tag) at character 9"),
+            ("instance:a.b.c", "'instance:a.b.c' is not of the form instance:INST[.ROLE] at character 1"),
             ("tag:", "'tag:' needs a name after ':' at character 1"),
             ("role:a..b", "'role:a..b' is not of the form role:SVC[.INST[.ROLE]] at character 1"),
             ("& tag:a", "expected a selector at character 1"),

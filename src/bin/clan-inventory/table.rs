@@ -2,7 +2,27 @@
 
 use std::fmt::Write as _;
 
+use std::collections::BTreeMap;
+
 use clan_inventory::inventory::{Input, Output};
+
+/// Machine `mi`'s instances of `inventory.instances`, as `<instance> (<service key>)` and its
+/// roles, by service key then instance name.
+pub(crate) fn clan_instances<V>(output: &Output<'_, V>, mi: usize) -> Vec<(String, String)> {
+    let clan = &output.clan;
+    let mut by_instance: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+    for &m in clan.memberships(mi) {
+        let inst = &clan.instances[m.instance as usize];
+        by_instance
+            .entry((clan.service_of(m).key.as_str(), inst.name))
+            .or_default()
+            .push(clan.role_name(m));
+    }
+    by_instance
+        .into_iter()
+        .map(|((key, name), roles)| (format!("{name} ({key})"), roles.join(", ")))
+        .collect()
+}
 
 pub(crate) fn resolution<V>(
     input: &Input<V>,
@@ -16,22 +36,28 @@ pub(crate) fn resolution<V>(
             continue;
         }
         let tags = m.tags.join(", ");
-        if m.services.is_empty() {
+        let mut entries: Vec<(String, String)> = m
+            .services
+            .iter()
+            .map(|(index, roles)| {
+                let inst = &output.instances[*index];
+                (
+                    format!("{}.{}", inst.service, inst.instance),
+                    roles.join(", "),
+                )
+            })
+            .collect();
+        entries.extend(clan_instances(output, i));
+        if entries.is_empty() {
             rows.push([m.name.to_owned(), tags.clone(), "-".into(), "-".into()]);
         }
-        for (k, (index, roles)) in m.services.iter().enumerate() {
-            let inst = &output.instances[*index];
+        for (k, (instance, roles)) in entries.into_iter().enumerate() {
             let (name, tags) = if k == 0 {
                 (m.name.to_owned(), tags.clone())
             } else {
                 (String::new(), String::new())
             };
-            rows.push([
-                name,
-                tags,
-                format!("{}.{}", inst.service, inst.instance),
-                roles.join(", "),
-            ]);
+            rows.push([name, tags, instance, roles]);
         }
     }
     let _ = input;
