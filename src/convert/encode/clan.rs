@@ -188,10 +188,10 @@ impl<'s, 'i> Encoder<'_, '_, 'i, 's> {
         let mut shared: HashMap<Box<[usize]>, usize> = HashMap::default();
         let mut tags: Vec<usize> = Vec::new();
         let mut out = self.st.attrs_builder(role.members.len())?;
-        for &mi in &role.members {
+        for (position, &mi) in role.members.iter().enumerate() {
             tags.clear();
             let mut own = false;
-            for def in res.settings(ci, ri, mi) {
+            for def in res.settings_at(ci, ri, position, mi) {
                 match def.source {
                     SettingsSource::Role => {}
                     SettingsSource::Machine(_) => own = true,
@@ -201,7 +201,7 @@ impl<'s, 'i> Encoder<'_, '_, 'i, 's> {
             let at = if let (false, Some(&at)) = (own, shared.get(tags.as_slice())) {
                 at
             } else {
-                let defs: Vec<_> = res.settings(ci, ri, mi).collect();
+                let defs: Vec<_> = res.settings_at(ci, ri, position, mi).collect();
                 let values = defs
                     .iter()
                     .map(|d| self.definition(d, ci, ri))
