@@ -625,3 +625,46 @@ fn one_machines_path_encodes_only_its_instances() {
     // Ten instances, each with role a (20 members) and role b (m0).
     assert_eq!(out["all"], json!([10, 210]));
 }
+
+/// The data of a call is released when only parts of `instances` and `clanServices` were read
+/// from its result and the result is dropped: nothing the plugin keeps refers to the thunks of
+/// those parts. Four batches of 200 calls, each forcing one member's settings, a role's members
+/// and a service's machines, then a few collections; the plugin's External values alive then
+/// stay below one batch's worth (a leak would leave two per call, 1,600).
+#[cfg(feature = "test-hooks")]
+#[test]
+fn the_data_of_results_read_through_instances_is_released() {
+    let nix = Nix::with_plugin();
+    let out = nix.json(
+        r#"let
+          # Outside the scope of `r`: the decoded input keeps the settings values, and a value
+          # whose environment held the result would keep the result alive.
+          args = i: {
+            serviceModules.self.s.roles = { a = { }; b = { }; };
+            inventory.machines = { "a${toString i}" = { tags = [ "x" ]; }; b = { }; };
+            inventory.instances.i.roles.a = { tags.x.settings.n = i; machines.b.settings.m = i; };
+            inventory.instances.i.module.name = "s";
+          };
+          one = i: let r = builtins.clanInventory (args i); in builtins.length r.instances.i.roles.a.settings.b
+            + builtins.length r.instances.i.roles.a.machines
+            + builtins.length r.clanServices."self/s".machines.b;
+          batch = k: builtins.foldl' (acc: i: acc + one (i + k)) 0 (builtins.genList (i: i) 200);
+          count = x: (builtins.clanInventoryEncoded x).externals;
+          gc = builtins.clanInventoryGcNow;
+          settle = x: builtins.seq x (builtins.seq (gc 1) (builtins.seq (gc 2) (builtins.seq (gc 3) (builtins.seq (gc 4) (count x)))));
+          go = k: if k == 0 then [ ] else [ (settle (batch (k * 1000))) ] ++ go (k - 1);
+        in go 4"#,
+    );
+    let alive: Vec<u64> = out
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    eprintln!("External values alive after each batch of 200 dropped results: {alive:?}");
+    assert_eq!(alive.len(), 4);
+    assert!(
+        alive.iter().all(|&n| n <= 400),
+        "External values of the plugin alive after batches of 200 dropped results: {alive:?}"
+    );
+}
