@@ -38,19 +38,21 @@ pub extern "C" fn nix_plugin_entry() {
             crate::nix::register(
                 c"__clanInventoryEncoded",
                 &[c"x"],
-                c"{ machines = <how many machines the plugin encoded so far>; externals = <how many External values of the plugin are alive>; }: a test hook.",
+                c"{ machines = <how many machines the plugin encoded so far>; instances = <how many instances.<i>>; settings = <how many entries of instances.<i>.roles.<r>.settings>; externals = <how many External values of the plugin are alive>; }: a test hook.",
                 |st, _, ret| {
-                    let n = ENCODED.load(std::sync::atomic::Ordering::Relaxed);
-                    let live = crate::nix::live_externals();
-                    let machines = st
-                        .new_int(i64::try_from(n).unwrap_or(i64::MAX))
-                        .map_err(|e| e.0)?;
-                    let externals = st
-                        .new_int(i64::try_from(live).unwrap_or(i64::MAX))
-                        .map_err(|e| e.0)?;
-                    let mut b = st.attrs_builder(2).map_err(|e| e.0)?;
-                    b.insert("externals", &externals).map_err(|e| e.0)?;
-                    b.insert("machines", &machines).map_err(|e| e.0)?;
+                    use std::sync::atomic::Ordering::Relaxed;
+                    let count = |n: u64| st.new_int(i64::try_from(n).unwrap_or(i64::MAX));
+                    let live = u64::try_from(crate::nix::live_externals()).unwrap_or(u64::MAX);
+                    let mut b = st.attrs_builder(4).map_err(|e| e.0)?;
+                    for (name, n) in [
+                        ("externals", live),
+                        ("instances", ENCODED_INSTANCES.load(Relaxed)),
+                        ("machines", ENCODED.load(Relaxed)),
+                        ("settings", ENCODED_SETTINGS.load(Relaxed)),
+                    ] {
+                        b.insert(name, &count(n).map_err(|e| e.0)?)
+                            .map_err(|e| e.0)?;
+                    }
                     b.finish_into(ret).map_err(|e| e.0)
                 },
             )?;
@@ -106,10 +108,18 @@ struct Private {
     roles: PrivatePrimop,
     /// `instances results id`: the `instances` of the result.
     instances: PrivatePrimop,
+    /// `instance results id instance`: one instance of `instances`.
+    instance: PrivatePrimop,
+    /// `roleMachines results id instance role`: the members of one role of an instance.
+    role_machines: PrivatePrimop,
+    /// `roleSettings results id instance role`: every member's settings of one role.
+    role_settings: PrivatePrimop,
     /// `clanServices results id`: the `clanServices` of the result.
     clan_services: PrivatePrimop,
-    /// `settings results id instance role machine`: one member's settings definitions.
-    settings: PrivatePrimop,
+    /// `clanService results id service`: one service of `clanServices`.
+    clan_service: PrivatePrimop,
+    /// `serviceMachines results id service`: the `machines` of one service.
+    service_machines: PrivatePrimop,
 }
 
 static PRIVATE: OnceLock<Private> = OnceLock::new();
@@ -147,11 +157,35 @@ fn allocate_private() -> Result<(), String> {
             c"The clan services of a builtins.clanInventory call (internal).",
             encode_clan_services,
         )?,
-        settings: crate::nix::private(
-            c"clanInventorySettings",
-            &[c"results", c"id", c"instance", c"role", c"machine"],
-            c"The settings definitions of one member of a role of a builtins.clanInventory call (internal).",
-            encode_settings,
+        instance: crate::nix::private(
+            c"clanInventoryInstance",
+            &[c"results", c"id", c"instance"],
+            c"One instance of the instances of a builtins.clanInventory call (internal).",
+            encode_instance,
+        )?,
+        role_machines: crate::nix::private(
+            c"clanInventoryRoleMachines",
+            &[c"results", c"id", c"instance", c"role"],
+            c"The members of one role of an instance of a builtins.clanInventory call (internal).",
+            encode_role_machines,
+        )?,
+        role_settings: crate::nix::private(
+            c"clanInventoryRoleSettings",
+            &[c"results", c"id", c"instance", c"role"],
+            c"The settings definitions of every member of one role of an instance of a builtins.clanInventory call (internal).",
+            encode_role_settings,
+        )?,
+        clan_service: crate::nix::private(
+            c"clanInventoryClanService",
+            &[c"results", c"id", c"service"],
+            c"One clan service of a builtins.clanInventory call (internal).",
+            encode_clan_service,
+        )?,
+        service_machines: crate::nix::private(
+            c"clanInventoryServiceMachines",
+            &[c"results", c"id", c"service"],
+            c"The machines of one clan service of a builtins.clanInventory call (internal).",
+            encode_service_machines,
         )?,
     };
     // A second load of the plugin keeps the first allocation.
@@ -310,6 +344,14 @@ fn external_fn<'s, T: std::any::Any>(
 #[cfg(feature = "test-hooks")]
 static ENCODED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// How many entries of `instances.<i>.roles.<r>.settings` (members) the plugin has encoded.
+#[cfg(feature = "test-hooks")]
+static ENCODED_SETTINGS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many `instances.<i>` the plugin has encoded.
+#[cfg(feature = "test-hooks")]
+static ENCODED_INSTANCES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// The body of the private `machine fleet index`.
 fn encode_machine<'s>(st: &State<'s>, args: &[Value<'s>], ret: &Value<'s>) -> Result<(), String> {
     let [token, id, index] = args else {
@@ -360,59 +402,146 @@ fn encode_roles<'s>(st: &State<'s>, args: &[Value<'s>], ret: &Value<'s>) -> Resu
     st.copy_into(ret, &value).map_err(|e| e.0)
 }
 
-/// The body of the private `instances results id`. Each member's settings list is a thunk of the
-/// private `settings`, which refers to the same results.
-fn encode_instances<'s>(st: &State<'s>, args: &[Value<'s>], ret: &Value<'s>) -> Result<(), String> {
-    let [token, id] = args else {
-        return Err("internal error: instances need two arguments".into());
-    };
-    let private = PRIVATE
-        .get()
-        .ok_or("internal error: the plugin's primops were not allocated")?;
-    let Results(fleet) = st.external(token, id).map_err(|e| e.0)?;
-    let settings = st
-        .primop(&private.settings)
+/// `op token id`: a private primop applied to the results and their id, as their thunks refer
+/// to them.
+fn bound<'s>(
+    st: &State<'s>,
+    op: &PrivatePrimop,
+    token: &Value<'s>,
+    id: &Value<'s>,
+) -> Result<Value<'s>, String> {
+    st.primop(op)
         .and_then(|f| st.apply(&f, token))
         .and_then(|f| st.apply(&f, id))
-        .map_err(|e| e.0)?;
-    let value = fleet.encode(st, |enc| enc.clan_instances(&settings))?;
+        .map_err(|e| e.0)
+}
+
+/// The results, their id and `N` indices: the arguments of a private primop over the results.
+fn results_and<'a, 's, const N: usize>(
+    st: &State<'s>,
+    args: &'a [Value<'s>],
+    what: &str,
+) -> Result<(&'a Value<'s>, &'a Value<'s>, [usize; N]), String> {
+    let [token, id, indices @ ..] = args else {
+        return Err(format!("internal error: {what} need {} arguments", N + 2));
+    };
+    if indices.len() != N {
+        return Err(format!("internal error: {what} need {} arguments", N + 2));
+    }
+    let mut at = [0usize; N];
+    for (slot, v) in at.iter_mut().zip(indices) {
+        st.force(v).map_err(|e| e.0)?;
+        *slot = usize::try_from(st.int(v).map_err(|e| e.0)?)
+            .map_err(|_| format!("internal error: bad index of {what}"))?;
+    }
+    Ok((token, id, at))
+}
+
+fn private_ops() -> Result<&'static Private, String> {
+    PRIVATE
+        .get()
+        .ok_or_else(|| "internal error: the plugin's primops were not allocated".to_owned())
+}
+
+/// The body of the private `instances results id`: per instance a thunk of the private
+/// `instance`, which refers to the same results.
+fn encode_instances<'s>(st: &State<'s>, args: &[Value<'s>], ret: &Value<'s>) -> Result<(), String> {
+    let (token, id, []) = results_and::<0>(st, args, "instances")?;
+    let Results(fleet) = st.external(token, id).map_err(|e| e.0)?;
+    let instance = bound(st, &private_ops()?.instance, token, id)?;
+    let value = fleet.encode(st, |enc| enc.clan_instances(&instance))?;
     (fleet.between)();
     st.copy_into(ret, &value).map_err(|e| e.0)
 }
 
-/// The body of the private `clanServices results id`.
+/// The body of the private `instance results id instance`: its roles' `machines` and `settings`
+/// are thunks of the private `roleMachines` and `roleSettings`.
+fn encode_instance<'s>(st: &State<'s>, args: &[Value<'s>], ret: &Value<'s>) -> Result<(), String> {
+    let (token, id, [ci]) = results_and::<1>(st, args, "an instance")?;
+    let Results(fleet) = st.external(token, id).map_err(|e| e.0)?;
+    let private = private_ops()?;
+    let machines = bound(st, &private.role_machines, token, id)?;
+    let settings = bound(st, &private.role_settings, token, id)?;
+    let value = fleet.encode(st, |enc| enc.clan_instance(ci, &machines, &settings))?;
+    #[cfg(feature = "test-hooks")]
+    ENCODED_INSTANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    (fleet.between)();
+    st.copy_into(ret, &value).map_err(|e| e.0)
+}
+
+/// The body of the private `roleMachines results id instance role`.
+fn encode_role_machines<'s>(
+    st: &State<'s>,
+    args: &[Value<'s>],
+    ret: &Value<'s>,
+) -> Result<(), String> {
+    let (token, id, [ci, ri]) = results_and::<2>(st, args, "role members")?;
+    let Results(fleet) = st.external(token, id).map_err(|e| e.0)?;
+    let value = fleet.encode(st, |enc| enc.clan_role_machines(ci, ri))?;
+    (fleet.between)();
+    st.copy_into(ret, &value).map_err(|e| e.0)
+}
+
+/// The body of the private `roleSettings results id instance role`.
+fn encode_role_settings<'s>(
+    st: &State<'s>,
+    args: &[Value<'s>],
+    ret: &Value<'s>,
+) -> Result<(), String> {
+    let (token, id, [ci, ri]) = results_and::<2>(st, args, "role settings")?;
+    let Results(fleet) = st.external(token, id).map_err(|e| e.0)?;
+    let value = fleet.encode(st, |enc| {
+        let value = enc.clan_role_settings(ci, ri)?;
+        #[cfg(feature = "test-hooks")]
+        ENCODED_SETTINGS.fetch_add(
+            u64::try_from(enc.clan_role_size(ci, ri)).unwrap_or(u64::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        Ok(value)
+    })?;
+    (fleet.between)();
+    st.copy_into(ret, &value).map_err(|e| e.0)
+}
+
+/// The body of the private `clanServices results id`: per service a thunk of the private
+/// `clanService`.
 fn encode_clan_services<'s>(
     st: &State<'s>,
     args: &[Value<'s>],
     ret: &Value<'s>,
 ) -> Result<(), String> {
-    let [token, id] = args else {
-        return Err("internal error: clan services need two arguments".into());
-    };
+    let (token, id, []) = results_and::<0>(st, args, "clan services")?;
     let Results(fleet) = st.external(token, id).map_err(|e| e.0)?;
-    #[allow(clippy::redundant_closure_for_method_calls)]
-    let value = fleet.encode(st, |enc| enc.clan_services())?;
+    let service = bound(st, &private_ops()?.clan_service, token, id)?;
+    let value = fleet.encode(st, |enc| enc.clan_services(&service))?;
     (fleet.between)();
     st.copy_into(ret, &value).map_err(|e| e.0)
 }
 
-/// The body of the private `settings results id instance role machine`.
-fn encode_settings<'s>(st: &State<'s>, args: &[Value<'s>], ret: &Value<'s>) -> Result<(), String> {
-    let [token, id, indices @ ..] = args else {
-        return Err("internal error: settings need five arguments".into());
-    };
+/// The body of the private `clanService results id service`: its `machines` is a thunk of the
+/// private `serviceMachines`.
+fn encode_clan_service<'s>(
+    st: &State<'s>,
+    args: &[Value<'s>],
+    ret: &Value<'s>,
+) -> Result<(), String> {
+    let (token, id, [si]) = results_and::<1>(st, args, "a clan service")?;
     let Results(fleet) = st.external(token, id).map_err(|e| e.0)?;
-    let mut at = [0usize; 3];
-    if indices.len() != at.len() {
-        return Err("internal error: settings need five arguments".into());
-    }
-    for (slot, v) in at.iter_mut().zip(indices) {
-        st.force(v).map_err(|e| e.0)?;
-        *slot = usize::try_from(st.int(v).map_err(|e| e.0)?)
-            .map_err(|_| "internal error: bad settings index")?;
-    }
-    let [ci, ri, mi] = at;
-    let value = fleet.encode(st, |enc| enc.clan_settings(ci, ri, mi))?;
+    let machines = bound(st, &private_ops()?.service_machines, token, id)?;
+    let value = fleet.encode(st, |enc| enc.clan_service(si, &machines))?;
+    (fleet.between)();
+    st.copy_into(ret, &value).map_err(|e| e.0)
+}
+
+/// The body of the private `serviceMachines results id service`.
+fn encode_service_machines<'s>(
+    st: &State<'s>,
+    args: &[Value<'s>],
+    ret: &Value<'s>,
+) -> Result<(), String> {
+    let (token, id, [si]) = results_and::<1>(st, args, "a clan service's machines")?;
+    let Results(fleet) = st.external(token, id).map_err(|e| e.0)?;
+    let value = fleet.encode(st, |enc| enc.clan_service_machines(si))?;
     (fleet.between)();
     st.copy_into(ret, &value).map_err(|e| e.0)
 }

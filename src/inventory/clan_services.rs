@@ -261,6 +261,57 @@ impl<'a> ClanResolution<'a> {
     where
         'a: 's,
     {
+        let r = &input.instances[instance].roles[role];
+        let name = input.machines[mi].name.as_str();
+        let own = r
+            .machines
+            .binary_search_by(|m| m.name.as_str().cmp(name))
+            .ok();
+        Self::settings_with(input, tags, instance, role, mi, own)
+    }
+
+    /// [`Self::settings`] of the member at `position` in the role's members, machine `mi`,
+    /// without looking its own settings up by name: the members begin with the machines the role
+    /// lists, in their order (see `members`), so the member at `position` is the listed machine
+    /// at `position`, or (past them) none of those listed.
+    pub fn settings_at<'s, V>(
+        &self,
+        input: &'a Input<V>,
+        tags: &'s [&'s str],
+        instance: usize,
+        role: usize,
+        position: usize,
+        mi: usize,
+    ) -> impl Iterator<Item = SettingsDef<'a, V>> + 's
+    where
+        'a: 's,
+    {
+        let r = &input.instances[instance].roles[role];
+        let name = input.machines[mi].name.as_str();
+        let own = match r.machines.get(position) {
+            Some(m) if m.name == name => Some(position),
+            // Only if a listed machine were not a member: look it up.
+            Some(_) => r
+                .machines
+                .binary_search_by(|m| m.name.as_str().cmp(name))
+                .ok(),
+            None => None,
+        };
+        Self::settings_with(input, tags, instance, role, mi, own)
+    }
+
+    /// [`Self::settings`], the member's entry in the role's `machines` being `own` (an index).
+    fn settings_with<'s, V>(
+        input: &'a Input<V>,
+        tags: &'s [&'s str],
+        instance: usize,
+        role: usize,
+        mi: usize,
+        own: Option<usize>,
+    ) -> impl Iterator<Item = SettingsDef<'a, V>> + 's
+    where
+        'a: 's,
+    {
         let inst = &input.instances[instance];
         let r = &inst.roles[role];
         let def = move |source, value| SettingsDef {
@@ -270,11 +321,7 @@ impl<'a> ClanResolution<'a> {
             value,
         };
         let name = input.machines[mi].name.as_str();
-        let own = r
-            .machines
-            .binary_search_by(|m| m.name.as_str().cmp(name))
-            .ok()
-            .and_then(|i| r.machines[i].settings.as_ref());
+        let own = own.and_then(|i| r.machines[i].settings.as_ref());
         let tagged = r.tags.iter().enumerate().filter_map(move |(index, t)| {
             let value = t.settings.as_ref()?;
             (r.tag_form == TagForm::Attrs && tags.contains(&t.name.as_str())).then(|| {
@@ -314,6 +361,7 @@ impl<'a> ClanResolution<'a> {
 }
 
 /// The members of a role: machines listed (sorted), then each tag's machines (sorted), each once.
+/// `ClanResolution::settings_at` relies on the listed machines coming first, in their order.
 fn members<V>(
     role: &ClanRole<V>,
     by_name: &MachineIndex<'_>,

@@ -389,6 +389,19 @@ impl<'a, V> Resolution<'a, V> {
             .settings(self.input, &self.tags[mi], instance, role, mi)
     }
 
+    /// [`Resolution::settings`] of the member at `position` of the role's members, machine `mi`:
+    /// see [`ClanResolution::settings_at`].
+    pub fn settings_at(
+        &self,
+        instance: usize,
+        role: usize,
+        position: usize,
+        mi: usize,
+    ) -> impl Iterator<Item = SettingsDef<'a, V>> + '_ {
+        self.clan
+            .settings_at(self.input, &self.tags[mi], instance, role, position, mi)
+    }
+
     /// The memberships of machine `mi`, in instance order and role order within an instance.
     /// Only enabled instances have members here. Makes the index of every machine's memberships
     /// on first use.

@@ -560,7 +560,8 @@ fn service_modules() -> Value {
     })
 }
 
-/// Every settings definition of every member, as `<path>` strings: `{ <i>: { <r>: { <m>: [...] } } }`.
+/// Every settings definition of every member, as `<path>` strings: `{ <i>: { <r>: { <m>: [...] } } }`
+/// (by machine and by position in the members alike).
 fn settings_paths(args: &Value) -> Value {
     let mut tree = JsonTree::new();
     let input = load(&mut tree, &args).unwrap_or_else(|_| panic!("invalid: {args}"));
@@ -570,11 +571,17 @@ fn settings_paths(args: &Value) -> Value {
         let mut roles = serde_json::Map::new();
         for (ri, role) in inst.roles.iter().enumerate() {
             let mut members = serde_json::Map::new();
-            for &mi in &role.members {
+            for (position, &mi) in role.members.iter().enumerate() {
                 let defs: Vec<Value> = res
                     .settings(ci, ri, mi)
                     .map(|d| json!([d.path().to_string(), d.value]))
                     .collect();
+                // By position in the members, as the builtin reads them: the same.
+                let at: Vec<Value> = res
+                    .settings_at(ci, ri, position, mi)
+                    .map(|d| json!([d.path().to_string(), d.value]))
+                    .collect();
+                assert_eq!(at, defs, "{}", input.machines[mi].name);
                 members.insert(input.machines[mi].name.clone(), Value::Array(defs));
             }
             roles.insert(role.name.to_owned(), Value::Object(members));

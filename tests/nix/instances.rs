@@ -451,3 +451,220 @@ fn hostile_values_give_path_errors() {
         json!({})
     );
 }
+
+/// The parts of `instances` and `clanServices` are thunks of their own, each kept alive by what
+/// refers to it: a role, a service and a whole instance are taken out of results that nothing
+/// else holds, several collections run, and only then are their `settings`, `machines`
+/// (and a member's settings list) forced, one collection after each step, under the GC-stress
+/// call (a collection between the builtin's phases and after every part it encodes). The values
+/// are the same as without any collection.
+#[cfg(feature = "test-hooks")]
+#[test]
+fn parts_of_instances_forced_after_collections() {
+    let nix = Nix::with_plugin();
+    let expr = |gc: bool| {
+        format!(
+            r#"let
+              gc = x: if {gc} then builtins.clanInventoryGcNow x else x;
+              call = if {gc} then builtins.clanInventoryGcStress else builtins.clanInventory;
+              step = n: x: builtins.seq (gc n) x;
+              steps = x: step 1 (step 2 (step 3 x));
+              fresh = k: call {{
+                directory = "/d";
+                serviceModules.self.s = {{ roles = {{ a = {{ }}; b = {{ }}; }}; manifest.constraints.roles.b.maxMachines = 1; }};
+                inventory.machines = builtins.listToAttrs (builtins.genList (i: {{
+                  name = "m${{toString i}}";
+                  value.tags = [ "t${{toString (i - i / 3 * 3)}}" ];
+                }}) 20);
+                inventory.instances = builtins.listToAttrs (builtins.genList (i: {{
+                  name = "i${{toString i}}";
+                  value = {{
+                    module.name = "s";
+                    roles.a = {{
+                      settings = {{ n = [ i k ]; }};
+                      tags.t1.settings.x = "t" + toString (i + k);
+                      tags.t2 = {{ }};
+                      machines.m2.settings.y = [ i ];
+                      extraModules = [ ("e" + toString i + ".nix") ];
+                    }};
+                    roles.b.tags = [ "t0" ];
+                  }};
+                }}) 3);
+              }};
+              # Taken out of results that are then dropped: only the part refers to them.
+              role = steps (fresh 1).instances.i1.roles.a;
+              instance = steps (fresh 2).instances.i2;
+              service = steps (fresh 3).clanServices."self/s";
+              member = steps (fresh 4).instances.i0.roles.a.settings.m1;
+              instances = steps (fresh 5).instances;
+            in {{
+              role = {{
+                settings = steps role.settings;
+                machines = steps role.machines;
+                inherit (role) roleSettings extraModules;
+              }};
+              instance = {{
+                inherit (instance) assertions module service;
+                roles = builtins.mapAttrs (_: r: {{ machines = steps r.machines; settings = steps r.settings; }}) (steps instance.roles);
+              }};
+              service = {{ machines = steps service.machines; inherit (service) instances assertions module; }};
+              member = steps member;
+              names = builtins.attrNames (steps instances);
+              i1 = builtins.mapAttrs (_: r: r.machines) (steps instances.i1).roles;
+            }}"#
+        )
+    };
+    let collected = nix.json(&expr(true));
+    let plain = nix.json(&expr(false));
+    assert_eq!(collected, plain);
+    let a = "inventory.instances.i1.roles.a";
+    assert_eq!(
+        collected["role"]["settings"]["m4"],
+        json!([
+            { "_file": format!("{a}.settings"), "imports": [{ "n": [1, 1] }] },
+            { "_file": format!("{a}.tags.t1.settings"), "imports": [{ "x": "t2" }] }
+        ])
+    );
+    assert_eq!(
+        collected["role"]["settings"]["m2"],
+        json!([
+            { "_file": format!("{a}.settings"), "imports": [{ "n": [1, 1] }] },
+            { "_file": format!("{a}.machines.m2.settings"), "imports": [{ "y": [1] }] }
+        ])
+    );
+    assert_eq!(
+        collected["role"]["machines"],
+        // Listed, then t1's machines, then t2's (each tag's sorted by name).
+        json!([
+            "m2", "m1", "m10", "m13", "m16", "m19", "m4", "m7", "m11", "m14", "m17", "m5", "m8"
+        ])
+    );
+    assert_eq!(collected["role"]["extraModules"], json!(["/d/e1.nix"]));
+    assert_eq!(
+        collected["instance"]["assertions"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(
+        collected["instance"]["roles"]["b"]["settings"]["m3"],
+        json!([])
+    );
+    assert_eq!(collected["service"]["instances"], json!(["i0", "i1", "i2"]));
+    assert_eq!(
+        collected["service"]["machines"]["m1"],
+        json!(["i0", "i1", "i2"])
+    );
+    assert_eq!(
+        collected["member"],
+        json!([
+            { "_file": "inventory.instances.i0.roles.a.settings", "imports": [{ "n": [0, 4] }] },
+            { "_file": "inventory.instances.i0.roles.a.tags.t1.settings", "imports": [{ "x": "t4" }] }
+        ])
+    );
+    assert_eq!(collected["names"], json!(["i0", "i1", "i2"]));
+}
+
+/// One machine's path through `instances` and `clanServices` (what nix/clan-services.nix reads
+/// for it: its memberships, each one's instance, role settings and member list, each of its
+/// services' machines) encodes the instances it is in and the settings of its roles only. The
+/// plugin counts the instances and role settings entries it encodes (a test hook): of ten
+/// instances with 21 members each, a machine in two of them costs two instances and their 40
+/// settings entries of role `a`; reading everything afterwards encodes the rest, once.
+#[cfg(feature = "test-hooks")]
+#[test]
+fn one_machines_path_encodes_only_its_instances() {
+    let nix = Nix::with_plugin();
+    let out = nix.json(
+        r#"let
+          counts = x: let c = builtins.clanInventoryEncoded x; in builtins.seq c [ c.instances c.settings ];
+          r = builtins.clanInventory {
+            serviceModules.self = builtins.listToAttrs (builtins.genList (s: {
+              name = "s${toString s}";
+              value.roles = { a = { }; b = { }; };
+            }) 5);
+            inventory.machines = builtins.listToAttrs (builtins.genList (i: {
+              name = "m${toString i}";
+              value.tags = [ "g${toString (i - i / 5 * 5)}" ];
+            }) 100);
+            inventory.instances = builtins.listToAttrs (builtins.genList (k: {
+              name = "i${toString k}";
+              value = {
+                module.name = "s${toString (k / 2)}";
+                roles.a = { tags.${"g${toString (k - k / 5 * 5)}"}.settings.k = k; settings.r = k; };
+                roles.b.machines.m0.settings = throw "never forced";
+              };
+            }) 10);
+          };
+          m = "m7";
+          mine = r.machines.${m}.instances;
+          path = builtins.deepSeq (map (x: [
+            (map (d: d._file) r.instances.${x.instance}.roles.${x.role}.settings.${m})
+            r.instances.${x.instance}.roles.${x.role}.machines
+            r.instances.${x.instance}.assertions
+            r.clanServices.${x.service}.machines.${m}
+          ]) mine) mine;
+          everything = builtins.deepSeq (builtins.mapAttrs (_: i: builtins.mapAttrs (_: r: [ r.machines (builtins.attrNames r.settings) (map (l: builtins.length l) (builtins.attrValues r.settings)) ]) i.roles) r.instances) true;
+          before = counts 0;
+          afterPath = builtins.seq before (builtins.seq path (counts 1));
+          afterAll = builtins.seq afterPath (builtins.seq everything (counts 2));
+          minus = a: b: [ (builtins.elemAt a 0 - builtins.elemAt b 0) (builtins.elemAt a 1 - builtins.elemAt b 1) ];
+        in {
+          mine = builtins.seq afterAll mine;
+          path = minus afterPath before;
+          all = minus afterAll before;
+        }"#,
+    );
+    assert_eq!(
+        out["mine"],
+        json!([
+            { "instance": "i2", "role": "a", "service": "self/s1" },
+            { "instance": "i7", "role": "a", "service": "self/s3" }
+        ])
+    );
+    // m7 carries g2: a member of role a of i2 and i7 (20 members each), nothing else.
+    assert_eq!(out["path"], json!([2, 40]));
+    // Ten instances, each with role a (20 members) and role b (m0).
+    assert_eq!(out["all"], json!([10, 210]));
+}
+
+/// The data of a call is released when only parts of `instances` and `clanServices` were read
+/// from its result and the result is dropped: nothing the plugin keeps refers to the thunks of
+/// those parts. Four batches of 200 calls, each forcing one member's settings, a role's members
+/// and a service's machines, then a few collections; the plugin's External values alive then
+/// stay below one batch's worth (a leak would leave two per call, 1,600).
+#[cfg(feature = "test-hooks")]
+#[test]
+fn the_data_of_results_read_through_instances_is_released() {
+    let nix = Nix::with_plugin();
+    let out = nix.json(
+        r#"let
+          # Outside the scope of `r`: the decoded input keeps the settings values, and a value
+          # whose environment held the result would keep the result alive.
+          args = i: {
+            serviceModules.self.s.roles = { a = { }; b = { }; };
+            inventory.machines = { "a${toString i}" = { tags = [ "x" ]; }; b = { }; };
+            inventory.instances.i.roles.a = { tags.x.settings.n = i; machines.b.settings.m = i; };
+            inventory.instances.i.module.name = "s";
+          };
+          one = i: let r = builtins.clanInventory (args i); in builtins.length r.instances.i.roles.a.settings.b
+            + builtins.length r.instances.i.roles.a.machines
+            + builtins.length r.clanServices."self/s".machines.b;
+          batch = k: builtins.foldl' (acc: i: acc + one (i + k)) 0 (builtins.genList (i: i) 200);
+          count = x: (builtins.clanInventoryEncoded x).externals;
+          gc = builtins.clanInventoryGcNow;
+          settle = x: builtins.seq x (builtins.seq (gc 1) (builtins.seq (gc 2) (builtins.seq (gc 3) (builtins.seq (gc 4) (count x)))));
+          go = k: if k == 0 then [ ] else [ (settle (batch (k * 1000))) ] ++ go (k - 1);
+        in go 4"#,
+    );
+    let alive: Vec<u64> = out
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    eprintln!("External values alive after each batch of 200 dropped results: {alive:?}");
+    assert_eq!(alive.len(), 4);
+    assert!(
+        alive.iter().all(|&n| n <= 400),
+        "External values of the plugin alive after batches of 200 dropped results: {alive:?}"
+    );
+}

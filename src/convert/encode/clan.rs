@@ -1,10 +1,16 @@
 //! The encoding of `inventory.instances`' resolution: `machines.<m>.instances`, `instances` and
 //! `clanServices` (docs/semantics.md, "The result"). The user's settings and extra modules are
-//! referred to, never forced; each member's settings list is a thunk.
+//! referred to, never forced. Lazy at the grain one machine reads: `instances.<i>`,
+//! `instances.<i>.roles.<r>.machines` and `.settings`, `clanServices.<key>` and its `machines` are
+//! each a thunk of a private primop (src/plugin.rs) over the results; none of these thunks is
+//! kept in the [`super::Caches`] (they refer to the results' External value).
 
 use super::{Encoder, Slot};
+use rustc_hash::FxHashMap as HashMap;
+
 use crate::inventory::{
-    ClanConstraintFailure, ClanMembership, ClanResolution, SettingsDef, SettingsSource,
+    ClanConstraintFailure, ClanMembership, ClanResolution, ClanRoleOutput, SettingsDef,
+    SettingsSource,
 };
 use crate::nix::{Error, Value};
 
@@ -88,51 +94,126 @@ impl<'s, 'i> Encoder<'_, '_, 'i, 's> {
         self.clan_failure_items(&self.clan().assertions)
     }
 
-    /// `instances` of the result. `settings` is the function from an instance index, a role index
-    /// and a machine index to that member's settings list (a thunk each).
-    pub(crate) fn clan_instances(&mut self, settings: &Value<'s>) -> Result<Value<'s>, Error> {
+    /// `instances` of the result: per instance, `instance` (a function of the instance index,
+    /// `clanInventoryInstance results id`) applied to its index, a thunk of [`Self::clan_instance`].
+    pub(crate) fn clan_instances(&mut self, instance: &Value<'s>) -> Result<Value<'s>, Error> {
         let clan = self.clan();
-        self.own.clear();
         let mut out = self.st.attrs_builder(clan.instances.len())?;
         for (ci, inst) in clan.instances.iter().enumerate() {
-            let service = self.string(&clan.services[inst.service].key)?;
-            let module = self.module_ref(inst.input, inst.module)?;
-            let assertions = self.clan_failures(&inst.failures)?;
-            let of_instance = self.st.apply(settings, &self.st.new_int(index(ci)?)?)?;
-            let mut roles = self.st.attrs_builder(inst.roles.len())?;
-            for (ri, role) in inst.roles.iter().enumerate() {
-                let machines = self.member_list(&role.members)?;
-                let of_role = self.st.apply(&of_instance, &self.st.new_int(index(ri)?)?)?;
-                let mut per_member = self.st.attrs_builder(role.members.len())?;
-                for &mi in &role.members {
-                    let thunk = self.st.apply(&of_role, &self.st.new_int(index(mi)?)?)?;
-                    per_member.insert(&self.input.machines[mi].name, &thunk)?;
-                }
-                let per_member = per_member.finish()?;
-                let role_settings = match ClanResolution::role_settings(self.input, ci, ri) {
-                    Some(def) => vec![self.definition(&def, ci, ri)?],
-                    None => Vec::new(),
-                };
-                let role_settings = self.st.new_list(role_settings.iter())?;
-                let extra = self.role_extra_modules(ci, ri)?;
-                let entry = self.attrs(&[
-                    ("extraModules", &extra),
-                    ("machines", &machines),
-                    ("roleSettings", &role_settings),
-                    ("settings", &per_member),
-                ])?;
-                roles.insert(role.name, &entry)?;
-            }
-            let roles = roles.finish()?;
-            let entry = self.attrs(&[
-                ("assertions", &assertions),
-                ("module", &module),
-                ("roles", &roles),
-                ("service", &service),
-            ])?;
-            out.insert(inst.name, &entry)?;
+            let thunk = self.st.apply(instance, &self.st.new_int(index(ci)?)?)?;
+            out.insert(inst.name, &thunk)?;
         }
+        out.finish()
+    }
+
+    /// `instances.<i>` of instance `ci`. Each role's `machines` and `settings` are thunks:
+    /// `machines` and `settings` (functions of an instance and a role index) applied to `ci` and
+    /// the role's index, of [`Self::clan_role_machines`] and [`Self::clan_role_settings`].
+    pub(crate) fn clan_instance(
+        &mut self,
+        ci: usize,
+        machines: &Value<'s>,
+        settings: &Value<'s>,
+    ) -> Result<Value<'s>, Error> {
+        let clan = self.clan();
+        let inst = clan
+            .instances
+            .get(ci)
+            .ok_or_else(|| Error("internal error: instance index out of range".into()))?;
         self.own.clear();
+        let service = self.string(&clan.services[inst.service].key)?;
+        let module = self.module_ref(inst.input, inst.module)?;
+        let assertions = self.clan_failures(&inst.failures)?;
+        let at = self.st.new_int(index(ci)?)?;
+        let machines = self.st.apply(machines, &at)?;
+        let settings = self.st.apply(settings, &at)?;
+        let mut roles = self.st.attrs_builder(inst.roles.len())?;
+        for (ri, role) in inst.roles.iter().enumerate() {
+            let at = self.st.new_int(index(ri)?)?;
+            let role_machines = self.st.apply(&machines, &at)?;
+            let per_member = self.st.apply(&settings, &at)?;
+            let role_settings = match ClanResolution::role_settings(self.input, ci, ri) {
+                Some(def) => vec![self.definition(&def, ci, ri)?],
+                None => Vec::new(),
+            };
+            let role_settings = self.st.new_list(role_settings.iter())?;
+            let extra = self.role_extra_modules(ci, ri)?;
+            let entry = self.attrs(&[
+                ("extraModules", &extra),
+                ("machines", &role_machines),
+                ("roleSettings", &role_settings),
+                ("settings", &per_member),
+            ])?;
+            roles.insert(role.name, &entry)?;
+        }
+        let roles = roles.finish()?;
+        self.own.clear();
+        self.attrs(&[
+            ("assertions", &assertions),
+            ("module", &module),
+            ("roles", &roles),
+            ("service", &service),
+        ])
+    }
+
+    /// The members of role `ri` of instance `ci`.
+    fn clan_role(&self, ci: usize, ri: usize) -> Result<&'i ClanRoleOutput<'i>, Error> {
+        self.clan()
+            .instances
+            .get(ci)
+            .and_then(|i| i.roles.get(ri))
+            .ok_or_else(|| Error("internal error: no such role".into()))
+    }
+
+    /// How many members role `ri` of instance `ci` has (0 if there is no such role).
+    pub(crate) fn clan_role_size(&self, ci: usize, ri: usize) -> usize {
+        self.clan_role(ci, ri).map_or(0, |r| r.members.len())
+    }
+
+    /// `instances.<i>.roles.<r>.machines` of role `ri` of instance `ci`.
+    pub(crate) fn clan_role_machines(&mut self, ci: usize, ri: usize) -> Result<Value<'s>, Error> {
+        let role = self.clan_role(ci, ri)?;
+        self.member_list(&role.members)
+    }
+
+    /// `instances.<i>.roles.<r>.settings` of role `ri` of instance `ci`: per member, the list of
+    /// its settings definitions. Members without settings of their own and with the same tags
+    /// that carry settings have the same definitions: they share one list, made here (a list of
+    /// definitions that refer to the user's values, forcing none of them).
+    pub(crate) fn clan_role_settings(&mut self, ci: usize, ri: usize) -> Result<Value<'s>, Error> {
+        let role = self.clan_role(ci, ri)?;
+        let res = self.res;
+        let mut lists: Vec<Value<'s>> = Vec::new();
+        // The list of members without settings of their own, by the tags whose settings they get.
+        let mut shared: HashMap<Box<[usize]>, usize> = HashMap::default();
+        let mut tags: Vec<usize> = Vec::new();
+        let mut out = self.st.attrs_builder(role.members.len())?;
+        for (position, &mi) in role.members.iter().enumerate() {
+            tags.clear();
+            let mut own = false;
+            for def in res.settings_at(ci, ri, position, mi) {
+                match def.source {
+                    SettingsSource::Role => {}
+                    SettingsSource::Machine(_) => own = true,
+                    SettingsSource::Tag { index, .. } => tags.push(index),
+                }
+            }
+            let at = if let (false, Some(&at)) = (own, shared.get(tags.as_slice())) {
+                at
+            } else {
+                let defs: Vec<_> = res.settings_at(ci, ri, position, mi).collect();
+                let values = defs
+                    .iter()
+                    .map(|d| self.definition(d, ci, ri))
+                    .collect::<Result<Vec<_>, _>>()?;
+                lists.push(self.st.new_list(values.iter())?);
+                if !own {
+                    shared.insert(tags.as_slice().into(), lists.len() - 1);
+                }
+                lists.len() - 1
+            };
+            out.insert(&self.input.machines[mi].name, &lists[at])?;
+        }
         out.finish()
     }
 
@@ -185,61 +266,72 @@ impl<'s, 'i> Encoder<'_, '_, 'i, 's> {
         Ok(v)
     }
 
-    /// The settings definitions of member `mi` of role `ri` of instance `ci`, as a list.
-    pub(crate) fn clan_settings(
-        &mut self,
-        ci: usize,
-        ri: usize,
-        mi: usize,
-    ) -> Result<Value<'s>, Error> {
-        let clan = self.clan();
-        let valid = clan
-            .instances
-            .get(ci)
-            .and_then(|i| i.roles.get(ri))
-            .is_some_and(|r| r.members.contains(&mi));
-        if !valid {
-            return Err(Error("internal error: no such member".into()));
-        }
-        let defs: Vec<_> = self.res.settings(ci, ri, mi).collect();
-        let values = defs
-            .iter()
-            .map(|d| self.definition(d, ci, ri))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.st.new_list(values.iter())
-    }
-
-    /// `clanServices` of the result.
-    pub(crate) fn clan_services(&mut self) -> Result<Value<'s>, Error> {
+    /// `clanServices` of the result: per service, `service` (a function of the service index,
+    /// `clanInventoryClanService results id`) applied to its index, a thunk of
+    /// [`Self::clan_service`].
+    pub(crate) fn clan_services(&mut self, service: &Value<'s>) -> Result<Value<'s>, Error> {
         let clan = self.clan();
         let mut out = self.st.attrs_builder(clan.services.len())?;
-        for (si, service) in clan.services.iter().enumerate() {
-            let module = self.module_ref(service.input, service.module)?;
-            let names = service
-                .instances
-                .iter()
-                .map(|&i| self.string(clan.instances[i].name))
-                .collect::<Result<Vec<_>, _>>()?;
-            let instances = self.st.new_list(names.iter())?;
-            let per_machine = clan.service_machines(si);
-            let mut machines = self.st.attrs_builder(per_machine.len())?;
-            for (mi, of_machine) in &per_machine {
+        for (si, s) in clan.services.iter().enumerate() {
+            let thunk = self.st.apply(service, &self.st.new_int(index(si)?)?)?;
+            out.insert(&s.key, &thunk)?;
+        }
+        out.finish()
+    }
+
+    /// `clanServices.<key>` of service `si`; its `machines` is `machines` (a function of the
+    /// service index) applied to `si`, a thunk of [`Self::clan_service_machines`].
+    pub(crate) fn clan_service(
+        &mut self,
+        si: usize,
+        machines: &Value<'s>,
+    ) -> Result<Value<'s>, Error> {
+        let clan = self.clan();
+        let service = clan
+            .services
+            .get(si)
+            .ok_or_else(|| Error("internal error: service index out of range".into()))?;
+        let module = self.module_ref(service.input, service.module)?;
+        let names = service
+            .instances
+            .iter()
+            .map(|&i| self.string(clan.instances[i].name))
+            .collect::<Result<Vec<_>, _>>()?;
+        let instances = self.st.new_list(names.iter())?;
+        let machines = self.st.apply(machines, &self.st.new_int(index(si)?)?)?;
+        let assertions = self.clan_failures(&service.failures)?;
+        self.attrs(&[
+            ("assertions", &assertions),
+            ("instances", &instances),
+            ("machines", &machines),
+            ("module", &module),
+        ])
+    }
+
+    /// `clanServices.<key>.machines` of service `si`: machines in the same instances share one
+    /// list.
+    pub(crate) fn clan_service_machines(&mut self, si: usize) -> Result<Value<'s>, Error> {
+        let clan = self.clan();
+        if si >= clan.services.len() {
+            return Err(Error("internal error: service index out of range".into()));
+        }
+        let per_machine = clan.service_machines(si);
+        let mut lists: Vec<Value<'s>> = Vec::new();
+        let mut shared: HashMap<&[usize], usize> = HashMap::default();
+        let mut out = self.st.attrs_builder(per_machine.len())?;
+        for (mi, of_machine) in &per_machine {
+            let at = if let Some(&at) = shared.get(of_machine.as_slice()) {
+                at
+            } else {
                 let names = of_machine
                     .iter()
                     .map(|&i| self.string(clan.instances[i].name))
                     .collect::<Result<Vec<_>, _>>()?;
-                let list = self.st.new_list(names.iter())?;
-                machines.insert(&self.input.machines[*mi].name, &list)?;
-            }
-            let machines = machines.finish()?;
-            let assertions = self.clan_failures(&service.failures)?;
-            let entry = self.attrs(&[
-                ("assertions", &assertions),
-                ("instances", &instances),
-                ("machines", &machines),
-                ("module", &module),
-            ])?;
-            out.insert(&service.key, &entry)?;
+                lists.push(self.st.new_list(names.iter())?);
+                shared.insert(of_machine.as_slice(), lists.len() - 1);
+                lists.len() - 1
+            };
+            out.insert(&self.input.machines[*mi].name, &lists[at])?;
         }
         out.finish()
     }
