@@ -22,12 +22,20 @@
 }:
 let
   inherit (builtins)
+    all
     attrNames
     concatMap
+    concatStringsSep
+    elemAt
     filter
+    head
+    isAttrs
+    isList
+    length
     listToAttrs
     mapAttrs
     ;
+  msg = import ./inventory/messages.nix;
   inherit (lib) mkOption types;
 
   # The service key of a module of `input` (as the resolution computes it).
@@ -68,6 +76,84 @@ let
     };
     options.exports = refused;
   };
+
+  # The module system's own `lib` (the `lib` argument of every module), for the direct calls.
+  moduleLib =
+    (lib.evalModules {
+      modules = [ ({ lib, ... }: { config._module.args.moduleLib = lib; }) ];
+    }).config._module.args.moduleLib;
+
+  # What the module system makes of a result module that defines neither `nixosModule` nor
+  # `darwinModule`: their defaults.
+  resultDefaults = (lib.evalModules { modules = [ resultModule ]; }).config;
+
+  resultNames = {
+    nixosModule = null;
+    darwinModule = null;
+  };
+
+  # perInstance or perMachine without an evaluation of its own, when the module system would
+  # only call it and pass its result on. `merged` is the option's value (types.deferredModuleWith:
+  # `{ imports = [ resultModule (setDefaultModuleLocation "<file>, via option <loc>" <value>) ]; }`),
+  # `specialArgs` those of the evaluation, `slow` that evaluation (lib.evalModules of `merged`,
+  # not forced unless needed). The direct call applies when there is exactly one definition, a
+  # plain function that asks only for arguments the module system would give from specialArgs
+  # (not `config` or `options`; a function with `...` still gets them, from `slow`) or a plain
+  # attribute set, whose result is an attribute set of `nixosModule` and `darwinModule` only,
+  # each a plain attribute set, a function or a path. It then builds what the evaluation's
+  # `config.<name>` would be (types.deferredModule's merge of one definition, or the default);
+  # anything else reads `slow`.
+  # Result: { exportsDefined; module = name: <config.name>; }.
+  direct =
+    merged: specialArgs: slow:
+    let
+      imps = merged.imports or [ ];
+      def = elemAt imps 1;
+      value = head def.imports;
+      isFn = builtins.isFunction value;
+      wanted = builtins.functionArgs value;
+      args = {
+        lib = moduleLib;
+        inherit specialArgs;
+        inherit (slow) options config;
+        _class = null;
+        _prefix = [ ];
+      }
+      // specialArgs;
+      applies =
+        isList imps
+        && length imps == 2
+        && isAttrs def
+        && attrNames def == [
+          "_file"
+          "imports"
+        ]
+        && length def.imports == 1
+        && (
+          if isFn then
+            !(wanted ? config) && !(wanted ? options) && all (n: args ? ${n}) (attrNames wanted)
+          else
+            isAttrs value && !(value ? _type) && !(value ? __functor)
+        );
+      result = if isFn then value args else value;
+      ok =
+        applies && isAttrs result && !(result ? _type) && all (n: resultNames ? ${n}) (attrNames result);
+      moduleOf =
+        name:
+        let
+          v = result.${name};
+        in
+        if !(result ? ${name}) then
+          resultDefaults.${name}
+        else if (isAttrs v && !(v ? _type)) || builtins.isFunction v || builtins.isPath v then
+          { imports = [ (lib.setDefaultModuleLocation "${def._file}, via option ${name}" v) ]; }
+        else
+          slow.config.${name};
+    in
+    {
+      exportsDefined = if ok then false else slow.options.exports.isDefined;
+      module = name: if ok then moduleOf name else slow.config.${name};
+    };
 
   # The interface of a clan.service module, as far as clan-inventory supports it.
   schema = {
@@ -207,34 +293,69 @@ let
         };
 
       # Per instance and role: the settings evaluation of each member, and of the role settings
-      # alone. Built once, lazily; each evaluation is a thunk of its own.
+      # alone. Built once, lazily; each evaluation is a thunk of its own. Members whose definitions
+      # are the same (no machine-level settings, the same tags with settings) share one
+      # evaluation, whose prefix is the role's path (docs/semantics.md, "Evaluating the service
+      # modules"): a member with only the role settings shares the role's own evaluation; the
+      # others are found by their definitions' `_file`s in a table of the role, built when a member
+      # first needs it.
       settings = mapAttrs (
         i: inst:
-        mapAttrs (r: role: {
-          machines = listToAttrs (
-            map (m: {
-              name = m;
-              value = settingsEval inst.service i r [
-                "inventory"
-                "instances"
-                i
-                "roles"
-                r
-                "machines"
-                m
-                "settings"
-              ] role.settings.${m};
-            }) role.machines
-          );
-          role = settingsEval inst.service i r [
-            "inventory"
-            "instances"
-            i
-            "roles"
-            r
-            "settings"
-          ] role.roleSettings;
-        }) inst.roles
+        mapAttrs (
+          r: role:
+          let
+            rpath = msg.attr "${msg.attr "inventory.instances" i}.roles" r;
+            rolePrefix = [
+              "inventory"
+              "instances"
+              i
+              "roles"
+              r
+              "settings"
+            ];
+            alone = settingsEval inst.service i r rolePrefix role.roleSettings;
+            nRole = length role.roleSettings;
+            ownFile = m: "${msg.attr "${rpath}.machines" m}.settings";
+            keyOf = defs: concatStringsSep "\n" (map (d: d._file) defs);
+            # key -> the shared evaluation (the first member with that key gives the definitions)
+            byKey = listToAttrs (
+              map (
+                m:
+                let
+                  defs = role.settings.${m};
+                in
+                {
+                  name = keyOf defs;
+                  value = settingsEval inst.service i r rolePrefix defs;
+                }
+              ) role.machines
+            );
+            member =
+              m: defs:
+              let
+                n = length defs;
+              in
+              if n == nRole then
+                alone
+              else if (elemAt defs nRole)._file == ownFile m then
+                settingsEval inst.service i r [
+                  "inventory"
+                  "instances"
+                  i
+                  "roles"
+                  r
+                  "machines"
+                  m
+                  "settings"
+                ] defs
+              else
+                byKey.${keyOf defs};
+          in
+          {
+            machines = mapAttrs member role.settings;
+            role = alone;
+          }
+        ) inst.roles
       ) resolved.instances;
 
       # The `roles` argument of perInstance (and each instance of perMachine's `instances`).
@@ -251,63 +372,80 @@ let
 
       membershipsOf = m: resolved.machines.${m}.instances;
 
+      perInstanceArgs =
+        i: r: m:
+        let
+          inst = resolved.instances.${i};
+          own = settings.${i}.${r}.machines.${m};
+        in
+        {
+          instanceName = i;
+          settings = own.config;
+          extendSettings = module: (own.extendModules { modules = lib.toList module; }).config;
+          machine = {
+            name = m;
+            roles = map (x: x.role) (filter (x: x.instance == i) (membershipsOf m));
+          };
+          roles = rolesArg.${i};
+          inherit meta;
+          exports = throw (unsupported inst.service "exports");
+          mkExports = throw (unsupported inst.service "mkExports");
+        };
+
+      # The evaluations of perInstance (what clanInternals shows; a machine's module reads them
+      # only when the direct call below does not apply).
       perInstance = mapAttrs (
         i: inst:
         mapAttrs (
           r: role:
-          listToAttrs (
-            map (m: {
-              name = m;
-              value =
-                let
-                  svc = (evalOf inst.service).config;
-                  own = settings.${i}.${r}.machines.${m};
-                in
-                lib.evalModules {
-                  specialArgs = {
-                    instanceName = i;
-                    settings = own.config;
-                    extendSettings = module: (own.extendModules { modules = lib.toList module; }).config;
-                    machine = {
-                      name = m;
-                      roles = map (x: x.role) (filter (x: x.instance == i) (membershipsOf m));
-                    };
-                    roles = rolesArg.${i};
-                    inherit meta;
-                    exports = throw (unsupported inst.service "exports");
-                    mkExports = throw (unsupported inst.service "mkExports");
-                  };
-                  modules = [ svc.roles.${r}.perInstance ];
-                };
-            }) role.machines
-          )
+          mapAttrs (
+            m: _:
+            lib.evalModules {
+              specialArgs = perInstanceArgs i r m;
+              modules = [ (evalOf inst.service).config.roles.${r}.perInstance ];
+            }
+          ) role.settings
         ) inst.roles
       ) resolved.instances;
 
-      perMachine =
+      perInstanceResult = mapAttrs (
+        i: inst:
+        mapAttrs (
+          r: role:
+          mapAttrs (
+            m: _:
+            direct (evalOf inst.service).config.roles.${r}.perInstance (perInstanceArgs i r m)
+              perInstance.${i}.${r}.${m}
+          ) role.settings
+        ) inst.roles
+      ) resolved.instances;
+
+      perMachineArgs =
         key: m:
         let
           instances = (serviceOf key).machines.${m};
         in
-        lib.evalModules {
-          specialArgs = {
-            machine = {
-              name = m;
-              roles = sortedUnique (
-                map (x: x.role) (filter (x: x.service == key) (membershipsOf m))
-              );
-            };
-            instances = listToAttrs (
-              map (i: {
-                name = i;
-                value.roles = rolesArg.${i};
-              }) instances
-            );
-            inherit meta;
-            settings = throw "clan service module '${key}': perMachine has no 'settings' argument; read each instance's settings from 'instances' instead";
-            exports = throw (unsupported key "exports");
-            mkExports = throw (unsupported key "mkExports");
+        {
+          machine = {
+            name = m;
+            roles = sortedUnique (map (x: x.role) (filter (x: x.service == key) (membershipsOf m)));
           };
+          instances = listToAttrs (
+            map (i: {
+              name = i;
+              value.roles = rolesArg.${i};
+            }) instances
+          );
+          inherit meta;
+          settings = throw "clan service module '${key}': perMachine has no 'settings' argument; read each instance's settings from 'instances' instead";
+          exports = throw (unsupported key "exports");
+          mkExports = throw (unsupported key "mkExports");
+        };
+
+      perMachine =
+        key: m:
+        lib.evalModules {
+          specialArgs = perMachineArgs key m;
           modules = [ (evalOf key).config.perMachine ];
         };
 
@@ -318,29 +456,29 @@ let
           e = evalOf key;
           svc = e.config;
           mine = filter (x: x.service == key) (membershipsOf m);
-          pm = perMachine key m;
+          pm = direct (evalOf key).config.perMachine (perMachineArgs key m) (perMachine key m);
           result = "${cls}Module";
           refusal =
             if e.options.exports.isDefined then
               "exports"
             else if e.options.manifest.exports.isDefined then
               "manifest.exports"
-            else if pm.options.exports.isDefined then
+            else if pm.exportsDefined then
               "perMachine sets exports"
             else
               null;
           instanceModule =
             x:
             let
-              pi = perInstance.${x.instance}.${x.role}.${m};
+              pi = perInstanceResult.${x.instance}.${x.role}.${m};
               where = "inventory.instances.${x.instance}.roles.${x.role}";
             in
-            if pi.options.exports.isDefined then
+            if pi.exportsDefined then
               throw (unsupported key "perInstance of role '${x.role}' sets exports")
             else
               lib.setDefaultModuleLocation "${where}.machines.${m}, via clan service '${key}'" {
                 imports = [
-                  pi.config.${result}
+                  (pi.module result)
                 ]
                 ++ map (lib.setDefaultModuleLocation "${where}.extraModules") (
                   resolved.instances.${x.instance}.roles.${x.role}.extraModules
@@ -372,17 +510,19 @@ let
             else
               [ ];
         in
-        if refusal != null then
-          throw (unsupported key refusal)
-        else
-          {
-            imports =
+        {
+          # The refusals are checked when the module system reads the imports, not when the module
+          # list is built: listing a machine's modules evaluates no perMachine.
+          imports =
+            if refusal != null then
+              throw (unsupported key refusal)
+            else
               checks
               ++ [
-                (lib.setDefaultModuleLocation "perMachine of clan service '${key}', machine '${m}'" pm.config.${result})
+                (lib.setDefaultModuleLocation "perMachine of clan service '${key}', machine '${m}'" (pm.module result))
               ]
               ++ map instanceModule mine;
-          };
+        };
 
       # m's modules by service key: one per service it takes part in (key order is their order).
       machineModules =
