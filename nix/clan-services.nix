@@ -81,11 +81,12 @@ let
   moduleLib =
     (lib.evalModules {
       modules = [ ({ lib, ... }: { config._module.args.moduleLib = lib; }) ];
-    }).config._module.args.moduleLib;
+    })._module.args.moduleLib;
 
   # What the module system makes of a result module that defines neither `nixosModule` nor
-  # `darwinModule`: their defaults.
-  resultDefaults = (lib.evalModules { modules = [ resultModule ]; }).config;
+  # `darwinModule`: their defaults, from an evaluation of the merged option's static module alone
+  # (resultModule as the option's type gives it, with the declaring file).
+  defaultsOf = merged: (lib.evalModules { modules = [ (head merged.imports) ]; }).config;
 
   resultNames = {
     nixosModule = null;
@@ -103,9 +104,10 @@ let
   # each a plain attribute set, a function or a path. It then builds what the evaluation's
   # `config.<name>` would be (types.deferredModule's merge of one definition, or the default);
   # anything else reads `slow`.
+  # `defaults` is `defaultsOf merged`, computed once per option by the caller.
   # Result: { exportsDefined; module = name: <config.name>; }.
   direct =
-    merged: specialArgs: slow:
+    merged: defaults: specialArgs: slow:
     let
       imps = merged.imports or [ ];
       def = elemAt imps 1;
@@ -144,7 +146,7 @@ let
           v = result.${name};
         in
         if !(result ? ${name}) then
-          resultDefaults.${name}
+          defaults.${name}
         else if (isAttrs v && !(v ? _type)) || builtins.isFunction v || builtins.isPath v then
           { imports = [ (lib.setDefaultModuleLocation "${def._file}, via option ${name}" v) ]; }
         else
@@ -392,6 +394,18 @@ let
           mkExports = throw (unsupported inst.service "mkExports");
         };
 
+      # Per service: the defaults of perMachine's and each role's perInstance results.
+      directDefaults = mapAttrs (
+        key: _:
+        let
+          svc = (evalOf key).config;
+        in
+        {
+          perMachine = defaultsOf svc.perMachine;
+          roles = mapAttrs (_: role: defaultsOf role.perInstance) svc.roles;
+        }
+      ) resolved.clanServices;
+
       # The evaluations of perInstance (what clanInternals shows; a machine's module reads them
       # only when the direct call below does not apply).
       perInstance = mapAttrs (
@@ -414,7 +428,8 @@ let
           r: role:
           mapAttrs (
             m: _:
-            direct (evalOf inst.service).config.roles.${r}.perInstance (perInstanceArgs i r m)
+            direct (evalOf inst.service).config.roles.${r}.perInstance directDefaults.${inst.service}.roles.${r}
+              (perInstanceArgs i r m)
               perInstance.${i}.${r}.${m}
           ) role.settings
         ) inst.roles
@@ -456,7 +471,9 @@ let
           e = evalOf key;
           svc = e.config;
           mine = filter (x: x.service == key) (membershipsOf m);
-          pm = direct (evalOf key).config.perMachine (perMachineArgs key m) (perMachine key m);
+          pm =
+            direct (evalOf key).config.perMachine directDefaults.${key}.perMachine (perMachineArgs key m)
+              (perMachine key m);
           result = "${cls}Module";
           refusal =
             if e.options.exports.isDefined then
