@@ -83,45 +83,29 @@ let
       modules = [ ({ lib, ... }: { config._module.args.moduleLib = lib; }) ];
     })._module.args.moduleLib;
 
-  # What the module system makes of a result module that defines neither `nixosModule` nor
-  # `darwinModule`: their defaults, from an evaluation of the merged option's static module alone
-  # (resultModule as the option's type gives it, with the declaring file).
-  defaultsOf = merged: (lib.evalModules { modules = [ (head merged.imports) ]; }).config;
-
-  resultNames = {
-    nixosModule = null;
-    darwinModule = null;
-  };
 
   # perInstance or perMachine without an evaluation of its own, when the module system would
   # only call it and pass its result on. `merged` is the option's value (types.deferredModuleWith:
-  # `{ imports = [ resultModule (setDefaultModuleLocation "<file>, via option <loc>" <value>) ]; }`),
-  # `specialArgs` those of the evaluation, `slow` that evaluation (lib.evalModules of `merged`,
-  # not forced unless needed). The direct call applies when there is exactly one definition, a
-  # plain function that asks only for arguments the module system would give from specialArgs
-  # (not `config` or `options`; a function with `...` still gets them, from `slow`) or a plain
-  # attribute set, whose result is an attribute set of `nixosModule` and `darwinModule` only,
-  # each a plain attribute set, a function or a path. It then builds what the evaluation's
+  # `{ imports = [ resultModule (setDefaultModuleLocation "<file>, via option <loc>" <value>) ]; }`).
+  # The direct call applies when there is exactly one definition, a plain function that asks only
+  # for arguments the module system would give from specialArgs (whose names are `known`; not
+  # `config` or `options`, though a function with `...` still gets them, from the evaluation) or a
+  # plain attribute set, whose result is an attribute set of `nixosModule` and `darwinModule`
+  # only, each a plain attribute set, a function or a path. It then builds what the evaluation's
   # `config.<name>` would be (types.deferredModule's merge of one definition, or the default);
-  # anything else reads `slow`.
-  # `defaults` is `defaultsOf merged`, computed once per option by the caller.
-  # Result: { exportsDefined; module = name: <config.name>; }.
-  direct =
-    merged: defaults: specialArgs: slow:
+  # anything else reads the evaluation. `planOf` looks at the option once (per service and role);
+  # `direct plan specialArgs slow` is one call, `slow` the evaluation (lib.evalModules of `merged`
+  # with `specialArgs`, not forced unless needed).
+  planOf =
+    known: merged:
     let
       imps = merged.imports or [ ];
       def = elemAt imps 1;
       value = head def.imports;
       isFn = builtins.isFunction value;
-      wanted = builtins.functionArgs value;
-      args = {
-        lib = moduleLib;
-        inherit specialArgs;
-        inherit (slow) options config;
-        _class = null;
-        _prefix = [ ];
-      }
-      // specialArgs;
+    in
+    {
+      inherit value isFn;
       applies =
         isList imps
         && length imps == 2
@@ -133,22 +117,68 @@ let
         && length def.imports == 1
         && (
           if isFn then
-            !(wanted ? config) && !(wanted ? options) && all (n: args ? ${n}) (attrNames wanted)
+            all (n: n != "config" && n != "options" && known ? ${n}) (attrNames (builtins.functionArgs value))
           else
             isAttrs value && !(value ? _type) && !(value ? __functor)
         );
-      result = if isFn then value args else value;
+      # types.deferredModule's merge of one definition of `nixosModule` or `darwinModule` from
+      # the module `value` (whose file is the definition's).
+      locations = {
+        nixosModule = "${def._file}, via option nixosModule";
+        darwinModule = "${def._file}, via option darwinModule";
+      };
+      # What the module system makes of a result that defines neither: the options' defaults, from
+      # an evaluation of the option's static module alone (resultModule as the option's type
+      # gives it, with its declaring file).
+      defaults = (lib.evalModules { modules = [ (head imps) ]; }).config;
+    };
+
+  moduleArgNames = {
+    lib = null;
+    specialArgs = null;
+    _class = null;
+    _prefix = null;
+  };
+
+  # Result: { exportsDefined; module = name: <the evaluation's config.name>; }.
+  direct =
+    plan: specialArgs: slow:
+    let
+      result =
+        if plan.isFn then
+          plan.value (
+            {
+              lib = moduleLib;
+              inherit specialArgs;
+              inherit (slow) options config;
+              _class = null;
+              _prefix = [ ];
+            }
+            // specialArgs
+          )
+        else
+          plan.value;
       ok =
-        applies && isAttrs result && !(result ? _type) && all (n: resultNames ? ${n}) (attrNames result);
+        plan.applies
+        && isAttrs result
+        && !(result ? _type)
+        && all (n: n == "nixosModule" || n == "darwinModule") (attrNames result);
       moduleOf =
         name:
         let
           v = result.${name};
         in
         if !(result ? ${name}) then
-          defaults.${name}
+          plan.defaults.${name}
         else if (isAttrs v && !(v ? _type)) || builtins.isFunction v || builtins.isPath v then
-          { imports = [ (lib.setDefaultModuleLocation "${def._file}, via option ${name}" v) ]; }
+          {
+            imports = [
+              {
+                _file = plan.locations.${name};
+                imports = [ v ];
+              }
+            ];
+          }
         else
           slow.config.${name};
     in
@@ -394,15 +424,17 @@ let
           mkExports = throw (unsupported inst.service "mkExports");
         };
 
-      # Per service: the defaults of perMachine's and each role's perInstance results.
-      directDefaults = mapAttrs (
+      # Per service: the plans of the direct calls of perMachine and each role's perInstance.
+      plans = mapAttrs (
         key: _:
         let
           svc = (evalOf key).config;
         in
         {
-          perMachine = defaultsOf svc.perMachine;
-          roles = mapAttrs (_: role: defaultsOf role.perInstance) svc.roles;
+          perMachine = planOf (moduleArgNames // perMachineArgs key null [ ]) svc.perMachine;
+          roles = mapAttrs (
+            r: role: planOf (moduleArgNames // perInstanceArgs null r null) role.perInstance
+          ) svc.roles;
         }
       ) resolved.clanServices;
 
@@ -422,28 +454,16 @@ let
         ) inst.roles
       ) resolved.instances;
 
-      perInstanceResult = mapAttrs (
-        i: inst:
-        mapAttrs (
-          r: role:
-          mapAttrs (
-            m: _:
-            direct (evalOf inst.service).config.roles.${r}.perInstance directDefaults.${inst.service}.roles.${r}
-              (perInstanceArgs i r m)
-              perInstance.${i}.${r}.${m}
-          ) role.settings
-        ) inst.roles
-      ) resolved.instances;
-
+      # `mine`: m's memberships in service `key` (in membership order).
       perMachineArgs =
-        key: m:
+        key: m: mine:
         let
           instances = (serviceOf key).machines.${m};
         in
         {
           machine = {
             name = m;
-            roles = sortedUnique (map (x: x.role) (filter (x: x.service == key) (membershipsOf m)));
+            roles = sortedUnique (map (x: x.role) mine);
           };
           instances = listToAttrs (
             map (i: {
@@ -458,22 +478,20 @@ let
         };
 
       perMachine =
-        key: m:
+        key: m: mine:
         lib.evalModules {
-          specialArgs = perMachineArgs key m;
+          specialArgs = perMachineArgs key m mine;
           modules = [ (evalOf key).config.perMachine ];
         };
 
       # The module of service `key` for machine `m` (`cls`: "nixos" or "darwin").
+      # `mine`: m's memberships in the service.
       serviceModuleFor =
-        cls: key: m:
+        cls: key: m: mine:
         let
           e = evalOf key;
           svc = e.config;
-          mine = filter (x: x.service == key) (membershipsOf m);
-          pm =
-            direct (evalOf key).config.perMachine directDefaults.${key}.perMachine (perMachineArgs key m)
-              (perMachine key m);
+          pm = direct plans.${key}.perMachine (perMachineArgs key m mine) (perMachine key m mine);
           result = "${cls}Module";
           refusal =
             if e.options.exports.isDefined then
@@ -487,7 +505,8 @@ let
           instanceModule =
             x:
             let
-              pi = perInstanceResult.${x.instance}.${x.role}.${m};
+              pi = direct plans.${key}.roles.${x.role} (perInstanceArgs x.instance x.role m)
+                perInstance.${x.instance}.${x.role}.${m};
               where = "inventory.instances.${x.instance}.roles.${x.role}";
             in
             if pi.exportsDefined then
@@ -543,13 +562,7 @@ let
 
       # m's modules by service key: one per service it takes part in (key order is their order).
       machineModules =
-        m: cls:
-        listToAttrs (
-          map (key: {
-            name = key;
-            value = serviceModuleFor cls key m;
-          }) (sortedUnique (map (x: x.service) (membershipsOf m)))
-        );
+        m: cls: mapAttrs (key: serviceModuleFor cls key m) (builtins.groupBy (x: x.service) (membershipsOf m));
       forMachine = m: cls: builtins.attrValues (machineModules m cls);
     in
     {
@@ -558,7 +571,6 @@ let
         machineModules
         settings
         perInstance
-        perMachine
         ;
     };
 in
