@@ -19,6 +19,8 @@
   meta ? { },
   inputs ? { },
   selfModules ? { },
+  # inventory.instances as written (the tags' settings, for the shared settings evaluations)
+  instances ? { },
 }:
 let
   inherit (builtins)
@@ -328,9 +330,12 @@ let
       # alone. Built once, lazily; each evaluation is a thunk of its own. Members whose definitions
       # are the same (no machine-level settings, the same tags with settings) share one
       # evaluation, whose prefix is the role's path (docs/semantics.md, "Evaluating the service
-      # modules"): a member with only the role settings shares the role's own evaluation; the
-      # others are found by their definitions' `_file`s in a table of the role, built when a member
-      # first needs it.
+      # modules"): a member with only the role settings shares the role's own evaluation, the
+      # others one per set of tags, found in a lazy tree over the role's tags with settings (from
+      # the instance as the user wrote it; each level is keyed by the definitions' `_file`s, so a
+      # member is looked up by its own definitions, in their order, and only the nodes some member
+      # reaches are built). A member whose definitions the tree does not have gets an evaluation of
+      # its own with its own prefix, as does a member with machine-level settings.
       settings = mapAttrs (
         i: inst:
         mapAttrs (
@@ -345,43 +350,72 @@ let
               r
               "settings"
             ];
+            ownEval =
+              m: defs:
+              settingsEval inst.service i r [
+                "inventory"
+                "instances"
+                i
+                "roles"
+                r
+                "machines"
+                m
+                "settings"
+              ] defs;
             alone = settingsEval inst.service i r rolePrefix role.roleSettings;
             nRole = length role.roleSettings;
-            ownFile = m: "${msg.attr "${rpath}.machines" m}.settings";
-            keyOf = defs: concatStringsSep "\n" (map (d: d._file) defs);
-            # key -> the shared evaluation (the first member with that key gives the definitions)
-            byKey = listToAttrs (
-              map (
-                m:
-                let
-                  defs = role.settings.${m};
-                in
-                {
-                  name = keyOf defs;
-                  value = settingsEval inst.service i r rolePrefix defs;
-                }
-              ) role.machines
-            );
+            written = instances.${i}.roles.${r}.tags or [ ];
+            # The tags' definitions (sorted names, as the resolution orders them).
+            tagDefs =
+              if isAttrs written then
+                concatMap (
+                  t:
+                  if written.${t} ? settings then
+                    [
+                      {
+                        _file = "${msg.attr "${rpath}.tags" t}.settings";
+                        imports = [ written.${t}.settings ];
+                      }
+                    ]
+                  else
+                    [ ]
+                ) (attrNames written)
+              else
+                [ ];
+            nTags = length tagDefs;
+            # The definitions `acc` (tags before index k), and the nodes of the tags from k on.
+            node = k: acc: {
+              shared = settingsEval inst.service i r rolePrefix (role.roleSettings ++ acc);
+              next = listToAttrs (
+                builtins.genList (
+                  d:
+                  let
+                    def = elemAt tagDefs (k + d);
+                  in
+                  {
+                    name = def._file;
+                    value = node (k + d + 1) (acc ++ [ def ]);
+                  }
+                ) (nTags - k)
+              );
+            };
+            tree = node 0 [ ];
             member =
               m: defs:
               let
                 n = length defs;
+                found = builtins.foldl' (
+                  at: d: if at == null then null else at.next.${(elemAt defs d)._file} or null
+                ) tree (builtins.genList (d: nRole + d) (n - nRole));
               in
               if n == nRole then
                 alone
-              else if (elemAt defs nRole)._file == ownFile m then
-                settingsEval inst.service i r [
-                  "inventory"
-                  "instances"
-                  i
-                  "roles"
-                  r
-                  "machines"
-                  m
-                  "settings"
-                ] defs
+              else if (elemAt defs nRole)._file == "${msg.attr "${rpath}.machines" m}.settings" then
+                ownEval m defs
+              else if found == null then
+                ownEval m defs
               else
-                byKey.${keyOf defs};
+                found.shared;
           in
           {
             machines = mapAttrs member role.settings;
