@@ -36,6 +36,7 @@ let
     length
     listToAttrs
     mapAttrs
+    removeAttrs
     ;
   msg = import ./inventory/messages.nix;
   inherit (lib) mkOption types;
@@ -135,31 +136,23 @@ let
       defaults = (lib.evalModules { modules = [ (head imps) ]; }).config;
     };
 
-  moduleArgNames = {
-    lib = null;
-    specialArgs = null;
-    _class = null;
-    _prefix = null;
-  };
+  # The arguments the module system gives every module besides specialArgs.
+  moduleArgNames = [
+    "lib"
+    "specialArgs"
+    "options"
+    "config"
+    "_class"
+    "_prefix"
+  ];
 
+  # `args`: what the module system would call the function with (specialArgs and its own
+  # arguments, `config` and `options` those of `slow`).
   # Result: { exportsDefined; module = name: <the evaluation's config.name>; }.
   direct =
-    plan: specialArgs: slow:
+    plan: args: slow:
     let
-      result =
-        if plan.isFn then
-          plan.value (
-            {
-              lib = moduleLib;
-              inherit specialArgs;
-              inherit (slow) options config;
-              _class = null;
-              _prefix = [ ];
-            }
-            // specialArgs
-          )
-        else
-          plan.value;
+      result = if plan.isFn then plan.value args else plan.value;
       ok =
         plan.applies
         && isAttrs result
@@ -438,13 +431,21 @@ let
 
       membershipsOf = m: resolved.machines.${m}.instances;
 
-      perInstanceArgs =
-        i: r: m:
+      # What a direct call of perInstance passes (`slow`: the evaluation, for `options` and
+      # `config`): the specialArgs of the evaluation and the module system's own arguments, in one
+      # set (as applyModuleArgs builds it). perInstanceArgs is the specialArgs alone.
+      perInstanceCall =
+        i: r: m: slow:
         let
           inst = resolved.instances.${i};
           own = settings.${i}.${r}.machines.${m};
         in
         {
+          lib = moduleLib;
+          specialArgs = perInstanceArgs i r m;
+          inherit (slow) options config;
+          _class = null;
+          _prefix = [ ];
           instanceName = i;
           settings = own.config;
           extendSettings = module: (own.extendModules { modules = lib.toList module; }).config;
@@ -457,6 +458,7 @@ let
           exports = throw (unsupported inst.service "exports");
           mkExports = throw (unsupported inst.service "mkExports");
         };
+      perInstanceArgs = i: r: m: removeAttrs (perInstanceCall i r m null) moduleArgNames;
 
       # Per service: the plans of the direct calls of perMachine and each role's perInstance.
       plans = mapAttrs (
@@ -465,10 +467,8 @@ let
           svc = (evalOf key).config;
         in
         {
-          perMachine = planOf (moduleArgNames // perMachineArgs key null [ ]) svc.perMachine;
-          roles = mapAttrs (
-            r: role: planOf (moduleArgNames // perInstanceArgs null r null) role.perInstance
-          ) svc.roles;
+          perMachine = planOf (perMachineCall key null [ ] null) svc.perMachine;
+          roles = mapAttrs (r: role: planOf (perInstanceCall null r null null) role.perInstance) svc.roles;
         }
       ) resolved.clanServices;
 
@@ -489,12 +489,17 @@ let
       ) resolved.instances;
 
       # `mine`: m's memberships in service `key` (in membership order).
-      perMachineArgs =
-        key: m: mine:
+      perMachineCall =
+        key: m: mine: slow:
         let
           instances = (serviceOf key).machines.${m};
         in
         {
+          lib = moduleLib;
+          specialArgs = perMachineArgs key m mine;
+          inherit (slow) options config;
+          _class = null;
+          _prefix = [ ];
           machine = {
             name = m;
             roles = sortedUnique (map (x: x.role) mine);
@@ -510,6 +515,7 @@ let
           exports = throw (unsupported key "exports");
           mkExports = throw (unsupported key "mkExports");
         };
+      perMachineArgs = key: m: mine: removeAttrs (perMachineCall key m mine null) moduleArgNames;
 
       perMachine =
         key: m: mine:
@@ -525,7 +531,11 @@ let
         let
           e = evalOf key;
           svc = e.config;
-          pm = direct plans.${key}.perMachine (perMachineArgs key m mine) (perMachine key m mine);
+          pm =
+            let
+              slow = perMachine key m mine;
+            in
+            direct plans.${key}.perMachine (perMachineCall key m mine slow) slow;
           result = "${cls}Module";
           refusal =
             if e.options.exports.isDefined then
@@ -539,8 +549,8 @@ let
           instanceModule =
             x:
             let
-              pi = direct plans.${key}.roles.${x.role} (perInstanceArgs x.instance x.role m)
-                perInstance.${x.instance}.${x.role}.${m};
+              slow = perInstance.${x.instance}.${x.role}.${m};
+              pi = direct plans.${key}.roles.${x.role} (perInstanceCall x.instance x.role m slow) slow;
               where = "inventory.instances.${x.instance}.roles.${x.role}";
             in
             if pi.exportsDefined then
