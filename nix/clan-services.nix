@@ -136,6 +136,37 @@ let
       defaults = (lib.evalModules { modules = [ (head imps) ]; }).config;
     };
 
+  noPrefix = [ ];
+
+  # The arguments a direct call gives (those of roleContexts' and serviceContexts' `call`): the
+  # specialArgs of perInstance and perMachine, and the module system's own.
+  perInstanceNames = {
+    instanceName = null;
+    settings = null;
+    extendSettings = null;
+    machine = null;
+    roles = null;
+    meta = null;
+    exports = null;
+    mkExports = null;
+  }
+  // moduleArgs;
+  perMachineNames = {
+    machine = null;
+    instances = null;
+    meta = null;
+    settings = null;
+    exports = null;
+    mkExports = null;
+  }
+  // moduleArgs;
+  moduleArgs = builtins.listToAttrs (
+    map (name: {
+      inherit name;
+      value = null;
+    }) moduleArgNames
+  );
+
   # The arguments the module system gives every module besides specialArgs.
   moduleArgNames = [
     "lib"
@@ -431,34 +462,57 @@ let
 
       membershipsOf = m: resolved.machines.${m}.instances;
 
-      # What a direct call of perInstance passes (`slow`: the evaluation, for `options` and
-      # `config`): the specialArgs of the evaluation and the module system's own arguments, in one
-      # set (as applyModuleArgs builds it). perInstanceArgs is the specialArgs alone.
-      perInstanceCall =
-        i: r: m: slow:
+      # Per instance and role: what every member's perInstance shares (bound once, so that each
+      # member's arguments refer to the same values), and `call m slow`, the arguments of a direct
+      # call of perInstance for member m (`slow`: the evaluation, for `options` and `config`): the
+      # specialArgs of the evaluation and the module system's own arguments, in one set, as
+      # applyModuleArgs builds it. perInstanceArgs is the specialArgs alone.
+      roleContexts = mapAttrs (
+        i: inst:
         let
-          inst = resolved.instances.${i};
-          own = settings.${i}.${r}.machines.${m};
-        in
-        {
-          lib = moduleLib;
-          specialArgs = perInstanceArgs i r m;
-          inherit (slow) options config;
-          _class = null;
-          _prefix = [ ];
-          instanceName = i;
-          settings = own.config;
-          extendSettings = module: (own.extendModules { modules = lib.toList module; }).config;
-          machine = {
-            name = m;
-            roles = map (x: x.role) (filter (x: x.instance == i) (membershipsOf m));
-          };
-          roles = rolesArg.${i};
-          inherit meta;
           exports = throw (unsupported inst.service "exports");
           mkExports = throw (unsupported inst.service "mkExports");
-        };
-      perInstanceArgs = i: r: m: removeAttrs (perInstanceCall i r m null) moduleArgNames;
+          roles = rolesArg.${i};
+        in
+        mapAttrs (
+          r: role:
+          let
+            where = "inventory.instances.${i}.roles.${r}";
+            members = settings.${i}.${r}.machines;
+          in
+          {
+            inherit where;
+            # extraModules, wrapped once for every member
+            extraModules = map (lib.setDefaultModuleLocation "${where}.extraModules") role.extraModules;
+            call =
+              m: slow:
+              let
+                own = members.${m};
+              in
+              {
+                lib = moduleLib;
+                specialArgs = perInstanceArgs i r m;
+                inherit (slow) options config;
+                _class = null;
+                _prefix = noPrefix;
+                instanceName = i;
+                settings = own.config;
+                extendSettings = module: (own.extendModules { modules = lib.toList module; }).config;
+                machine = {
+                  name = m;
+                  roles = map (x: x.role) (filter (x: x.instance == i) (membershipsOf m));
+                };
+                inherit
+                  roles
+                  meta
+                  exports
+                  mkExports
+                  ;
+              };
+          }
+        ) inst.roles
+      ) resolved.instances;
+      perInstanceArgs = i: r: m: removeAttrs (roleContexts.${i}.${r}.call m null) moduleArgNames;
 
       # Per service: the plans of the direct calls of perMachine and each role's perInstance.
       plans = mapAttrs (
@@ -467,8 +521,8 @@ let
           svc = (evalOf key).config;
         in
         {
-          perMachine = planOf (perMachineCall key null [ ] null) svc.perMachine;
-          roles = mapAttrs (r: role: planOf (perInstanceCall null r null null) role.perInstance) svc.roles;
+          perMachine = planOf perMachineNames svc.perMachine;
+          roles = mapAttrs (_: role: planOf perInstanceNames role.perInstance) svc.roles;
         }
       ) resolved.clanServices;
 
@@ -488,34 +542,54 @@ let
         ) inst.roles
       ) resolved.instances;
 
-      # `mine`: m's memberships in service `key` (in membership order).
-      perMachineCall =
-        key: m: mine: slow:
+      # Per service: what every machine's perMachine and module share, and `call m mine slow`, the
+      # arguments of a direct call of perMachine for machine m (`mine`: m's memberships in the
+      # service, in membership order), as roleContexts' `call`.
+      serviceContexts = mapAttrs (
+        key: service:
         let
-          instances = (serviceOf key).machines.${m};
-        in
-        {
-          lib = moduleLib;
-          specialArgs = perMachineArgs key m mine;
-          inherit (slow) options config;
-          _class = null;
-          _prefix = [ ];
-          machine = {
-            name = m;
-            roles = sortedUnique (map (x: x.role) mine);
-          };
-          instances = listToAttrs (
-            map (i: {
-              name = i;
-              value.roles = rolesArg.${i};
-            }) instances
-          );
-          inherit meta;
+          svc = (evalOf key).config;
           settings = throw "clan service module '${key}': perMachine has no 'settings' argument; read each instance's settings from 'instances' instead";
           exports = throw (unsupported key "exports");
           mkExports = throw (unsupported key "mkExports");
-        };
-      perMachineArgs = key: m: mine: removeAttrs (perMachineCall key m mine null) moduleArgNames;
+        in
+        {
+          warnings =
+            map (r: "Missing description for role '${r}' of clanService '${key}'") (
+              filter (r: svc.roles.${r}.description == null) (attrNames svc.roles)
+            )
+            ++ lib.optional (svc.manifest.readme == "") "Missing manifest.readme for clanService '${key}'";
+          warningsFile = "clan-inventory/clan-services/${key}/warnings";
+          assertionsFile = "clan-inventory/clan-services/${key}/assertions";
+          call =
+            m: mine: slow:
+            {
+              lib = moduleLib;
+              specialArgs = perMachineArgs key m mine;
+              inherit (slow) options config;
+              _class = null;
+              _prefix = noPrefix;
+              machine = {
+                name = m;
+                roles = sortedUnique (map (x: x.role) mine);
+              };
+              instances = listToAttrs (
+                map (i: {
+                  name = i;
+                  value.roles = rolesArg.${i};
+                }) service.machines.${m}
+              );
+              inherit
+                meta
+                settings
+                exports
+                mkExports
+                ;
+            };
+        }
+      ) resolved.clanServices;
+      perMachineArgs =
+        key: m: mine: removeAttrs (serviceContexts.${key}.call m mine null) moduleArgNames;
 
       perMachine =
         key: m: mine:
@@ -530,12 +604,12 @@ let
         cls: key: m: mine:
         let
           e = evalOf key;
-          svc = e.config;
+          context = serviceContexts.${key};
           pm =
             let
               slow = perMachine key m mine;
             in
-            direct plans.${key}.perMachine (perMachineCall key m mine slow) slow;
+            direct plans.${key}.perMachine (context.call m mine slow) slow;
           result = "${cls}Module";
           refusal =
             if e.options.exports.isDefined then
@@ -550,19 +624,19 @@ let
             x:
             let
               slow = perInstance.${x.instance}.${x.role}.${m};
-              pi = direct plans.${key}.roles.${x.role} (perInstanceCall x.instance x.role m slow) slow;
-              where = "inventory.instances.${x.instance}.roles.${x.role}";
+              role = roleContexts.${x.instance}.${x.role};
+              pi = direct plans.${key}.roles.${x.role} (role.call m slow) slow;
             in
             if pi.exportsDefined then
               throw (unsupported key "perInstance of role '${x.role}' sets exports")
             else
-              lib.setDefaultModuleLocation "${where}.machines.${m}, via clan service '${key}'" {
+              {
+                _file = "${role.where}.machines.${m}, via clan service '${key}'";
                 imports = [
-                  (pi.module result)
-                ]
-                ++ map (lib.setDefaultModuleLocation "${where}.extraModules") (
-                  resolved.instances.${x.instance}.roles.${x.role}.extraModules
-                );
+                  {
+                    imports = [ (pi.module result) ] ++ role.extraModules;
+                  }
+                ];
               };
           assertions =
             (serviceOf key).assertions
@@ -571,19 +645,15 @@ let
             if cls == "nixos" then
               [
                 {
-                  _file = "clan-inventory/clan-services/${key}/warnings";
-                  warnings =
-                    map (r: "Missing description for role '${r}' of clanService '${key}'") (
-                      filter (r: svc.roles.${r}.description == null) (attrNames svc.roles)
-                    )
-                    ++ lib.optional (svc.manifest.readme == "") "Missing manifest.readme for clanService '${key}'";
+                  _file = context.warningsFile;
+                  inherit (context) warnings;
                   inherit assertions;
                 }
               ]
             else if assertions != [ ] then
               [
                 {
-                  _file = "clan-inventory/clan-services/${key}/assertions";
+                  _file = context.assertionsFile;
                   inherit assertions;
                 }
               ]
@@ -599,7 +669,10 @@ let
             else
               checks
               ++ [
-                (lib.setDefaultModuleLocation "perMachine of clan service '${key}', machine '${m}'" (pm.module result))
+                {
+                  _file = "perMachine of clan service '${key}', machine '${m}'";
+                  imports = [ (pm.module result) ];
+                }
               ]
               ++ map instanceModule mine;
         };
