@@ -188,7 +188,7 @@ let
         plan.applies
         && isAttrs result
         && !(result ? _type)
-        && all (n: n == "nixosModule" || n == "darwinModule") (attrNames result);
+        && length (attrNames result) == (if result ? nixosModule then 1 else 0) + (if result ? darwinModule then 1 else 0);
       moduleOf =
         name:
         let
@@ -486,9 +486,6 @@ let
             extraModules = map (lib.setDefaultModuleLocation "${where}.extraModules") role.extraModules;
             call =
               m: slow:
-              let
-                own = members.${m};
-              in
               {
                 lib = moduleLib;
                 specialArgs = perInstanceArgs i r m;
@@ -496,8 +493,8 @@ let
                 _class = null;
                 _prefix = noPrefix;
                 instanceName = i;
-                settings = own.config;
-                extendSettings = module: (own.extendModules { modules = lib.toList module; }).config;
+                settings = members.${m}.config;
+                extendSettings = module: (members.${m}.extendModules { modules = lib.toList module; }).config;
                 machine = {
                   name = m;
                   roles = map (x: x.role) (filter (x: x.instance == i) (membershipsOf m));
@@ -641,7 +638,12 @@ let
           assertions =
             (serviceOf key).assertions
             ++ concatMap (i: resolved.instances.${i}.assertions) (serviceOf key).machines.${m};
-          checks =
+          perMachineModule = {
+            _file = "perMachine of clan service '${key}', machine '${m}'";
+            imports = [ (pm.module result) ];
+          };
+          # The warnings and assertions, then perMachine's module.
+          first =
             if cls == "nixos" then
               [
                 {
@@ -649,6 +651,7 @@ let
                   inherit (context) warnings;
                   inherit assertions;
                 }
+                perMachineModule
               ]
             else if assertions != [ ] then
               [
@@ -656,25 +659,15 @@ let
                   _file = context.assertionsFile;
                   inherit assertions;
                 }
+                perMachineModule
               ]
             else
-              [ ];
+              [ perMachineModule ];
         in
         {
           # The refusals are checked when the module system reads the imports, not when the module
           # list is built: listing a machine's modules evaluates no perMachine.
-          imports =
-            if refusal != null then
-              throw (unsupported key refusal)
-            else
-              checks
-              ++ [
-                {
-                  _file = "perMachine of clan service '${key}', machine '${m}'";
-                  imports = [ (pm.module result) ];
-                }
-              ]
-              ++ map instanceModule mine;
+          imports = if refusal != null then throw (unsupported key refusal) else first ++ map instanceModule mine;
         };
 
       # m's modules by service key: one per service it takes part in (key order is their order).
