@@ -96,9 +96,8 @@ let
   # plain attribute set, whose result is an attribute set of `nixosModule` and `darwinModule`
   # only, each a plain attribute set, a function or a path. It then builds what the evaluation's
   # `config.<name>` would be (types.deferredModule's merge of one definition, or the default);
-  # anything else reads the evaluation. `planOf` looks at the option once (per service and role);
-  # `direct plan specialArgs slow` is one call, `slow` the evaluation (lib.evalModules of `merged`
-  # with `specialArgs`, not forced unless needed).
+  # anything else reads the evaluation. `planOf` looks at the option once (per service and role),
+  # `callDirect` makes one call, `moduleOf` builds a result module from it.
   planOf =
     known: merged:
     let
@@ -177,41 +176,47 @@ let
     "_prefix"
   ];
 
-  # `args`: what the module system would call the function with (specialArgs and its own
-  # arguments, `config` and `options` those of `slow`).
-  # Result: { exportsDefined; module = name: <the evaluation's config.name>; }.
-  direct =
-    plan: args: slow:
-    let
-      result = if plan.isFn then plan.value args else plan.value;
-      ok =
-        plan.applies
-        && isAttrs result
+  # The result of the direct call with `args` (what the module system would call the function
+  # with: specialArgs and its own arguments, `config` and `options` those of the evaluation), when
+  # it applies; else null (then the evaluation gives everything, including whether `exports` is
+  # set).
+  callDirect =
+    plan: args:
+    if !plan.applies then
+      null
+    else
+      let
+        result = if plan.isFn then plan.value args else plan.value;
+      in
+      if
+        isAttrs result
         && !(result ? _type)
-        && length (attrNames result) == (if result ? nixosModule then 1 else 0) + (if result ? darwinModule then 1 else 0);
-      moduleOf =
-        name:
-        let
-          v = result.${name};
-        in
-        if !(result ? ${name}) then
-          plan.defaults.${name}
-        else if (isAttrs v && !(v ? _type)) || builtins.isFunction v || builtins.isPath v then
-          {
-            imports = [
-              {
-                _file = plan.locations.${name};
-                imports = [ v ];
-              }
-            ];
-          }
-        else
-          slow.config.${name};
+        && length (attrNames result) == (if result ? nixosModule then 1 else 0) + (if result ? darwinModule then 1 else 0)
+      then
+        result
+      else
+        null;
+
+  # The evaluation's `config.<name>`, from the direct call's `result` (`slow`: the evaluation, for
+  # a value the direct call does not take, such as a `mkIf`).
+  moduleOf =
+    plan: result: name: slow:
+    let
+      v = result.${name};
     in
-    {
-      exportsDefined = if ok then false else slow.options.exports.isDefined;
-      module = name: if ok then moduleOf name else slow.config.${name};
-    };
+    if !(result ? ${name}) then
+      plan.defaults.${name}
+    else if (isAttrs v && !(v ? _type)) || builtins.isFunction v || builtins.isPath v then
+      {
+        imports = [
+          {
+            _file = plan.locations.${name};
+            imports = [ v ];
+          }
+        ];
+      }
+    else
+      slow.config.${name};
 
   # The interface of a clan.service module, as far as clan-inventory supports it.
   schema = {
@@ -602,18 +607,16 @@ let
         let
           e = evalOf key;
           context = serviceContexts.${key};
-          pm =
-            let
-              slow = perMachine key m mine;
-            in
-            direct plans.${key}.perMachine (context.call m mine slow) slow;
+          pmSlow = perMachine key m mine;
+          pmPlan = plans.${key}.perMachine;
+          pm = callDirect pmPlan (context.call m mine pmSlow);
           result = "${cls}Module";
           refusal =
             if e.options.exports.isDefined then
               "exports"
             else if e.options.manifest.exports.isDefined then
               "manifest.exports"
-            else if pm.exportsDefined then
+            else if pm == null && pmSlow.options.exports.isDefined then
               "perMachine sets exports"
             else
               null;
@@ -622,16 +625,20 @@ let
             let
               slow = perInstance.${x.instance}.${x.role}.${m};
               role = roleContexts.${x.instance}.${x.role};
-              pi = direct plans.${key}.roles.${x.role} (role.call m slow) slow;
+              plan = plans.${key}.roles.${x.role};
+              pi = callDirect plan (role.call m slow);
             in
-            if pi.exportsDefined then
+            if pi == null && slow.options.exports.isDefined then
               throw (unsupported key "perInstance of role '${x.role}' sets exports")
             else
               {
                 _file = "${role.where}.machines.${m}, via clan service '${key}'";
                 imports = [
                   {
-                    imports = [ (pi.module result) ] ++ role.extraModules;
+                    imports = [
+                      (if pi == null then slow.config.${result} else moduleOf plan pi result slow)
+                    ]
+                    ++ role.extraModules;
                   }
                 ];
               };
@@ -640,7 +647,7 @@ let
             ++ concatMap (i: resolved.instances.${i}.assertions) (serviceOf key).machines.${m};
           perMachineModule = {
             _file = "perMachine of clan service '${key}', machine '${m}'";
-            imports = [ (pm.module result) ];
+            imports = [ (if pm == null then pmSlow.config.${result} else moduleOf pmPlan pm result pmSlow) ];
           };
           # The warnings and assertions, then perMachine's module.
           first =
