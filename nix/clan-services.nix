@@ -4,7 +4,7 @@
 # nix/inventory.nix only say who is in which role with which settings definitions; this file turns
 # that into NixOS and nix-darwin modules.
 #
-#   services = import ./clan-services.nix { inherit lib directory meta inputs selfModules; };
+#   services = import ./clan-services.nix { inherit lib directory meta inputs selfModules instances; };
 #   services.serviceModules           # the `serviceModules` argument of clanInventory
 #   services.forMachine resolved m "nixos"   # m's service modules, for nixosSystem
 #
@@ -12,7 +12,9 @@
 # `inputs` the flake inputs (their `clan.modules`). Everything is lazy: a service module is
 # evaluated when the resolution reads its roles, or when a machine of it is built; the settings and
 # `perInstance` of (instance, role, machine) when that machine's configuration reads them, once per
-# evaluation. Building one machine evaluates no other machine's settings or `perInstance`.
+# evaluation. Building one machine evaluates no other machine's settings or `perInstance`. A plain
+# perInstance or perMachine function is called directly, without an evaluation of its own, and
+# members with the same settings definitions share one evaluation (docs/semantics.md).
 {
   lib,
   directory,
