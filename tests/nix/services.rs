@@ -571,21 +571,39 @@ fn direct_calls_give_what_the_module_system_gives(nix: &Nix) {
          all = c: lib.genAttrs [ \"jon\" \"sara\" \"mac\" ] (view c);";
     let Some(got) = eval(
         nix,
-        &format!("let {clans} {views} in {{ fast = all (direct false); slow = all (direct true); }}"),
+        &format!(
+            "let {clans} {views} in {{ fast = all (direct false); slow = all (direct true); }}"
+        ),
     ) else {
         return;
     };
     assert_eq!(got["fast"], got["slow"]);
     assert_eq!(
         got["fast"]["jon"]["config"]["seen"],
-        json!(["whole A set", "mkIf", "imported", "fn b 4 ", "fn a 1 tag,jon", "perMachine fn,imports,set,whole a b"])
+        json!([
+            "whole A set",
+            "mkIf",
+            "imported",
+            "fn b 4 ",
+            "fn a 1 tag,jon",
+            "perMachine fn,imports,set,whole a b"
+        ])
     );
     assert_eq!(
         got["fast"]["sara"]["config"]["seen"],
-        json!(["whole A set", "fn b 3 ", "fn a 1 tag", "config a set", "perMachine config,fn,whole a b"])
+        json!([
+            "whole A set",
+            "fn b 3 ",
+            "fn a 1 tag",
+            "config a set",
+            "perMachine config,fn,whole a b"
+        ])
     );
     assert_eq!(got["fast"]["mac"]["config"]["seen"], json!(["darwin fn a"]));
-    assert_eq!(got["fast"]["jon"]["config"]["extra"], json!(["host jon", "by-path"]));
+    assert_eq!(
+        got["fast"]["jon"]["config"]["extra"],
+        json!(["host jon", "by-path"])
+    );
     assert_eq!(
         got["fast"]["sara"]["config"]["record"]["fn/a"],
         json!({ "extended": ["tag", "more"], "members": ["jon", "mac", "sara"], "name": "sara", "roles": ["config", "fn", "whole"] })
@@ -612,5 +630,8 @@ fn direct_calls_give_what_the_module_system_gives(nix: &Nix) {
         v["nrFunctionCalls"].as_u64().unwrap()
     };
     let (fast, slow) = (calls(false), calls(true));
-    assert!(fast + 1000 < slow, "function calls: {fast} direct, {slow} through evalModules");
+    assert!(
+        fast + 1000 < slow,
+        "function calls: {fast} direct, {slow} through evalModules"
+    );
 }
