@@ -88,7 +88,6 @@ let
       modules = [ ({ lib, ... }: { config._module.args.moduleLib = lib; }) ];
     })._module.args.moduleLib;
 
-
   # perInstance or perMachine without an evaluation of its own, when the module system would
   # only call it and pass its result on. `merged` is the option's value (types.deferredModuleWith:
   # `{ imports = [ resultModule (setDefaultModuleLocation "<file>, via option <loc>" <value>) ]; }`).
@@ -138,6 +137,10 @@ let
     };
 
   noPrefix = [ ];
+  resultNames = {
+    nixos = "nixosModule";
+    darwin = "darwinModule";
+  };
 
   # The arguments a direct call gives (those of roleContexts' and serviceContexts' `call`): the
   # specialArgs of perInstance and perMachine, and the module system's own.
@@ -612,7 +615,7 @@ let
           pmSlow = perMachine key m mine;
           pmPlan = plans.${key}.perMachine;
           pm = callDirect pmPlan (context.call m mine pmSlow);
-          result = "${cls}Module";
+          result = resultNames.${cls};
           refusal =
             if e.options.exports.isDefined then
               "exports"
