@@ -503,6 +503,16 @@ fn one_machine_of_a_fleet_evaluates_only_its_own_settings(nix: &Nix) {
         got,
         json!({ "peer": 1, "all": "m000", "perMachine": ["all", "peer"] })
     );
+    // m123's module list (each module to WHNF) is built without its perMachine or perInstance,
+    // which throw: the exports refusal is checked when the module's imports are read.
+    assert_eq!(
+        eval(
+            nix,
+            "map (x: builtins.seq x true) (builtins.attrValues fleet.clanInternals.clanServices.machines.m123)"
+        )
+        .unwrap(),
+        json!([true])
+    );
     // The fixture really throws for the others.
     let err = eval_error(nix, "fleet.nixosConfigurations.m123.config.record").unwrap();
     assert!(
