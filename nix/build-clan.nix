@@ -117,6 +117,7 @@ let
     inherit lib inputs;
     directory = dir;
     meta = mergedInventory.meta or { };
+    instances = mergedInventory.instances or { };
     selfModules = selfServiceModules;
   };
 

@@ -56,6 +56,7 @@ both!(
     a_throw_in_one_machine_s_settings_breaks_only_that_machine,
     one_machine_of_a_fleet_evaluates_only_its_own_settings,
     module_kinds_are_told_apart,
+    direct_calls_give_what_the_module_system_gives,
 );
 
 /// Whether the plugin's builtin takes `inventory.instances` (issue 12 lands it in the builtin after
@@ -290,6 +291,21 @@ fn a_conflicting_scalar_names_its_path(nix: &Nix) {
         eval(nix, &config("cases.conflict", "sara", "record")).unwrap(),
         json!({ "p": { "l": [], "port": 1 } })
     );
+    // Members without machine-level settings share the evaluation of their definitions: its
+    // messages name the role's path.
+    for m in ["jon", "sara"] {
+        let full = eval_report(nix, &config("cases.tagConflict", m, "record")).unwrap();
+        assert_eq!(
+            error_message(&full),
+            "The option `inventory.instances.p.roles.server.settings.port' has conflicting definition values:"
+        );
+        for line in [
+            "- In `inventory.instances.p.roles.server.tags.t.settings': 2",
+            "- In `inventory.instances.p.roles.server.settings': 1",
+        ] {
+            assert!(full.contains(line), "no `{line}` in:\n{full}");
+        }
+    }
 }
 
 fn priorities_decide_between_levels(nix: &Nix) {
@@ -487,6 +503,16 @@ fn one_machine_of_a_fleet_evaluates_only_its_own_settings(nix: &Nix) {
         got,
         json!({ "peer": 1, "all": "m000", "perMachine": ["all", "peer"] })
     );
+    // m123's module list (each module to WHNF) is built without its perMachine or perInstance,
+    // which throw: the exports refusal is checked when the module's imports are read.
+    assert_eq!(
+        eval(
+            nix,
+            "map (x: builtins.seq x true) (builtins.attrValues fleet.clanInternals.clanServices.machines.m123)"
+        )
+        .unwrap(),
+        json!([true])
+    );
     // The fixture really throws for the others.
     let err = eval_error(nix, "fleet.nixosConfigurations.m123.config.record").unwrap();
     assert!(
@@ -526,5 +552,96 @@ fn module_kinds_are_told_apart(nix: &Nix) {
             "nixpkgs": null,
             "kinds": [["service"], ["service"], ["service"], ["roles"], ["roles"], ["service"], ["service"], ["roles"]]
         })
+    );
+}
+
+// --- direct calls of perInstance and perMachine -------------------------------------------------
+
+/// The same clan twice (tests/nix/services/direct.nix): as written, where nix/clan-services.nix
+/// calls the plain perInstance and perMachine functions directly, and with every one of them
+/// wrapped in a functor, which always goes through `lib.evalModules`. Every machine's evaluated
+/// `seen`, `extra` and `record`, the files of `seen`'s definitions (their order and the module
+/// nesting they came through) and the module tree buildClan hands the machine (functions shown as
+/// `<function>`) are the same; the perInstance that asks for `config` and the one with `imports`
+/// and `mkIf` take the evaluation in both and still work. The direct calls save function calls.
+fn direct_calls_give_what_the_module_system_gives(nix: &Nix) {
+    let f = fixtures();
+    let clans = format!(
+        "direct = slow: import {f}/direct.nix {{ inherit lib buildClan slow; }};",
+        f = f.display()
+    );
+    let views = "norm = v: if builtins.isFunction v then \"<function>\" \
+           else if builtins.isList v then map norm v \
+           else if builtins.isAttrs v then (if v ? __functor then \"<functor>\" else builtins.mapAttrs (_: norm) v) \
+           else v; \
+         view = c: m: let cfg = (if m == \"mac\" then c.darwinConfigurations else c.nixosConfigurations).${m}; in { \
+           config = { inherit (cfg.config) seen extra record; }; \
+           files = map (d: d.file) cfg.options.seen.definitionsWithLocations; \
+           tree = norm c.clanInternals.clanServices.machines.${m}; }; \
+         all = c: lib.genAttrs [ \"jon\" \"sara\" \"mac\" ] (view c);";
+    let Some(got) = eval(
+        nix,
+        &format!(
+            "let {clans} {views} in {{ fast = all (direct false); slow = all (direct true); }}"
+        ),
+    ) else {
+        return;
+    };
+    assert_eq!(got["fast"], got["slow"]);
+    assert_eq!(
+        got["fast"]["jon"]["config"]["seen"],
+        json!([
+            "whole A set",
+            "mkIf",
+            "imported",
+            "fn b 4 ",
+            "fn a 1 tag,jon",
+            "perMachine fn,imports,set,whole a b"
+        ])
+    );
+    assert_eq!(
+        got["fast"]["sara"]["config"]["seen"],
+        json!([
+            "whole A set",
+            "fn b 3 ",
+            "fn a 1 tag",
+            "config a set",
+            "perMachine config,fn,whole a b"
+        ])
+    );
+    assert_eq!(got["fast"]["mac"]["config"]["seen"], json!(["darwin fn a"]));
+    assert_eq!(
+        got["fast"]["jon"]["config"]["extra"],
+        json!(["host jon", "by-path"])
+    );
+    assert_eq!(
+        got["fast"]["sara"]["config"]["record"]["fn/a"],
+        json!({ "extended": ["tag", "more"], "members": ["jon", "mac", "sara"], "name": "sara", "roles": ["config", "fn", "whole"] })
+    );
+    // The direct calls really are taken: the clan as written costs fewer function calls.
+    let calls = |slow: bool| {
+        let e = expr(&format!(
+            "let {clans} c = direct {slow}; in builtins.deepSeq (map (m: c.nixosConfigurations.${{m}}.config.seen) [ \"jon\" \"sara\" ]) null"
+        ))
+        .unwrap();
+        let stats = nix.dir().join(format!("direct-stats-{slow}.json"));
+        let out = nix
+            .command("nix")
+            .env("NIX_SHOW_STATS", "1")
+            .env("NIX_SHOW_STATS_PATH", &stats)
+            .args(["eval", "--impure", "--json", "--expr", &e])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        crate::common::assert_no_crash(&out, &stderr);
+        assert!(out.status.success(), "{stderr}");
+        let text = std::fs::read_to_string(&stats).expect("NIX_SHOW_STATS_PATH written");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        v["nrFunctionCalls"].as_u64().unwrap()
+    };
+    let (fast, slow) = (calls(false), calls(true));
+    assert!(
+        fast + 1000 < slow,
+        "function calls: {fast} direct, {slow} through evalModules"
     );
 }

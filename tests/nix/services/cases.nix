@@ -66,6 +66,18 @@ in
       machines.sara = { };
     };
   };
+  # A scalar set at role and tag level: jon and sara have the same definitions and share one
+  # evaluation, whose messages name the role's path.
+  tagConflict = clan {
+    machines = {
+      jon.tags = [ "t" ];
+      sara.tags = [ "t" ];
+    };
+    instances.p.roles.server = {
+      settings.port = 1;
+      tags.t.settings.port = 2;
+    };
+  };
   # Priorities decide: mkDefault at the role, mkForce at a tag.
   priorities = clan {
     machines = {
