@@ -264,12 +264,24 @@ def targets(fleets):
     out = ["Targets of issue 12 (builtin; smallest CPU time and peak):", ""]
     one = get(3000, "builtin:one")
     out.append(f"- one machine of 3,000 under 0.1 s: " + (f"{verdict(one.cpu < 0.1)} ({one.cpu:.3f} s)" if one else "not measured"))
-    for w, speed, mem in (("list", 20, 10), ("tree", 20, 10), ("settings", 10, None)):
+    # "Every machine's module list" is the tree workload: the modules NixOS collects, which is what
+    # the issue's clan-core numbers (8.4 s, 1.6 GB at 1,000 machines) measure. `list` (each element
+    # to weak head normal form only) runs no perInstance on either side: its ratio is shown, not judged.
+    judged = (
+        ("tree", "every machine's module list (tree)", 20, 10),
+        ("settings", "every machine's settings forced (settings)", 10, None),
+        ("list", "the module list's elements only (list, not a target)", None, None),
+    )
+    for w, what, speed, mem in judged:
         b, c = get(1000, f"builtin:{w}"), get(1000, f"clan-core:{w}")
         if not (b and c):
-            out.append(f"- {w} at 1,000 machines against clan-core: not measured")
+            out.append(f"- {what} at 1,000 machines against clan-core: not measured")
             continue
-        text = f"- {w} at 1,000 machines ≥ {speed}× faster than clan-core: {verdict(c.cpu / b.cpu >= speed)} ({c.cpu / b.cpu:.2f}×)"
+        if speed is None:
+            out.append(f"- {what} at 1,000 machines: {c.cpu / b.cpu:.2f}× faster than clan-core, "
+                       f"{c.mem_min / b.mem_min:.2f}× less memory")
+            continue
+        text = f"- {what} at 1,000 machines ≥ {speed}× faster than clan-core: {verdict(c.cpu / b.cpu >= speed)} ({c.cpu / b.cpu:.2f}×)"
         if mem:
             text += f"; ≥ {mem}× less memory: {verdict(c.mem_min / b.mem_min >= mem)} ({c.mem_min / b.mem_min:.2f}×)"
         out.append(text)
