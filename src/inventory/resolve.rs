@@ -9,9 +9,15 @@ use super::clan_services::{self, ClanResolution, SettingsDef};
 use super::error::{Bound, ConstraintFailure, Warning};
 use super::model::{Input, Instance, Module};
 use super::path::{AttrPath, Path};
-use super::roster::{first_occurrences, Roster, Seen};
+use super::roster::{first_occurrences, MachineTags, Roster, Seen};
 
-/// The result of one evaluation, referring to the input's names and lazy values.
+/// The result of one evaluation, referring to the input's names and lazy values: the parts of a
+/// [`Resolution`] with every machine's module list collected by a visitor over its walk
+/// ([`resolve`]), and the roster, for the reasons of memberships. Kept on purpose beside
+/// `Resolution`: the CLI and the core's JSON read whole results (tables, graphs, `select`,
+/// `explain`), which are easiest to write against plain vectors, and collecting costs them little;
+/// the plugin, which must not hold every module list of a large fleet, visits instead. Both read
+/// the one walk, so they cannot disagree.
 #[derive(Debug)]
 pub struct Output<'a, V> {
     /// One per machine of the input, in the same (sorted) order.
@@ -23,7 +29,7 @@ pub struct Output<'a, V> {
     pub assertions: Vec<ConstraintFailure>,
     /// The resolution of `inventory.instances`.
     pub clan: ClanResolution<'a>,
-    /// Every machine's tags, and why each member of a role is one.
+    /// Why each member of a role is one: see [`Roster::reasons`] and [`Roster::clan_reasons`].
     pub roster: Roster<'a>,
 }
 
@@ -104,7 +110,7 @@ pub enum ExtraList {
 
 /// Resolves a validated input into an owned [`Output`]: every machine's module list at once.
 pub fn resolve<V>(input: &Input<V>) -> Output<'_, V> {
-    let resolution = Resolution::new(input);
+    let (resolution, roster) = Resolution::with_roster(input);
     let mut machines = Vec::with_capacity(input.machines.len());
     for mi in 0..input.machines.len() {
         let mut collect = Collect(Vec::with_capacity(3 * resolution.memberships(mi).len() + 1));
@@ -131,7 +137,6 @@ pub fn resolve<V>(input: &Input<V>) -> Output<'_, V> {
         warnings,
         assertions,
         clan,
-        roster,
         ..
     } = resolution;
     Output {
@@ -260,8 +265,7 @@ pub struct Resolution<'a, V> {
     pub assertions: Vec<ConstraintFailure>,
     /// The resolution of `inventory.instances`.
     pub clan: ClanResolution<'a>,
-    /// Every machine's tags, and why each member of a role is one.
-    pub roster: Roster<'a>,
+    tags: MachineTags<'a>,
     /// The memberships of each machine, in instance order and role order within an instance,
     /// made on first use (see [`Resolution::memberships_of`]). Only enabled instances have
     /// members here.
@@ -277,8 +281,15 @@ impl<'a, V> Resolution<'a, V> {
     /// Resolves a validated input: tags, role members and constraints of every instance, and
     /// which instances and roles every machine is in. Linear in the size of input and result.
     pub fn new(input: &'a Input<V>) -> Self {
+        Self::with_roster(input).0
+    }
+
+    /// [`Resolution::new`], and the roster it was made with, which can tell why a machine is a
+    /// member of a role. Not kept in the resolution: the plugin has no use for it, and its name
+    /// and tag indices are 3 MiB at 50,000 machines.
+    fn with_roster(input: &'a Input<V>) -> (Self, Roster<'a>) {
         let n = input.machines.len();
-        let roster = Roster::new(input);
+        let (roster, tags) = Roster::new(input);
         let mut seen = Seen::new(n);
 
         let mut instances = Vec::new();
@@ -343,24 +354,25 @@ impl<'a, V> Resolution<'a, V> {
         let clan = ClanResolution::new(input, &roster, &mut seen);
         let warnings = warnings_with(input, &roster, &mut seen);
 
-        Resolution {
+        let resolution = Resolution {
             input,
             instances,
             warnings,
             assertions,
             clan,
-            roster,
+            tags,
             index: OnceCell::new(),
             scans: Cell::new(0),
             entries,
             refs,
-        }
+        };
+        (resolution, roster)
     }
 
     /// The tags of machine `mi` (an index into `Input::machines`).
     #[must_use]
     pub fn tags(&self, mi: usize) -> &[&'a str] {
-        self.roster.tags(mi)
+        &self.tags[mi]
     }
 
     /// The settings definitions of member `mi` of role `role` (an index into the instance's
@@ -373,7 +385,7 @@ impl<'a, V> Resolution<'a, V> {
         mi: usize,
     ) -> impl Iterator<Item = SettingsDef<'a, V>> + '_ {
         self.clan
-            .settings(self.input, self.roster.tags(mi), instance, role, mi)
+            .settings(self.input, &self.tags[mi], instance, role, mi)
     }
 
     /// The memberships of machine `mi`, in instance order and role order within an instance.
@@ -596,7 +608,7 @@ pub(super) fn narrow(i: usize) -> u32 {
 /// The warnings of an input (tags that match no machine, `machines.<m>` entries of machines in no
 /// role), without resolving it. The input need not be valid: every role an instance names counts.
 pub fn warnings<V>(input: &Input<V>) -> Vec<Warning> {
-    let roster = Roster::new(input);
+    let (roster, _) = Roster::new(input);
     warnings_with(input, &roster, &mut Seen::new(input.machines.len()))
 }
 

@@ -19,11 +19,9 @@ pub enum Reason<'a> {
     Tag { tag: &'a str, index: usize },
 }
 
-/// The machines of an input by name and by tag, and each machine's tags.
+/// The machines of an input by name and by tag.
 pub struct Roster<'a> {
     by_name: MachineIndex<'a>,
-    /// Per machine (in `Input::machines` order): its tags, see [`machine_tags`].
-    tags: Vec<Vec<&'a str>>,
     /// For each tag, the machines carrying it, sorted.
     by_tag: HashMap<&'a str, Vec<usize>>,
 }
@@ -31,35 +29,29 @@ pub struct Roster<'a> {
 impl std::fmt::Debug for Roster<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Roster")
-            .field("machines", &self.tags.len())
+            .field("machines", &self.by_name.0.len())
             .field("tags", &self.by_tag.len())
             .finish_non_exhaustive()
     }
 }
 
+/// The tags of each machine (in `Input::machines` order): its own, then the global tags naming it
+/// (sorted), then `all` and its class, each once.
+pub(super) type MachineTags<'a> = Vec<Vec<&'a str>>;
+
 impl<'a> Roster<'a> {
-    /// Tags of every machine, computed once: linear in the input.
-    pub(super) fn new<V>(input: &'a Input<V>) -> Self {
+    /// The roster of `input`, and the tags of every machine it is made from: both linear in the
+    /// input, computed once.
+    pub(super) fn new<V>(input: &'a Input<V>) -> (Self, MachineTags<'a>) {
         let by_name = MachineIndex::new(input);
         let tags = machine_tags(input, &by_name);
         let by_tag = machines_by_tag(&tags);
-        Roster {
-            by_name,
-            tags,
-            by_tag,
-        }
+        (Roster { by_name, by_tag }, tags)
     }
 
     /// The index into `Input::machines` of the machine named `name`.
     pub(super) fn machine(&self, name: &str) -> Option<usize> {
         self.by_name.get(name)
-    }
-
-    /// The tags of machine `mi` (an index into `Input::machines`): its own, then the global tags
-    /// naming it (sorted), then `all` and its class, each once.
-    #[must_use]
-    pub fn tags(&self, mi: usize) -> &[&'a str] {
-        &self.tags[mi]
     }
 
     /// The machines carrying `tag`, sorted.
@@ -320,7 +312,7 @@ mod tests {
     use serde_json::json;
 
     use super::super::json::JsonTree;
-    use super::super::{load, Resolution};
+    use super::super::{load, resolve};
     use super::*;
 
     /// Where a reason comes in the walk: listings in order, then tags in order, each tag's
@@ -364,7 +356,7 @@ mod tests {
         });
         let mut tree = JsonTree::new();
         let input = load(&mut tree, &&args).unwrap();
-        let res = Resolution::new(&input);
+        let res = resolve(&input);
         let (a, b, c, d) = (0, 1, 2, 3);
         let tag = |tag, index| Reason::Tag { tag, index };
         let listed = |index| Reason::Listed { index };
