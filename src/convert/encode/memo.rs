@@ -23,9 +23,11 @@ where
     Q: Hash + Eq + ?Sized,
 {
     type Kept = V;
+    #[inline]
     fn get(&self, key: &Q) -> Option<&V> {
         HashMap::get(self, key)
     }
+    #[inline]
     fn put(&mut self, key: &'k Q, kept: V) {
         self.insert(K::own(key), kept);
     }
@@ -33,9 +35,11 @@ where
 
 impl<V> Table<'_, ()> for Option<V> {
     type Kept = V;
+    #[inline]
     fn get(&self, (): &()) -> Option<&V> {
         self.as_ref()
     }
+    #[inline]
     fn put(&mut self, (): &(), kept: V) {
         *self = Some(kept);
     }
@@ -48,24 +52,28 @@ pub(super) trait Key<'k, Q: ?Sized> {
 }
 
 impl<'k, T: Copy> Key<'k, T> for T {
+    #[inline]
     fn own(key: &'k T) -> T {
         *key
     }
 }
 
 impl<'k> Key<'k, str> for &'k str {
+    #[inline]
     fn own(key: &'k str) -> Self {
         key
     }
 }
 
 impl<'k, T> Key<'k, [T]> for &'k [T] {
+    #[inline]
     fn own(key: &'k [T]) -> Self {
         key
     }
 }
 
 impl<T: Clone> Key<'_, [T]> for Box<[T]> {
+    #[inline]
     fn own(key: &[T]) -> Self {
         key.into()
     }
@@ -81,9 +89,11 @@ pub(super) trait Keep<'s>: Sized {
 
 impl<'s> Keep<'s> for Value<'s> {
     type Kept = Value<'static>;
+    #[inline]
     fn keep(&self) -> Result<Value<'static>, Error> {
         self.clone().persist()
     }
+    #[inline]
     fn back(kept: &Value<'static>) -> Self {
         kept.clone()
     }
@@ -91,9 +101,11 @@ impl<'s> Keep<'s> for Value<'s> {
 
 impl Keep<'_> for usize {
     type Kept = usize;
+    #[inline]
     fn keep(&self) -> Result<usize, Error> {
         Ok(*self)
     }
+    #[inline]
     fn back(kept: &usize) -> Self {
         *kept
     }
@@ -101,9 +113,11 @@ impl Keep<'_> for usize {
 
 impl<'i> Keep<'_> for Slot<'i> {
     type Kept = Slot<'i>;
+    #[inline]
     fn keep(&self) -> Result<Slot<'i>, Error> {
         Ok(*self)
     }
+    #[inline]
     fn back(kept: &Slot<'i>) -> Self {
         *kept
     }
@@ -111,9 +125,11 @@ impl<'i> Keep<'_> for Slot<'i> {
 
 impl<'s, A: Keep<'s>, B: Keep<'s>> Keep<'s> for (A, B) {
     type Kept = (A::Kept, B::Kept);
+    #[inline]
     fn keep(&self) -> Result<Self::Kept, Error> {
         Ok((self.0.keep()?, self.1.keep()?))
     }
+    #[inline]
     fn back(kept: &Self::Kept) -> Self {
         (A::back(&kept.0), B::back(&kept.1))
     }
@@ -121,9 +137,11 @@ impl<'s, A: Keep<'s>, B: Keep<'s>> Keep<'s> for (A, B) {
 
 impl<'s, T: Keep<'s>> Keep<'s> for Vec<T> {
     type Kept = Vec<T::Kept>;
+    #[inline]
     fn keep(&self) -> Result<Self::Kept, Error> {
         self.iter().map(Keep::keep).collect()
     }
+    #[inline]
     fn back(kept: &Self::Kept) -> Self {
         kept.iter().map(T::back).collect()
     }
@@ -132,6 +150,7 @@ impl<'s, T: Keep<'s>> Keep<'s> for Vec<T> {
 impl<'i, 's> Encoder<'_, '_, 'i, 's> {
     /// What `table` (in the [`Caches`]) holds at `key`, made by `make` the first time: every
     /// cache of the encoder but `Caches::names` is filled here.
+    #[inline]
     pub(super) fn memo<'k, Q, P, T>(
         &mut self,
         table: impl for<'t> Fn(&'t mut Caches<'i>) -> &'t mut P,
