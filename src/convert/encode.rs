@@ -2,10 +2,9 @@
 //! machines have in common through [`Caches`].
 
 use rustc_hash::FxHashMap as HashMap;
-use std::borrow::Borrow;
-use std::hash::Hash;
 
 mod clan;
+mod memo;
 
 use super::helpers::Helpers;
 use crate::inventory::{by_instance, ClanMembership, Input, Membership, Resolution, Visit};
@@ -24,7 +23,7 @@ enum Slot<'i> {
 }
 
 /// Values by content, each made once (see [`Encoder::memo`]).
-type Memo<K> = HashMap<K, Value<'static>>;
+type Memo<K, V = Value<'static>> = HashMap<K, V>;
 
 /// What the encoder keeps from one machine to the next, for as long as the per-machine results
 /// live: every value that is the same for many machines (names, tag and role lists, service
@@ -45,13 +44,16 @@ pub(crate) struct Caches<'i> {
     /// Role member lists by content (many instances fill a role with the same tag).
     member_lists: Memo<&'i [usize]>,
     /// One string value per machine name, in `Input::machines` order, each made on first use.
+    /// Filled many at a time by [`Encoder::make_names`] rather than through [`Encoder::memo`]:
+    /// member lists refer to these values where `memo` would hand out a counted clone of each.
     names: Vec<Option<Value<'static>>>,
     /// Module values shared between machines (generated modules, wrapped extra modules).
     shared: Vec<Value<'static>>,
-    /// Generated modules by `[instance, addresses of the config layers...]`.
-    generated_at: HashMap<Box<[usize]>, usize>,
-    /// Wrapped `extraModules` entries by the address of the entry.
-    extras_at: HashMap<usize, usize>,
+    /// Generated modules (indices into `shared`) by `[instance, addresses of the config layers...]`.
+    generated_at: Memo<Box<[usize]>, usize>,
+    /// Where `extraModules` entries are (wrapped in `shared`, or as given) by the address of the
+    /// entry, when there is a directory.
+    extras_at: Memo<usize, Slot<'i>>,
     /// What is made once per instance, by instance index.
     instances: Vec<InstanceValues>,
     /// The function from an instance index to its role sets: refers to the plugin's External.
@@ -60,12 +62,12 @@ pub(crate) struct Caches<'i> {
     /// `machines.<m>.instances` by the machine's memberships of clan instances.
     clan_machine_instances: Memo<Box<[ClanMembership]>>,
     /// `{ instance; role; service; }` by membership.
-    clan_memberships: HashMap<ClanMembership, Value<'static>>,
+    clan_memberships: Memo<ClanMembership>,
     /// Settings definitions of roles and tags, shared by their members.
-    clan_definitions: HashMap<clan::DefKey, Value<'static>>,
+    clan_definitions: Memo<clan::DefKey>,
 }
 
-/// The values of one instance, each made on first use.
+/// The values of one instance, each made on first use (each field a `memo::Table` of one entry).
 #[derive(Default)]
 struct InstanceValues {
     /// `{ <role> = { machines = [ ... ]; }; }`, a thunk (see [`Encoder::role_set`]).
@@ -145,25 +147,6 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
             key: Vec::new(),
             role_names: Vec::new(),
         }
-    }
-
-    /// The value of `table` (one of the [`Caches`]) at `key`, made by `make` the first time.
-    fn memo<'k, K, Q>(
-        &mut self,
-        table: for<'t> fn(&'t mut Caches<'i>) -> &'t mut Memo<K>,
-        key: &'k Q,
-        make: impl FnOnce(&mut Self) -> Result<Value<'s>, Error>,
-    ) -> Result<Value<'s>, Error>
-    where
-        K: Borrow<Q> + Hash + Eq + From<&'k Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        if let Some(v) = table(self.c).get(key) {
-            return Ok(v.clone());
-        }
-        let v = make(self)?;
-        table(self.c).insert(key.into(), v.clone().persist()?);
-        Ok(v)
     }
 
     fn string(&mut self, s: &'i str) -> Result<Value<'s>, Error> {
@@ -389,18 +372,22 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
         value: &'i Value<'static>,
         origin: Option<&str>,
     ) -> Result<Slot<'i>, Error> {
-        if let Some(&i) = self.c.extras_at.get(&value.identity()) {
-            return Ok(Slot::Shared(i));
-        }
         // An entry that is already evaluated and not a string is the module itself.
-        if !matches!(self.st.type_of(value), Type::Thunk | Type::String) {
-            return Ok(Slot::Input(value));
-        }
+        let as_given = |e: &Self| !matches!(e.st.type_of(value), Type::Thunk | Type::String);
         if let Some(dir) = &self.input.directory {
-            let wrapped = self.c.helpers.fix_extra(self.st, dir, value)?;
-            let i = self.share(wrapped)?;
-            self.c.extras_at.insert(value.identity(), i);
-            Ok(Slot::Shared(i))
+            self.memo(
+                |c| &mut c.extras_at,
+                &value.identity(),
+                |e| {
+                    if as_given(e) {
+                        return Ok(Slot::Input(value));
+                    }
+                    let wrapped = e.c.helpers.fix_extra(e.st, dir, value)?;
+                    Ok(Slot::Shared(e.share(wrapped)?))
+                },
+            )
+        } else if as_given(self) {
+            Ok(Slot::Input(value))
         } else {
             // Not shared: the message names the list the entry came from.
             let origin = origin.unwrap_or("extraModules");
@@ -414,20 +401,20 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
     /// that the member lists of an instance (about half of the fleet each) are made only when
     /// something reads them, once, for `services` and every generated module alike.
     fn role_set(&mut self, index: usize) -> Result<Value<'s>, Error> {
-        if let Some(v) = &self.c.instances[index].role_set {
-            return Ok(v.clone());
-        }
-        let f = self
-            .c
-            .role_sets_fn
-            .as_ref()
-            .ok_or_else(|| Error("internal error: no role-sets function".into()))?;
-        let index_value = self
-            .st
-            .new_int(i64::try_from(index).map_err(|_| Error("internal error: index".into()))?)?;
-        let set = self.st.apply(f, &index_value)?;
-        self.c.instances[index].role_set = Some(set.clone().persist()?);
-        Ok(set)
+        self.memo(
+            |c| &mut c.instances[index].role_set,
+            &(),
+            |e| {
+                let f =
+                    e.c.role_sets_fn
+                        .as_ref()
+                        .ok_or_else(|| Error("internal error: no role-sets function".into()))?;
+                let index_value = e.st.new_int(
+                    i64::try_from(index).map_err(|_| Error("internal error: index".into()))?,
+                )?;
+                e.st.apply(f, &index_value)
+            },
+        )
     }
 
     /// The value behind [`Encoder::role_set`].
@@ -464,24 +451,21 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
 
     /// The assertions of instance `index`'s failed constraints, and the list of them.
     fn failures(&mut self, index: usize) -> Result<(Vec<Value<'s>>, Value<'s>), Error> {
-        if let Some(v) = &self.c.instances[index].failures {
-            return Ok(v.clone());
-        }
         let inst = &self.res.instances[index];
-        let no = self.st.new_bool(false)?;
-        let mut items = Vec::with_capacity(inst.failures.len());
-        for message in &inst.failures {
-            let message = self.st.new_string(&message.to_string())?;
-            items.push(self.attrs(&[("assertion", &no), ("message", &message)])?);
-        }
-        let list = self.st.new_list(items.iter())?;
-        let kept = items
-            .iter()
-            .cloned()
-            .map(Value::persist)
-            .collect::<Result<Vec<_>, _>>()?;
-        self.c.instances[index].failures = Some((kept, list.clone().persist()?));
-        Ok((items, list))
+        self.memo(
+            |c| &mut c.instances[index].failures,
+            &(),
+            |e| {
+                let no = e.st.new_bool(false)?;
+                let mut items = Vec::with_capacity(inst.failures.len());
+                for message in &inst.failures {
+                    let message = e.st.new_string(&message.to_string())?;
+                    items.push(e.attrs(&[("assertion", &no), ("message", &message)])?);
+                }
+                let list = e.st.new_list(items.iter())?;
+                Ok((items, list))
+            },
+        )
     }
 
     fn instance_file(&mut self, index: usize, suffix: &str) -> Result<Value<'s>, Error> {
@@ -495,70 +479,72 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
     /// What every generated module of instance `index` has: its `_file`, and
     /// `{ services.<svc>.<inst>.roles = ...; }` for `clan.inventory`.
     fn instance_parts(&mut self, index: usize) -> Result<(Value<'s>, Value<'s>), Error> {
-        if let Some(parts) = &self.c.instances[index].parts {
-            return Ok(parts.clone());
-        }
         let inst = &self.res.instances[index];
         let (service, instance) = (inst.service, inst.instance);
-        let roles = self.role_set(index)?;
-        let inst_entry = self.attrs(&[("roles", &roles)])?;
-        let svc_entry = self.attrs(&[(instance, &inst_entry)])?;
-        let services = self.attrs(&[(service, &svc_entry)])?;
-        let inventory = self.attrs(&[("services", &services)])?;
-        let file = self.instance_file(index, "")?;
-        self.c.instances[index].parts =
-            Some((file.clone().persist()?, inventory.clone().persist()?));
-        Ok((file, inventory))
+        self.memo(
+            |c| &mut c.instances[index].parts,
+            &(),
+            |e| {
+                let roles = e.role_set(index)?;
+                let inst_entry = e.attrs(&[("roles", &roles)])?;
+                let svc_entry = e.attrs(&[(instance, &inst_entry)])?;
+                let services = e.attrs(&[(service, &svc_entry)])?;
+                let inventory = e.attrs(&[("services", &services)])?;
+                let file = e.instance_file(index, "")?;
+                Ok((file, inventory))
+            },
+        )
     }
 
     /// The generated module of instance `index` with the given config layers, shared by every
     /// machine that has the same layers. With layers it is a lazy application of a helper, so
     /// that per-machine configs cost a list and a thunk until the machine is evaluated.
     fn generated(&mut self, index: usize, layers: &[&'i Value<'static>]) -> Result<usize, Error> {
-        self.key.clear();
-        self.key.push(index);
-        self.key.extend(layers.iter().map(|v| v.identity()));
-        if let Some(&i) = self.c.generated_at.get(self.key.as_slice()) {
-            return Ok(i);
-        }
-        let key: Box<[usize]> = self.key.as_slice().into();
-        let (file, inventory) = self.instance_parts(index)?;
-        let module = if layers.is_empty() {
-            let clan = self.attrs(&[("inventory", &inventory)])?;
-            let config = self.attrs(&[("clan", &clan)])?;
-            self.attrs(&[("_file", &file), ("config", &config)])?
-        } else {
-            if self.c.instances[index].partial.is_none() {
-                let service = self.string(self.res.instances[index].service)?;
-                let partial = self
-                    .c
-                    .helpers
-                    .generated(self.st, &file, &inventory, &service)?;
-                self.c.instances[index].partial = Some(partial.persist()?);
-            }
-            let partial = self.c.instances[index]
-                .partial
-                .as_ref()
-                .ok_or_else(|| Error("internal error: no generated module function".into()))?;
-            let contents = self.st.new_list(layers.iter().copied())?;
-            self.st.apply(partial, &contents)?
-        };
-        let i = self.share(module)?;
-        self.c.generated_at.insert(key, i);
-        Ok(i)
+        // Taken out while in use, so that the key does not borrow the encoder.
+        let mut key = std::mem::take(&mut self.key);
+        key.clear();
+        key.push(index);
+        key.extend(layers.iter().map(|v| v.identity()));
+        let i = self.memo(
+            |c| &mut c.generated_at,
+            key.as_slice(),
+            |e| {
+                let (file, inventory) = e.instance_parts(index)?;
+                let module = if layers.is_empty() {
+                    let clan = e.attrs(&[("inventory", &inventory)])?;
+                    let config = e.attrs(&[("clan", &clan)])?;
+                    e.attrs(&[("_file", &file), ("config", &config)])?
+                } else {
+                    let partial = e.memo(
+                        |c| &mut c.instances[index].partial,
+                        &(),
+                        |e| {
+                            let service = e.string(e.res.instances[index].service)?;
+                            e.c.helpers.generated(e.st, &file, &inventory, &service)
+                        },
+                    )?;
+                    let contents = e.st.new_list(layers.iter().copied())?;
+                    e.st.apply(&partial, &contents)?
+                };
+                e.share(module)
+            },
+        );
+        self.key = key;
+        i
     }
 
     fn constraint_module(&mut self, index: usize) -> Result<usize, Error> {
-        if let Some(i) = self.c.instances[index].constraint_module {
-            return Ok(i);
-        }
-        let (_, failures) = self.failures(index)?;
-        let config = self.attrs(&[("assertions", &failures)])?;
-        let file = self.instance_file(index, "/constraints")?;
-        let module = self.attrs(&[("_file", &file), ("config", &config)])?;
-        let i = self.share(module)?;
-        self.c.instances[index].constraint_module = Some(i);
-        Ok(i)
+        self.memo(
+            |c| &mut c.instances[index].constraint_module,
+            &(),
+            |e| {
+                let (_, failures) = e.failures(index)?;
+                let config = e.attrs(&[("assertions", &failures)])?;
+                let file = e.instance_file(index, "/constraints")?;
+                let module = e.attrs(&[("_file", &file), ("config", &config)])?;
+                e.share(module)
+            },
+        )
     }
 
     /// `{ <svc> = { <inst> = { enabled = ...; roles = { <r>.machines = [ ... ]; }; }; }; }`.

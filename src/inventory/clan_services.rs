@@ -1,14 +1,13 @@
 //! Resolution of `inventory.instances`: which clan service each instance belongs to, the members
 //! of its roles, the settings definitions of each member, every machine's memberships and the
-//! failed constraints (docs/semantics.md, "Clan services"). Linear in the size of the input: tag
-//! membership comes from the per-machine tags that `resolve.rs` computes once.
-
-use rustc_hash::FxHashMap as HashMap;
+//! failed constraints (docs/semantics.md, "Clan services"). Linear in the size of the input: role
+//! members come from the [`Roster`], as those of `inventory.services` do.
 
 use super::error::{Bound, ClanConstraintFailure, Warning};
-use super::model::{ClanInstance, ClanRole, Input, TagForm};
+use super::model::{ClanInstance, Input, TagForm};
 use super::path::{AttrPath, Path};
-use super::resolve::{first_occurrences, narrow, MachineIndex, PerMachine, Seen};
+use super::resolve::{narrow, PerMachine};
+use super::roster::{first_occurrences, Roster, Seen};
 
 /// The resolution of `inventory.instances`, referring to the input's names.
 #[derive(Debug)]
@@ -116,15 +115,10 @@ pub fn role_path(instance: &str, role: &str) -> AttrPath {
 }
 
 impl<'a> ClanResolution<'a> {
-    /// Resolves the instances of `input`, with `tags` and `by_tag` as `resolve.rs` computes them
-    /// (every machine's tags; every tag's machines, sorted). An instance whose module does not
-    /// resolve (phase 2 rejects it) gets members, but no constraints.
-    pub(super) fn new<V>(
-        input: &'a Input<V>,
-        by_name: &MachineIndex<'_>,
-        by_tag: &HashMap<&str, Vec<usize>>,
-        seen: &mut Seen,
-    ) -> Self {
+    /// Resolves the instances of `input`, with the members of each role from `roster` (the same
+    /// rule as `inventory.services`). An instance whose module does not resolve (phase 2 rejects
+    /// it) gets members, but no constraints.
+    pub(super) fn new<V>(input: &'a Input<V>, roster: &Roster<'_>, seen: &mut Seen) -> Self {
         let inputs = &input.service_modules;
         // Services by key: the instances are sorted, so each service's list is too.
         let mut keys: Vec<(String, usize)> = input
@@ -160,7 +154,7 @@ impl<'a> ClanResolution<'a> {
                 .iter()
                 .map(|role| ClanRoleOutput {
                     name: &role.name,
-                    members: members(role, by_name, by_tag, seen),
+                    members: roster.clan_members_of(role, seen),
                 })
                 .collect();
             let failures = role_failures(input, inst, &roles);
@@ -272,7 +266,7 @@ impl<'a> ClanResolution<'a> {
 
     /// [`Self::settings`] of the member at `position` in the role's members, machine `mi`,
     /// without looking its own settings up by name: the members begin with the machines the role
-    /// lists, in their order (see `members`), so the member at `position` is the listed machine
+    /// lists, in their order (see `Roster::clan_members_of`), so the member at `position` is the listed machine
     /// at `position`, or (past them) none of those listed.
     pub fn settings_at<'s, V>(
         &self,
@@ -360,33 +354,6 @@ impl<'a> ClanResolution<'a> {
     }
 }
 
-/// The members of a role: machines listed (sorted), then each tag's machines (sorted), each once.
-/// `ClanResolution::settings_at` relies on the listed machines coming first, in their order.
-fn members<V>(
-    role: &ClanRole<V>,
-    by_name: &MachineIndex<'_>,
-    by_tag: &HashMap<&str, Vec<usize>>,
-    seen: &mut Seen,
-) -> Vec<usize> {
-    seen.next();
-    let mut out = Vec::new();
-    for m in &role.machines {
-        if let Some(i) = by_name.get(&m.name) {
-            if seen.insert(i) {
-                out.push(i);
-            }
-        }
-    }
-    for t in &role.tags {
-        for &i in by_tag.get(t.name.as_str()).map_or(&[][..], Vec::as_slice) {
-            if seen.insert(i) {
-                out.push(i);
-            }
-        }
-    }
-    out
-}
-
 /// The failed role constraints of `inst`: each role of its module (sorted) with a constraint,
 /// `minMachines` then `maxMachines`.
 fn role_failures<V>(
@@ -469,11 +436,7 @@ fn membership_index(
 
 /// The warnings of `inventory.instances`: per instance, role and distinct tag (in list order, or
 /// sorted), a tag no machine carries.
-pub(super) fn warnings<V>(
-    input: &Input<V>,
-    by_tag: &HashMap<&str, Vec<usize>>,
-    out: &mut Vec<Warning>,
-) {
+pub(super) fn warnings<V>(input: &Input<V>, roster: &Roster<'_>, out: &mut Vec<Warning>) {
     let mut known: Option<Vec<&str>> = None;
     let root = Path::Root("inventory");
     let instances = root.attr("instances");
@@ -482,14 +445,10 @@ pub(super) fn warnings<V>(
         let rp = ip.attr("roles");
         for role in &inst.roles {
             for tag in first_occurrences(role.tags.iter().map(|t| t.name.as_str())) {
-                if by_tag.contains_key(tag) {
+                if roster.is_tag(tag) {
                     continue;
                 }
-                let known = known.get_or_insert_with(|| {
-                    let mut all: Vec<&str> = by_tag.keys().copied().collect();
-                    all.sort_unstable();
-                    all
-                });
+                let known = known.get_or_insert_with(|| roster.known_tags());
                 let p = rp.attr(&role.name);
                 out.push(Warning::UnmatchedTag {
                     path: p.attr("tags").render(),

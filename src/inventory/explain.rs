@@ -1,7 +1,8 @@
 //! Why a machine gets what it gets: for each instance, the roles it is in and what put it there
-//! (listed by name, or a tag it carries, and where that tag comes from), the config layers and
-//! modules it receives in order (read off the module list the resolution's walk made, so the
-//! two cannot disagree), and the constraints of the instance. Pure data; the CLI prints it.
+//! (listed by name, or a tag it carries, and where that tag comes from: the reasons the roster's
+//! rule of membership gives), the config layers and modules it receives in order (read off the
+//! module list the resolution's walk made), so that neither is derived a second time here; and
+//! the constraints of the instance. Pure data; the CLI prints it.
 
 use super::error::ConstraintFailure;
 use super::model::{Constraint, Input, Instance};
@@ -21,14 +22,7 @@ pub enum TagSource {
     Class,
 }
 
-/// One reason a machine is a member of a role. A role's member order follows its first reason.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reason<'a> {
-    /// `roles.<r>.machines[index]` names the machine.
-    Listed { index: usize },
-    /// `roles.<r>.tags[index]` is a tag the machine carries.
-    Tag { tag: &'a str, index: usize },
-}
+pub use super::roster::Reason;
 
 /// A role of the instance that the machine is a member of.
 #[derive(Debug)]
@@ -132,8 +126,7 @@ pub fn explain<'a, V>(
             continue;
         }
         for inst in &service.instances {
-            let inst_out = &output.instances[index];
-            if let Some(reasons) = instance(input, inst, inst_out, index, machine, out) {
+            if let Some(reasons) = instance(input, output, inst, index, machine) {
                 instances.push(reasons);
             }
             index += 1;
@@ -148,12 +141,13 @@ pub fn explain<'a, V>(
 
 fn instance<'a, V>(
     input: &'a Input<V>,
+    output: &Output<'a, V>,
     inst: &'a Instance<V>,
-    inst_out: &super::InstanceOutput<'a>,
     index: usize,
     machine: usize,
-    out: &super::MachineOutput<'a, V>,
 ) -> Option<InstanceReasons<'a>> {
+    let inst_out = &output.instances[index];
+    let out = &output.machines[machine];
     let name = input.machines[machine].name.as_str();
     let entry = inst.machines.iter().find(|e| e.name == name);
     let mut roles = Vec::new();
@@ -164,20 +158,9 @@ fn instance<'a, V>(
         let Some(role) = inst.roles.iter().find(|r| r.name == *role_name) else {
             continue;
         };
-        let mut reasons = Vec::new();
-        for (i, listed) in role.machines.iter().enumerate() {
-            if listed == name {
-                reasons.push(Reason::Listed { index: i });
-            }
-        }
-        for (i, tag) in role.tags.iter().enumerate() {
-            if out.tags.contains(&tag.as_str()) && !role.tags[..i].contains(tag) {
-                reasons.push(Reason::Tag { tag, index: i });
-            }
-        }
         roles.push(RoleReasons {
             role: role_name,
-            reasons,
+            reasons: output.roster.reasons(role, machine),
         });
     }
     if roles.is_empty() && entry.is_none() {

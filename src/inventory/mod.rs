@@ -11,6 +11,7 @@ pub mod json;
 mod model;
 mod path;
 mod resolve;
+mod roster;
 pub mod schema;
 mod suggest;
 mod tree;
@@ -38,6 +39,7 @@ pub use resolve::{
     by_instance, resolve, warnings, ExtraList, ExtraOrigin, InstanceOutput, MachineOutput,
     Membership, ModuleItem, Output, Resolution, ServiceRoles, Visit,
 };
+pub use roster::{Reason, Roster};
 pub use suggest::did_you_mean;
 pub use tree::{Kind, Text, Tree};
 pub use validate::validate;

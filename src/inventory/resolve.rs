@@ -1,8 +1,6 @@
 //! Resolution: tags of machines, members of roles, and what each machine gets. Linear in the size
 //! of the input: tag membership is computed once, never per machine.
 
-// Fx hashing: the keys are the user's own names, and SipHash showed in profiles of large fleets.
-use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 use std::borrow::Cow;
 use std::cell::{Cell, OnceCell};
 use std::convert::Infallible;
@@ -11,8 +9,15 @@ use super::clan_services::{self, ClanResolution, SettingsDef};
 use super::error::{Bound, ConstraintFailure, Warning};
 use super::model::{Input, Instance, Module};
 use super::path::{AttrPath, Path};
+use super::roster::{first_occurrences, MachineTags, Roster, Seen};
 
-/// The result of one evaluation, referring to the input's names and lazy values.
+/// The result of one evaluation, referring to the input's names and lazy values: the parts of a
+/// [`Resolution`] with every machine's module list collected by a visitor over its walk
+/// ([`resolve`]), and the roster, for the reasons of memberships. Kept on purpose beside
+/// `Resolution`: the CLI and the core's JSON read whole results (tables, graphs, `select`,
+/// `explain`), which are easiest to write against plain vectors, and collecting costs them little;
+/// the plugin, which must not hold every module list of a large fleet, visits instead. Both read
+/// the one walk, so they cannot disagree.
 #[derive(Debug)]
 pub struct Output<'a, V> {
     /// One per machine of the input, in the same (sorted) order.
@@ -24,6 +29,8 @@ pub struct Output<'a, V> {
     pub assertions: Vec<ConstraintFailure>,
     /// The resolution of `inventory.instances`.
     pub clan: ClanResolution<'a>,
+    /// Why each member of a role is one: see [`Roster::reasons`] and [`Roster::clan_reasons`].
+    pub roster: Roster<'a>,
 }
 
 /// The roles of one instance and their members.
@@ -103,7 +110,7 @@ pub enum ExtraList {
 
 /// Resolves a validated input into an owned [`Output`]: every machine's module list at once.
 pub fn resolve<V>(input: &Input<V>) -> Output<'_, V> {
-    let resolution = Resolution::new(input);
+    let (resolution, roster) = Resolution::with_roster(input);
     let mut machines = Vec::with_capacity(input.machines.len());
     for mi in 0..input.machines.len() {
         let mut collect = Collect(Vec::with_capacity(3 * resolution.memberships(mi).len() + 1));
@@ -138,6 +145,7 @@ pub fn resolve<V>(input: &Input<V>) -> Output<'_, V> {
         warnings,
         assertions,
         clan,
+        roster,
     }
 }
 
@@ -257,7 +265,7 @@ pub struct Resolution<'a, V> {
     pub assertions: Vec<ConstraintFailure>,
     /// The resolution of `inventory.instances`.
     pub clan: ClanResolution<'a>,
-    tags: Vec<Vec<&'a str>>,
+    tags: MachineTags<'a>,
     /// The memberships of each machine, in instance order and role order within an instance,
     /// made on first use (see [`Resolution::memberships_of`]). Only enabled instances have
     /// members here.
@@ -273,10 +281,15 @@ impl<'a, V> Resolution<'a, V> {
     /// Resolves a validated input: tags, role members and constraints of every instance, and
     /// which instances and roles every machine is in. Linear in the size of input and result.
     pub fn new(input: &'a Input<V>) -> Self {
+        Self::with_roster(input).0
+    }
+
+    /// [`Resolution::new`], and the roster it was made with, which can tell why a machine is a
+    /// member of a role. Not kept in the resolution: the plugin has no use for it, and its name
+    /// and tag indices are 3 MiB at 50,000 machines.
+    fn with_roster(input: &'a Input<V>) -> (Self, Roster<'a>) {
         let n = input.machines.len();
-        let by_name = MachineIndex::new(input);
-        let tags = machine_tags(input, &by_name);
-        let by_tag = machines_by_tag(&tags);
+        let (roster, tags) = Roster::new(input);
         let mut seen = Seen::new(n);
 
         let mut instances = Vec::new();
@@ -300,24 +313,8 @@ impl<'a, V> Resolution<'a, V> {
                     .map(|(role_name, _)| find_role(inst, role_name))
                     .collect();
                 for ((role_name, _), entry) in module.roles.iter().zip(&role_entries) {
-                    let mut members = Vec::new();
-                    if let Some(role) = entry {
-                        seen.next();
-                        for m in &role.machines {
-                            if let Some(i) = by_name.get(m) {
-                                if seen.insert(i) {
-                                    members.push(i);
-                                }
-                            }
-                        }
-                        for t in &role.tags {
-                            for &i in by_tag.get(t.as_str()).map_or(&[][..], Vec::as_slice) {
-                                if seen.insert(i) {
-                                    members.push(i);
-                                }
-                            }
-                        }
-                    }
+                    let members =
+                        entry.map_or_else(Vec::new, |role| roster.members_of(role, &mut seen));
                     roles.push((role_name.as_str(), members));
                 }
                 let failures = if inst.enabled {
@@ -335,7 +332,7 @@ impl<'a, V> Resolution<'a, V> {
                 });
                 let index = narrow(instances.len() - 1);
                 for (e, entry) in inst.machines.iter().enumerate() {
-                    if let Some(m) = by_name.get(&entry.name) {
+                    if let Some(m) = roster.machine(&entry.name) {
                         entry_list.push((
                             m,
                             Entry {
@@ -354,12 +351,13 @@ impl<'a, V> Resolution<'a, V> {
         }
 
         let entries = PerMachine::new(n, entry_list.into_iter());
-        let clan = ClanResolution::new(input, &by_name, &by_tag, &mut seen);
+        let clan = ClanResolution::new(input, &roster, &mut seen);
+        let warnings = warnings_with(input, &roster, &mut seen);
 
-        Resolution {
+        let resolution = Resolution {
             input,
             instances,
-            warnings: warnings_with(input, &by_name, &by_tag),
+            warnings,
             assertions,
             clan,
             tags,
@@ -367,7 +365,8 @@ impl<'a, V> Resolution<'a, V> {
             scans: Cell::new(0),
             entries,
             refs,
-        }
+        };
+        (resolution, roster)
     }
 
     /// The tags of machine `mi` (an index into `Input::machines`).
@@ -613,47 +612,20 @@ impl<T: Copy + Default> PerMachine<T> {
     }
 }
 
-/// Machine names to their index in `Input::machines`: a hash lookup per role member and per
-/// `machines.<m>` entry, where a binary search compared a dozen names (a tenth of the builtin's
-/// time at 50,000 machines, measured with perf).
-pub(super) struct MachineIndex<'a>(HashMap<&'a str, usize>);
-
-impl<'a> MachineIndex<'a> {
-    fn new<V>(input: &'a Input<V>) -> Self {
-        MachineIndex(
-            input
-                .machines
-                .iter()
-                .enumerate()
-                .map(|(i, m)| (m.name.as_str(), i))
-                .collect(),
-        )
-    }
-
-    pub(super) fn get(&self, name: &str) -> Option<usize> {
-        self.0.get(name).copied()
-    }
-}
-
 /// An index into a list of instances or roles as a 32-bit membership field. A fleet with more
 /// than 4 billion instances or roles cannot be read into memory, so this never saturates.
 pub(super) fn narrow(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
 }
 
-/// The warnings of a validated input (tags that match no machine, `machines.<m>` entries of
-/// machines in no role), without resolving it.
+/// The warnings of an input (tags that match no machine, `machines.<m>` entries of machines in no
+/// role), without resolving it. The input need not be valid: every role an instance names counts.
 pub fn warnings<V>(input: &Input<V>) -> Vec<Warning> {
-    let by_name = MachineIndex::new(input);
-    let tags = machine_tags(input, &by_name);
-    warnings_with(input, &by_name, &machines_by_tag(&tags))
+    let (roster, _) = Roster::new(input);
+    warnings_with(input, &roster, &mut Seen::new(input.machines.len()))
 }
 
-fn warnings_with<V>(
-    input: &Input<V>,
-    by_name: &MachineIndex<'_>,
-    by_tag: &HashMap<&str, Vec<usize>>,
-) -> Vec<Warning> {
+fn warnings_with<V>(input: &Input<V>, roster: &Roster<'_>, seen: &mut Seen) -> Vec<Warning> {
     let mut out = Vec::new();
     let mut known: Option<Vec<&str>> = None;
     let root = Path::Root("inventory");
@@ -663,19 +635,18 @@ fn warnings_with<V>(
         for inst in &service.instances {
             let ip = sp.attr(&inst.name);
             let mp = ip.attr("machines");
+            if !inst.machines.is_empty() {
+                // The members of every role of the instance.
+                seen.next();
+                for role in &inst.roles {
+                    roster.mark_members_of(role, seen);
+                }
+            }
             for entry in &inst.machines {
-                let Some(mi) = by_name.get(&entry.name) else {
+                let Some(mi) = roster.machine(&entry.name) else {
                     continue;
                 };
-                let member = inst.roles.iter().any(|role| {
-                    role.machines.contains(&entry.name)
-                        || role.tags.iter().any(|t| {
-                            by_tag
-                                .get(t.as_str())
-                                .is_some_and(|ms| ms.binary_search(&mi).is_ok())
-                        })
-                });
-                if !member {
+                if !seen.contains(mi) {
                     out.push(Warning::IgnoredMachineEntry {
                         path: mp.attr(&entry.name).render(),
                         machine: entry.name.clone(),
@@ -686,14 +657,10 @@ fn warnings_with<V>(
             for role in &inst.roles {
                 let named = first_occurrences(role.tags.iter().map(String::as_str));
                 for tag in named {
-                    if by_tag.contains_key(tag) {
+                    if roster.is_tag(tag) {
                         continue;
                     }
-                    let known = known.get_or_insert_with(|| {
-                        let mut all: Vec<&str> = by_tag.keys().copied().collect();
-                        all.sort_unstable();
-                        all
-                    });
+                    let known = known.get_or_insert_with(|| roster.known_tags());
                     let p = rp.attr(&role.name);
                     out.push(Warning::UnmatchedTag {
                         path: p.attr("tags").render(),
@@ -704,7 +671,7 @@ fn warnings_with<V>(
             }
         }
     }
-    clan_services::warnings(input, by_tag, &mut out);
+    clan_services::warnings(input, roster, &mut out);
     out
 }
 
@@ -721,64 +688,6 @@ fn find_role<'a, V>(inst: &'a Instance<V>, name: &str) -> Option<&'a super::mode
         .binary_search_by(|r| r.name.as_str().cmp(name))
         .ok()
         .map(|i| &inst.roles[i])
-}
-
-/// Tags of each machine: its own, then the global tags naming it (sorted), then `all` and its class.
-fn machine_tags<'a, V>(input: &'a Input<V>, index: &MachineIndex<'_>) -> Vec<Vec<&'a str>> {
-    let mut global: Vec<Vec<&str>> = vec![Vec::new(); input.machines.len()];
-    for (tag, members) in &input.tags {
-        for m in members {
-            if let Some(i) = index.get(m) {
-                global[i].push(tag);
-            }
-        }
-    }
-    input
-        .machines
-        .iter()
-        .zip(global)
-        .map(|(m, global)| {
-            let all = m
-                .tags
-                .iter()
-                .map(String::as_str)
-                .chain(global)
-                .chain(["all", m.class.as_str()]);
-            first_occurrences(all)
-        })
-        .collect()
-}
-
-/// The items without repetitions, first occurrence kept. Lists are usually short, where a
-/// linear check beats hashing; long ones (a machine with thousands of tags) switch to a set.
-pub(super) fn first_occurrences<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    const LINEAR: usize = 16;
-    let mut out: Vec<&str> = Vec::new();
-    let mut seen: Option<FxHashSet<&str>> = None;
-    for item in items {
-        let new = match &mut seen {
-            Some(set) => set.insert(item),
-            None => !out.contains(&item),
-        };
-        if new {
-            out.push(item);
-            if seen.is_none() && out.len() > LINEAR {
-                seen = Some(out.iter().copied().collect());
-            }
-        }
-    }
-    out
-}
-
-/// For each tag, the machines carrying it, sorted by name (machines are visited in name order).
-fn machines_by_tag<'a>(tags: &[Vec<&'a str>]) -> HashMap<&'a str, Vec<usize>> {
-    let mut by_tag: HashMap<&str, Vec<usize>> = HashMap::default();
-    for (i, tags) in tags.iter().enumerate() {
-        for t in tags {
-            by_tag.entry(t).or_default().push(i);
-        }
-    }
-    by_tag
 }
 
 fn check_constraints<V>(
@@ -814,32 +723,4 @@ fn check_constraints<V>(
         }
     }
     out
-}
-
-/// A set of machine indices that empties in O(1): each role's members are deduplicated with it.
-pub(super) struct Seen {
-    stamp: Vec<u32>,
-    generation: u32,
-}
-
-impl Seen {
-    pub(super) fn new(n: usize) -> Self {
-        Seen {
-            stamp: vec![0; n],
-            generation: 0,
-        }
-    }
-
-    pub(super) fn next(&mut self) {
-        self.generation += 1;
-    }
-
-    pub(super) fn insert(&mut self, i: usize) -> bool {
-        if self.stamp[i] == self.generation {
-            false
-        } else {
-            self.stamp[i] = self.generation;
-            true
-        }
-    }
 }

@@ -46,20 +46,21 @@ impl<'s, 'i> Encoder<'_, '_, 'i, 's> {
 
     /// `{ instance; role; service; }` of one membership.
     fn membership(&mut self, m: ClanMembership) -> Result<Value<'s>, Error> {
-        if let Some(v) = self.c.clan_memberships.get(&m) {
-            return Ok(v.clone());
-        }
         let clan = self.clan();
-        let instance = self.string(clan.instances[m.instance as usize].name)?;
-        let role = self.string(clan.role_name(m))?;
-        let service = self.string(&clan.service_of(m).key)?;
-        let v = self.attrs(&[
-            ("instance", &instance),
-            ("role", &role),
-            ("service", &service),
-        ])?;
-        self.c.clan_memberships.insert(m, v.clone().persist()?);
-        Ok(v)
+        self.memo(
+            |c| &mut c.clan_memberships,
+            &m,
+            |e| {
+                let instance = e.string(clan.instances[m.instance as usize].name)?;
+                let role = e.string(clan.role_name(m))?;
+                let service = e.string(&clan.service_of(m).key)?;
+                e.attrs(&[
+                    ("instance", &instance),
+                    ("role", &role),
+                    ("service", &service),
+                ])
+            },
+        )
     }
 
     /// `{ input; name; }`.
@@ -254,16 +255,16 @@ impl<'s, 'i> Encoder<'_, '_, 'i, 's> {
             SettingsSource::Tag { index, .. } => Some((ci, ri, Some(index))),
             SettingsSource::Machine(_) => None,
         };
-        if let Some(v) = key.and_then(|k| self.c.clan_definitions.get(&k)) {
-            return Ok(v.clone());
+        let make = |e: &mut Self| {
+            let file = e.st.new_string(&def.path().to_string())?;
+            let imports = e.st.new_list(std::iter::once(def.value))?;
+            e.attrs(&[("_file", &file), ("imports", &imports)])
+        };
+        match key {
+            Some(key) => self.memo(|c| &mut c.clan_definitions, &key, make),
+            // A member's own definition is its only user.
+            None => make(self),
         }
-        let file = self.st.new_string(&def.path().to_string())?;
-        let imports = self.st.new_list(std::iter::once(def.value))?;
-        let v = self.attrs(&[("_file", &file), ("imports", &imports)])?;
-        if let Some(k) = key {
-            self.c.clan_definitions.insert(k, v.clone().persist()?);
-        }
-        Ok(v)
     }
 
     /// `clanServices` of the result: per service, `service` (a function of the service index,
