@@ -745,6 +745,18 @@ fn a_plugin_built_for_another_nix_registers_nothing_and_says_so_once() {
     let foreign_version =
         std::env::var("CLAN_FOREIGN_NIX_VERSION").expect("CLAN_FOREIGN_NIX_VERSION");
     let nix = Nix::without_plugin();
+    // The example's clan service modules need nixpkgs' lib.
+    let lib = match crate::common::nixpkgs_lib() {
+        Ok(lib) => lib,
+        Err(why) => {
+            eprintln!("skipped: the example clan needs nixpkgs' lib: {why}");
+            return;
+        }
+    };
+    let expr = format!(
+        "{{ has = builtins ? clanInventory; summary = import ./examples/clan/summary.nix {{ nixpkgs.lib = import {}; }}; }}",
+        lib.display()
+    );
     let summary = |plugin: Option<&str>| {
         let mut cmd = nix.command("nix");
         if let Some(p) = plugin {
@@ -756,7 +768,7 @@ fn a_plugin_built_for_another_nix_registers_nothing_and_says_so_once() {
                 "--json",
                 "--impure",
                 "--expr",
-                "{ has = builtins ? clanInventory; summary = import ./examples/clan/summary.nix { }; }",
+                &expr,
             ])
             .output()
             .unwrap();
