@@ -763,13 +763,7 @@ fn a_plugin_built_for_another_nix_registers_nothing_and_says_so_once() {
             cmd.args(["--option", "plugin-files", p]);
         }
         let out = cmd
-            .args([
-                "eval",
-                "--json",
-                "--impure",
-                "--expr",
-                &expr,
-            ])
+            .args(["eval", "--json", "--impure", "--expr", &expr])
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
