@@ -7,7 +7,7 @@ use super::error::{Bound, ClanConstraintFailure, Warning};
 use super::model::{ClanInstance, Input, TagForm};
 use super::path::{AttrPath, Path};
 use super::resolve::{narrow, PerMachine};
-use super::roster::{first_occurrences, Roster, Seen};
+use super::roster::{Roster, Seen};
 
 /// The resolution of `inventory.instances`, referring to the input's names.
 #[derive(Debug)]
@@ -444,18 +444,8 @@ pub(super) fn warnings<V>(input: &Input<V>, roster: &Roster<'_>, out: &mut Vec<W
         let ip = instances.attr(&inst.name);
         let rp = ip.attr("roles");
         for role in &inst.roles {
-            for tag in first_occurrences(role.tags.iter().map(|t| t.name.as_str())) {
-                if roster.is_tag(tag) {
-                    continue;
-                }
-                let known = known.get_or_insert_with(|| roster.known_tags());
-                let p = rp.attr(&role.name);
-                out.push(Warning::UnmatchedTag {
-                    path: p.attr("tags").render(),
-                    tag: tag.to_owned(),
-                    suggestion: super::did_you_mean(tag, known.iter().copied()),
-                });
-            }
+            let tags = role.tags.iter().map(|t| t.name.as_str());
+            roster.unmatched_tags(tags, &rp.attr(&role.name).attr("tags"), &mut known, out);
         }
     }
 }

@@ -69,6 +69,20 @@ impl<T: Tree> Decoder<'_, T> {
         }
     }
 
+    /// Like [`Self::is`], for a value that may also be null: false for null, without an error.
+    fn is_or_null(
+        &mut self,
+        v: &T::Value,
+        want: Kind,
+        expected: &'static str,
+        path: &Path<'_>,
+    ) -> Result<bool, Fail<T::Error>> {
+        if self.tree.kind(v).map_err(at(path))? == Kind::Null {
+            return Ok(false);
+        }
+        self.is(v, want, expected, path)
+    }
+
     /// The attributes of `v`, which must be a set; names that are not UTF-8 are reported and skipped.
     fn attrs(
         &mut self,
@@ -154,17 +168,10 @@ impl<T: Tree> Decoder<'_, T> {
         v: &T::Value,
         path: &Path<'_>,
     ) -> Result<Option<String>, Fail<T::Error>> {
-        match self.tree.kind(v).map_err(at(path))? {
-            Kind::Null => Ok(None),
-            Kind::String => self.text(v, path),
-            found => {
-                self.errors.push(Error::WrongType {
-                    path: path.render(),
-                    expected: "a string or null",
-                    found,
-                });
-                Ok(None)
-            }
+        if self.is_or_null(v, Kind::String, "a string or null", path)? {
+            self.text(v, path)
+        } else {
+            Ok(None)
         }
     }
 
@@ -174,17 +181,10 @@ impl<T: Tree> Decoder<'_, T> {
         v: &T::Value,
         path: &Path<'_>,
     ) -> Result<Option<i64>, Fail<T::Error>> {
-        match self.tree.kind(v).map_err(at(path))? {
-            Kind::Null => Ok(None),
-            Kind::Int => Ok(Some(self.tree.int(v).map_err(at(path))?)),
-            found => {
-                self.errors.push(Error::WrongType {
-                    path: path.render(),
-                    expected: "an integer or null",
-                    found,
-                });
-                Ok(None)
-            }
+        if self.is_or_null(v, Kind::Int, "an integer or null", path)? {
+            Ok(Some(self.tree.int(v).map_err(at(path))?))
+        } else {
+            Ok(None)
         }
     }
 
@@ -232,18 +232,8 @@ impl<T: Tree> Decoder<'_, T> {
         v: T::Value,
         path: &Path<'_>,
     ) -> Result<Option<T::Value>, Fail<T::Error>> {
-        match self.tree.kind(&v).map_err(at(path))? {
-            Kind::Null => Ok(None),
-            Kind::String => Ok(Some(v)),
-            found => {
-                self.errors.push(Error::WrongType {
-                    path: path.render(),
-                    expected: "a string or null",
-                    found,
-                });
-                Ok(None)
-            }
-        }
+        let string = self.is_or_null(&v, Kind::String, "a string or null", path)?;
+        Ok(string.then_some(v))
     }
 
     fn count(

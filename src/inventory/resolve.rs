@@ -9,7 +9,7 @@ use super::clan_services::{self, ClanResolution, SettingsDef};
 use super::error::{Bound, ConstraintFailure, Warning};
 use super::model::{Input, Instance, Module};
 use super::path::{AttrPath, Path};
-use super::roster::{first_occurrences, MachineTags, Roster, Seen};
+use super::roster::{MachineTags, Roster, Seen};
 
 /// The result of one evaluation, referring to the input's names and lazy values: the parts of a
 /// [`Resolution`] with every machine's module list collected by a visitor over its walk
@@ -655,19 +655,13 @@ fn warnings_with<V>(input: &Input<V>, roster: &Roster<'_>, seen: &mut Seen) -> V
             }
             let rp = ip.attr("roles");
             for role in &inst.roles {
-                let named = first_occurrences(role.tags.iter().map(String::as_str));
-                for tag in named {
-                    if roster.is_tag(tag) {
-                        continue;
-                    }
-                    let known = known.get_or_insert_with(|| roster.known_tags());
-                    let p = rp.attr(&role.name);
-                    out.push(Warning::UnmatchedTag {
-                        path: p.attr("tags").render(),
-                        tag: tag.to_owned(),
-                        suggestion: super::did_you_mean(tag, known.iter().copied()),
-                    });
-                }
+                let tags = role.tags.iter().map(String::as_str);
+                roster.unmatched_tags(
+                    tags,
+                    &rp.attr(&role.name).attr("tags"),
+                    &mut known,
+                    &mut out,
+                );
             }
         }
     }

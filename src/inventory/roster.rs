@@ -6,7 +6,9 @@
 // Fx hashing: the keys are the user's own names, and SipHash showed in profiles of large fleets.
 use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 
+use super::error::Warning;
 use super::model::{ClanRole, Input, Role};
+use super::path::Path;
 
 /// One reason a machine is a member of a role. A role's members are in the order of their first
 /// reasons.
@@ -69,6 +71,29 @@ impl<'a> Roster<'a> {
         let mut all: Vec<&str> = self.by_tag.keys().copied().collect();
         all.sort_unstable();
         all
+    }
+
+    /// The warnings of one role's `tags` (at `path`): one per distinct tag that no machine carries,
+    /// in order of first occurrence. `known` keeps the names "did you mean" picks from, computed
+    /// once for all roles.
+    pub(super) fn unmatched_tags<'t>(
+        &self,
+        tags: impl Iterator<Item = &'t str>,
+        path: &Path<'_>,
+        known: &mut Option<Vec<&'a str>>,
+        out: &mut Vec<Warning>,
+    ) {
+        for tag in first_occurrences(tags) {
+            if self.is_tag(tag) {
+                continue;
+            }
+            let known = known.get_or_insert_with(|| self.known_tags());
+            out.push(Warning::UnmatchedTag {
+                path: path.render(),
+                tag: tag.to_owned(),
+                suggestion: super::did_you_mean(tag, known.iter().copied()),
+            });
+        }
     }
 
     /// The rule of membership: calls `each(machine, reason)` for every reason of every member of
