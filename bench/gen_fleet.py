@@ -65,7 +65,9 @@ def machine_names(n):
     return [f"m{i:0{width}d}" for i in range(n)]
 
 
-def gen_machines(names):
+def gen_machines(names, darwin=True):
+    """The machines of a fleet: rack, zone and functional tags, deploy hosts, a class (every 50th
+    darwin when `darwin`), a description."""
     machines = {}
     for i, m in enumerate(names):
         rack = i // RACK_SIZE
@@ -80,7 +82,7 @@ def gen_machines(names):
         entry = {"tags": tags, "deploy": {"targetHost": f"root@{m}.fleet.example"}}
         if i % 10 == 0:
             entry["deploy"]["buildHost"] = "root@builder.fleet.example"
-        if i % 50 == 49:
+        if darwin and i % 50 == 49:
             entry["machineClass"] = "darwin"
         elif i % 3 == 0:
             entry["machineClass"] = "nixos"
