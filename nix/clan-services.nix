@@ -562,10 +562,10 @@ let
         in
         {
           warnings =
-            map (r: "Missing description for role '${r}' of clanService '${key}'") (
+            map (r: "clan service '${key}': role '${r}' has no description") (
               filter (r: svc.roles.${r}.description == null) (attrNames svc.roles)
             )
-            ++ lib.optional (svc.manifest.readme == "") "Missing manifest.readme for clanService '${key}'";
+            ++ lib.optional (svc.manifest.readme == "") "clan service '${key}': manifest.readme is empty";
           warningsFile = "clan-inventory/clan-services/${key}/warnings";
           assertionsFile = "clan-inventory/clan-services/${key}/assertions";
           call =

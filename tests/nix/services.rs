@@ -418,7 +418,7 @@ fn missing_descriptions_warn(nix: &Nix) {
     ) else {
         return;
     };
-    let client = "Missing description for role 'client' of clanService 'self/web'";
+    let client = "clan service 'self/web': role 'client' has no description";
     assert_eq!(
         got,
         json!({
@@ -426,7 +426,7 @@ fn missing_descriptions_warn(nix: &Nix) {
             "nas": [client],
             // A service with descriptions and a readme: nothing.
             "port": [],
-            "noReadme": ["Missing manifest.readme for clanService 'self/port'"]
+            "noReadme": ["clan service 'self/port': manifest.readme is empty"]
         })
     );
 }
