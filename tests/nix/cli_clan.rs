@@ -68,7 +68,7 @@ fn eval(nix: &Nix, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// nixpkgs' lib, when it is here: `CLAN_NIXPKGS_LIB`, else where scripts/nixpkgs-lib unpacks it.
+/// nixpkgs' lib, when it is here: `CLAN_NIXPKGS_LIB`, else where scripts/unpack-nixpkgs-lib unpacks it.
 fn nixpkgs_lib() -> Option<std::path::PathBuf> {
     let home = std::env::var_os("HOME")
         .map(|h| Path::new(&h).join(".cache/clan-inventory/nixpkgs-lib/nixpkgs-lib/lib"));
@@ -87,7 +87,7 @@ fn nixpkgs_argument() -> String {
 }
 
 /// A copy of examples/clan whose default.nix imports this repository's library, and, when
-/// nixpkgs' lib is here (`CLAN_NIXPKGS_LIB`, else where scripts/nixpkgs-lib unpacks it), gives
+/// nixpkgs' lib is here (`CLAN_NIXPKGS_LIB`, else where scripts/unpack-nixpkgs-lib unpacks it), gives
 /// buildClan `nixpkgs = { lib; }`: clan service modules are evaluated with it (the machines are
 /// not built).
 fn example_copy() -> TempDir {
