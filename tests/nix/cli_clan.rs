@@ -68,6 +68,23 @@ fn eval(nix: &Nix, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// buildClan's own resolution (`clanInternals.resolved`) of the clan in `file`, without the values
+/// the CLI does not print.
+fn resolved_by_build_clan(nix: &Nix, file: &std::path::Path) -> Value {
+    let file = file.to_str().unwrap();
+    eval(
+        nix,
+        &[
+            "--impure",
+            "--file",
+            file,
+            "clanInternals.resolved",
+            "--apply",
+            WITHOUT_VALUES,
+        ],
+    )
+}
+
 /// nixpkgs' lib, when it is here: `CLAN_NIXPKGS_LIB`, else where scripts/unpack-nixpkgs-lib unpacks it.
 fn nixpkgs_lib() -> Option<std::path::PathBuf> {
     let home = std::env::var_os("HOME")
@@ -279,18 +296,7 @@ fn the_example_clan_through_file_and_expr_resolves_as_build_clan_does() {
         "{}",
         by_file.stderr
     );
-    let default = example.path().join("default.nix");
-    let want = eval(
-        &nix,
-        &[
-            "--impure",
-            "--file",
-            default.to_str().unwrap(),
-            "clanInternals.resolved",
-            "--apply",
-            WITHOUT_VALUES,
-        ],
-    );
+    let want = resolved_by_build_clan(&nix, &example.path().join("default.nix"));
     let got = json_of(&by_file);
     assert_eq!(got, want);
     // nas: machines/ only; sara: inventory.json and the `machines` argument.
@@ -965,18 +971,7 @@ fn in_the_example_clan_the_default_reads_default_nix_when_the_flake_cannot_be_ev
         "{}",
         run.stderr
     );
-    let default = example.path().join("default.nix");
-    let want = eval(
-        &nix,
-        &[
-            "--impure",
-            "--file",
-            default.to_str().unwrap(),
-            "clanInternals.resolved",
-            "--apply",
-            WITHOUT_VALUES,
-        ],
-    );
+    let want = resolved_by_build_clan(&nix, &example.path().join("default.nix"));
     assert_eq!(json_of(&run), want);
     // Asked for, the flake is not replaced: its error is the answer.
     let run = cli(&nix, example.path(), &["--flake", ".", "validate"]);
