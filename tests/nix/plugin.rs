@@ -980,30 +980,41 @@ fn values_held_between_the_call_and_a_machine_survive_collections() {
 #[cfg(feature = "test-hooks")]
 #[test]
 fn the_data_of_dropped_results_is_released() {
-    let nix = Nix::with_plugin();
-    let out = nix.json(
-        r#"let
-          batch = k: builtins.foldl' (acc: i: acc + builtins.length (builtins.clanInventory {
+    let alive = externals_alive_after_batches(
+        r#"batch = k: builtins.foldl' (acc: i: acc + builtins.length (builtins.clanInventory {
             modules.b.roles = { c = { }; s = { }; };
             inventory.machines = { "a${toString (i + k)}" = { tags = [ "x" ]; }; b = { }; };
             inventory.services.b.s.roles.c.tags = [ "x" "all" ];
-          }).machines.b.modules) 0 (builtins.genList (i: i) 300);
+          }).machines.b.modules) 0 (builtins.genList (i: i) 300);"#,
+        6,
+    );
+    eprintln!("External values alive after each batch of 300 dropped results: {alive:?}");
+    assert!(
+        alive.iter().all(|&n| n <= 600),
+        "External values of the plugin alive after batches of 300 dropped results: {alive:?}"
+    );
+}
+
+/// The plugin's External values alive after each of `batches` calls of `batch` (defined in
+/// `bindings`, `batch = k: ...`, called with 1000, 2000, ...) and four collections after each.
+#[cfg(feature = "test-hooks")]
+pub(crate) fn externals_alive_after_batches(bindings: &str, batches: usize) -> Vec<u64> {
+    let nix = Nix::with_plugin();
+    let out = nix.json(&format!(
+        "let
+          {bindings}
           count = x: (builtins.clanInventoryEncoded x).externals;
           gc = builtins.clanInventoryGcNow;
           settle = x: builtins.seq x (builtins.seq (gc 1) (builtins.seq (gc 2) (builtins.seq (gc 3) (builtins.seq (gc 4) (count x)))));
           go = k: if k == 0 then [ ] else [ (settle (batch (k * 1000))) ] ++ go (k - 1);
-        in go 6"#,
-    );
+        in go {batches}"
+    ));
     let alive: Vec<u64> = out
         .as_array()
         .unwrap()
         .iter()
         .map(|v| v.as_u64().unwrap())
         .collect();
-    eprintln!("External values alive after each batch of 300 dropped results: {alive:?}");
-    assert_eq!(alive.len(), 6);
-    assert!(
-        alive.iter().all(|&n| n <= 600),
-        "External values of the plugin alive after batches of 300 dropped results: {alive:?}"
-    );
+    assert_eq!(alive.len(), batches);
+    alive
 }
