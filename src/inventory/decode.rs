@@ -57,16 +57,19 @@ impl<T: Tree> Decoder<'_, T> {
         path: &Path<'_>,
     ) -> Result<bool, Fail<T::Error>> {
         let kind = self.tree.kind(v).map_err(at(path))?;
-        if kind == want {
-            Ok(true)
-        } else {
+        Ok(self.expect(kind, want, expected, path))
+    }
+
+    /// Whether `kind` is `want`; a type error otherwise.
+    fn expect(&mut self, kind: Kind, want: Kind, expected: &'static str, path: &Path<'_>) -> bool {
+        if kind != want {
             self.errors.push(Error::WrongType {
                 path: path.render(),
                 expected,
                 found: kind,
             });
-            Ok(false)
         }
+        kind == want
     }
 
     /// Like [`Self::is`], for a value that may also be null: false for null, without an error.
@@ -77,10 +80,8 @@ impl<T: Tree> Decoder<'_, T> {
         expected: &'static str,
         path: &Path<'_>,
     ) -> Result<bool, Fail<T::Error>> {
-        if self.tree.kind(v).map_err(at(path))? == Kind::Null {
-            return Ok(false);
-        }
-        self.is(v, want, expected, path)
+        let kind = self.tree.kind(v).map_err(at(path))?;
+        Ok(kind != Kind::Null && self.expect(kind, want, expected, path))
     }
 
     /// The attributes of `v`, which must be a set; names that are not UTF-8 are reported and skipped.
