@@ -166,7 +166,9 @@ impl<'s, 'i> Encoder<'_, '_, 'i, 's> {
             .ok_or_else(|| Error("internal error: no such role".into()))
     }
 
-    /// How many members role `ri` of instance `ci` has (0 if there is no such role).
+    /// How many members role `ri` of instance `ci` has (0 if there is no such role): for the
+    /// test hooks' counter only.
+    #[cfg(feature = "test-hooks")]
     pub(crate) fn clan_role_size(&self, ci: usize, ri: usize) -> usize {
         self.clan_role(ci, ri).map_or(0, |r| r.members.len())
     }
