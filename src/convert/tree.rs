@@ -15,16 +15,11 @@ impl<'a, 's> NixTree<'a, 's> {
     }
 }
 
-fn name_bytes(name: &Text) -> &[u8] {
-    match name {
-        Ok(s) => s.as_bytes(),
-        Err(b) => b,
-    }
-}
-
 impl<'s> Tree for NixTree<'_, 's> {
     type Value = Value<'s>;
     type Error = Error;
+    /// Names are lent by Nix's symbol table, which outlives the call.
+    type Name = &'s [u8];
 
     fn kind(&mut self, v: &Value<'s>) -> Result<Kind, Error> {
         Ok(match self.st.force(v)? {
@@ -46,18 +41,16 @@ impl<'s> Tree for NixTree<'_, 's> {
         })
     }
 
-    fn attrs(&mut self, v: &Value<'s>) -> Result<Vec<(Text, Value<'s>)>, Error> {
-        let raw = self.st.attrs_lazy(v)?;
-        let mut out = Vec::with_capacity(raw.len());
-        for (name, value) in raw {
-            let bytes = name.to_bytes();
-            let name = std::str::from_utf8(bytes)
-                .map(str::to_owned)
-                .map_err(|_| bytes.to_vec());
-            out.push((name, value));
-        }
+    fn attrs(&mut self, v: &Value<'s>) -> Result<Vec<(&'s [u8], Value<'s>)>, Error> {
+        // The same layout in and out, so the vector is reused.
+        let mut out: Vec<_> = self
+            .st
+            .attrs_lazy(v)?
+            .into_iter()
+            .map(|(name, value)| (name.to_bytes(), value))
+            .collect();
         // Nix keeps attributes in symbol order; the model wants byte order, as attrNames gives.
-        out.sort_unstable_by(|(a, _), (b, _)| name_bytes(a).cmp(name_bytes(b)));
+        out.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
         Ok(out)
     }
 

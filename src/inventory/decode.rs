@@ -38,7 +38,7 @@ struct Decoder<'t, T: Tree> {
     errors: Vec<Error>,
 }
 
-type Attrs<V> = Vec<(String, V)>;
+type Attrs<N, V> = Vec<(N, V)>;
 
 /// The tree failed to evaluate the value at this path.
 struct Fail<E>(AttrPath, E);
@@ -84,28 +84,47 @@ impl<T: Tree> Decoder<'_, T> {
         Ok(kind != Kind::Null && self.expect(kind, want, expected, path))
     }
 
-    /// The attributes of `v`, which must be a set; names that are not UTF-8 are reported and skipped.
+    /// The attributes of `v`, which must be a set, with their names owned (for the names the model
+    /// keeps); names that are not UTF-8 are reported and skipped.
     fn attrs(
         &mut self,
         v: &T::Value,
         path: &Path<'_>,
-    ) -> Result<Option<Attrs<T::Value>>, Fail<T::Error>> {
+    ) -> Result<Option<Attrs<String, T::Value>>, Fail<T::Error>> {
+        Ok(self.attrs_lent(v, path)?.map(|attrs| {
+            attrs
+                .into_iter()
+                .filter_map(|(n, v)| Some((std::str::from_utf8(n.as_ref()).ok()?.to_owned(), v)))
+                .collect()
+        }))
+    }
+
+    /// The attributes of `v`, which must be a set, with their names as the tree lends them (for the
+    /// records, whose names are only matched against the schema). Names that are not UTF-8 are
+    /// reported here and left out.
+    fn attrs_lent(
+        &mut self,
+        v: &T::Value,
+        path: &Path<'_>,
+    ) -> Result<Option<Attrs<T::Name, T::Value>>, Fail<T::Error>> {
         if !self.is(v, Kind::Attrs, "an attribute set", path)? {
             return Ok(None);
         }
-        let raw = self.tree.attrs(v).map_err(at(path))?;
-        let mut out = Vec::with_capacity(raw.len());
-        for (name, value) in raw {
-            match name {
-                Ok(name) => out.push((name, value)),
-                Err(bytes) => self.errors.push(Error::NotUtf8 {
+        let mut attrs = self.tree.attrs(v).map_err(at(path))?;
+        let errors = &mut self.errors;
+        attrs.retain(|(name, _)| {
+            let bytes = name.as_ref();
+            let utf8 = std::str::from_utf8(bytes).is_ok();
+            if !utf8 {
+                errors.push(Error::NotUtf8 {
                     path: path.render(),
                     what: "attribute name",
-                    lossy: String::from_utf8_lossy(&bytes).into_owned(),
-                }),
+                    lossy: String::from_utf8_lossy(bytes).into_owned(),
+                });
             }
-        }
-        Ok(Some(out))
+            utf8
+        });
+        Ok(Some(attrs))
     }
 
     fn unknown(&mut self, path: &Path<'_>, name: &str, record: &'static Record) {
@@ -126,14 +145,18 @@ impl<T: Tree> Decoder<'_, T> {
         record: &'static Record,
         mut field: impl FnMut(&mut Self, &str, T::Value) -> Result<(), Fail<T::Error>>,
     ) -> Result<(), Fail<T::Error>> {
-        let Some(attrs) = self.attrs(v, path)? else {
+        let Some(attrs) = self.attrs_lent(v, path)? else {
             return Ok(());
         };
         for (name, v) in attrs {
-            if record.has(&name) {
-                field(self, &name, v)?;
+            // UTF-8: `attrs_lent` left the other names out.
+            let Ok(name) = std::str::from_utf8(name.as_ref()) else {
+                continue;
+            };
+            if record.has(name) {
+                field(self, name, v)?;
             } else if !record.open {
-                self.unknown(path, &name, record);
+                self.unknown(path, name, record);
             }
         }
         Ok(())

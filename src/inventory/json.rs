@@ -24,6 +24,7 @@ impl Default for JsonTree<'_> {
 impl<'a> Tree for JsonTree<'a> {
     type Value = &'a Value;
     type Error = std::convert::Infallible;
+    type Name = &'a str;
 
     fn kind(&mut self, v: &&'a Value) -> Result<Kind, Self::Error> {
         Ok(match v {
@@ -37,12 +38,12 @@ impl<'a> Tree for JsonTree<'a> {
         })
     }
 
-    fn attrs(&mut self, v: &&'a Value) -> Result<Vec<(Text, &'a Value)>, Self::Error> {
+    fn attrs(&mut self, v: &&'a Value) -> Result<Vec<(&'a str, &'a Value)>, Self::Error> {
         let Value::Object(map) = v else {
             return Ok(Vec::new());
         };
-        let mut out: Vec<_> = map.iter().map(|(k, v)| (Ok(k.clone()), v)).collect();
-        out.sort_by(|(a, _), (b, _)| a.as_ref().ok().cmp(&b.as_ref().ok()));
+        let mut out: Vec<_> = map.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        out.sort_by(|(a, _), (b, _)| a.cmp(b));
         Ok(out)
     }
 

@@ -44,12 +44,17 @@ pub trait Tree {
     type Value;
     /// An evaluation failure of the source (a `throw` met while forcing a structural value).
     type Error;
+    /// An attribute name, as bytes (the decoder checks that they are UTF-8). Most names are only
+    /// matched against the schema and dropped, so a source that can lend its names (Nix's symbol
+    /// table, a parsed JSON document) saves an allocation per attribute; the decoder owns only the
+    /// names the model keeps.
+    type Name: AsRef<[u8]>;
 
     /// Forces `v` to weak head normal form and tells what it is.
     fn kind(&mut self, v: &Self::Value) -> Result<Kind, Self::Error>;
     /// The attributes of a set already known to be [`Kind::Attrs`], sorted by name (bytes), values
-    /// not forced. A name that is not UTF-8 comes back as `Err(bytes)` in the name slot.
-    fn attrs(&mut self, v: &Self::Value) -> Result<Vec<(Text, Self::Value)>, Self::Error>;
+    /// not forced.
+    fn attrs(&mut self, v: &Self::Value) -> Result<Vec<(Self::Name, Self::Value)>, Self::Error>;
     /// The elements of a list already known to be [`Kind::List`], not forced.
     fn list(&mut self, v: &Self::Value) -> Result<Vec<Self::Value>, Self::Error>;
     /// The contents of a value known to be [`Kind::String`]; `Err(bytes)` when not UTF-8.

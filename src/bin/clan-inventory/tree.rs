@@ -112,6 +112,7 @@ impl CliTree<'_> {
 impl<'a> Tree for CliTree<'a> {
     type Value = Handle<'a>;
     type Error = Unreadable;
+    type Name = &'a str;
 
     fn kind(&mut self, v: &Handle<'a>) -> Result<Kind, Self::Error> {
         match v.special() {
@@ -127,7 +128,7 @@ impl<'a> Tree for CliTree<'a> {
         }
     }
 
-    fn attrs(&mut self, v: &Handle<'a>) -> Result<Vec<(Text, Handle<'a>)>, Self::Error> {
+    fn attrs(&mut self, v: &Handle<'a>) -> Result<Vec<(&'a str, Handle<'a>)>, Self::Error> {
         if v.special() == Some("module") {
             // An inline module of a role: the core never looks inside.
             return Ok(Vec::new());
@@ -135,11 +136,11 @@ impl<'a> Tree for CliTree<'a> {
         let Value::Object(map) = v.value else {
             return Ok(Vec::new());
         };
-        let mut out: Vec<(Text, Handle<'a>)> = map
+        let mut out: Vec<(&'a str, Handle<'a>)> = map
             .keys()
-            .filter_map(|k| Some((Ok(k.clone()), v.attr(k)?)))
+            .filter_map(|k| Some((k.as_str(), v.attr(k)?)))
             .collect();
-        out.sort_by(|(a, _), (b, _)| a.as_ref().ok().cmp(&b.as_ref().ok()));
+        out.sort_by(|(a, _), (b, _)| a.cmp(b));
         Ok(out)
     }
 
