@@ -38,6 +38,10 @@ extern "C" {
         i: std::ffi::c_uint,
         name: *mut *const std::ffi::c_char,
     ) -> *mut nix_value;
+    /// The bytes of the string `v` (`*len` of them), valid while `v` is. The caller has checked
+    /// the type.
+    pub(crate) fn clan_shim_string(v: *const nix_value, len: *mut usize)
+        -> *const std::ffi::c_char;
     /// Element `i` of `list` without forcing it. The caller has checked the type and the bounds.
     pub(crate) fn clan_shim_list_elem_lazy(
         list: *const nix_value,

@@ -16,6 +16,7 @@
 //
 // None of these functions throw: the caller has checked the type and the bounds.
 #include <cstddef>
+#include <string_view>
 #include <nix_api_expr_internal.h>
 
 extern "C" {
@@ -34,6 +35,16 @@ nix_value * clan_shim_attr_lazy(EvalState * state, const nix_value * set, unsign
     const nix::Attr & a = (*set->value.attrs())[i];
     *name = state->state.symbols[a.name].c_str();
     return reinterpret_cast<nix_value *>(a.value);
+}
+
+// The bytes of a string value, without the copy into a std::string that nix_get_string makes
+// before calling back (a tag list of a large fleet is hundreds of thousands of strings). Valid
+// while the value is: Nix strings are immutable.
+const char * clan_shim_string(const nix_value * v, size_t * len)
+{
+    std::string_view s = v->value.string_view();
+    *len = s.size();
+    return s.data();
 }
 
 nix_value * clan_shim_list_elem_lazy(const nix_value * list, unsigned int i)

@@ -243,6 +243,29 @@ impl<'s> State<'s> {
     /// The bytes of a forced string (its context is not read).
     pub(crate) fn string(&self, v: &Value<'s>) -> Result<Vec<u8>, Error> {
         self.expect(v, Type::String)?;
+        self.string_bytes(v)
+    }
+
+    /// The bytes of a string value, read in place by the shim: `nix_get_string` copies them into
+    /// a `std::string` before calling back, which showed for the tag lists of large fleets.
+    #[cfg(not(nix_lazy_getters))]
+    fn string_bytes(&self, v: &Value<'s>) -> Result<Vec<u8>, Error> {
+        let mut len = 0usize;
+        // SAFETY: v is a string value of this call (the caller checked), so the shim reads its
+        // bytes; they stay valid while v does (Nix strings are immutable) and are copied at once.
+        let bytes = unsafe {
+            let p = ffi::clan_shim_string(v.as_ptr(), &raw mut len);
+            if p.is_null() {
+                return Err(Error("internal error: null string".into()));
+            }
+            std::slice::from_raw_parts(p.cast::<u8>(), len)
+        };
+        Ok(bytes.to_vec())
+    }
+
+    /// The bytes of a string value, through the C API.
+    #[cfg(nix_lazy_getters)]
+    fn string_bytes(&self, v: &Value<'s>) -> Result<Vec<u8>, Error> {
         let mut out: Vec<u8> = Vec::new();
         // SAFETY: v is a string; the callback appends the bytes it is given to `out`.
         unsafe {
@@ -487,6 +510,7 @@ impl Drop for AttrsBuilder<'_, '_> {
     }
 }
 
+#[cfg(nix_lazy_getters)] // before, strings are read by the shim
 unsafe extern "C" fn collect_bytes(start: *const c_char, n: c_uint, user_data: *mut c_void) {
     if start.is_null() || user_data.is_null() {
         return;
