@@ -41,17 +41,12 @@ impl<'s> Tree for NixTree<'_, 's> {
         })
     }
 
-    fn attrs(&mut self, v: &Value<'s>) -> Result<Vec<(&'s [u8], Value<'s>)>, Error> {
-        // The same layout in and out, so the vector is reused.
-        let mut out: Vec<_> = self
-            .st
-            .attrs_lazy(v)?
-            .into_iter()
-            .map(|(name, value)| (name.to_bytes(), value))
-            .collect();
+    fn attrs(&mut self, v: &Value<'s>, out: &mut Vec<(&'s [u8], Value<'s>)>) -> Result<(), Error> {
+        self.st
+            .attrs_lazy(v, |name, value| out.push((name.to_bytes(), value)))?;
         // Nix keeps attributes in symbol order; the model wants byte order, as attrNames gives.
         out.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
-        Ok(out)
+        Ok(())
     }
 
     fn list(&mut self, v: &Value<'s>) -> Result<Vec<Value<'s>>, Error> {

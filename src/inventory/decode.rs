@@ -22,6 +22,7 @@ pub fn decode<T: Tree>(tree: &mut T, root: &T::Value) -> Result<Input<T::Value>,
     let mut d = Decoder {
         tree,
         errors: Vec::new(),
+        spare: Vec::new(),
     };
     let input = d
         .args(root)
@@ -36,6 +37,9 @@ pub fn decode<T: Tree>(tree: &mut T, root: &T::Value) -> Result<Input<T::Value>,
 struct Decoder<'t, T: Tree> {
     tree: &'t mut T,
     errors: Vec<Error>,
+    /// Emptied attribute vectors, lent again by [`Decoder::attrs_lent`]: the walk holds one per
+    /// level of nesting, so a few serve the whole input instead of one allocation per set.
+    spare: Vec<Attrs<T::Name, T::Value>>,
 }
 
 type Attrs<N, V> = Vec<(N, V)>;
@@ -91,12 +95,15 @@ impl<T: Tree> Decoder<'_, T> {
         v: &T::Value,
         path: &Path<'_>,
     ) -> Result<Option<Attrs<String, T::Value>>, Fail<T::Error>> {
-        Ok(self.attrs_lent(v, path)?.map(|attrs| {
-            attrs
-                .into_iter()
-                .filter_map(|(n, v)| Some((std::str::from_utf8(n.as_ref()).ok()?.to_owned(), v)))
-                .collect()
-        }))
+        let Some(mut attrs) = self.attrs_lent(v, path)? else {
+            return Ok(None);
+        };
+        let owned = attrs
+            .drain(..)
+            .filter_map(|(n, v)| Some((std::str::from_utf8(n.as_ref()).ok()?.to_owned(), v)))
+            .collect();
+        self.spare.push(attrs);
+        Ok(Some(owned))
     }
 
     /// The attributes of `v`, which must be a set, with their names as the tree lends them (for the
@@ -110,7 +117,8 @@ impl<T: Tree> Decoder<'_, T> {
         if !self.is(v, Kind::Attrs, "an attribute set", path)? {
             return Ok(None);
         }
-        let mut attrs = self.tree.attrs(v).map_err(at(path))?;
+        let mut attrs = self.spare.pop().unwrap_or_default();
+        self.tree.attrs(v, &mut attrs).map_err(at(path))?;
         let errors = &mut self.errors;
         attrs.retain(|(name, _)| {
             let bytes = name.as_ref();
@@ -145,10 +153,10 @@ impl<T: Tree> Decoder<'_, T> {
         record: &'static Record,
         mut field: impl FnMut(&mut Self, &str, T::Value) -> Result<(), Fail<T::Error>>,
     ) -> Result<(), Fail<T::Error>> {
-        let Some(attrs) = self.attrs_lent(v, path)? else {
+        let Some(mut attrs) = self.attrs_lent(v, path)? else {
             return Ok(());
         };
-        for (name, v) in attrs {
+        for (name, v) in attrs.drain(..) {
             // UTF-8: `attrs_lent` left the other names out.
             let Ok(name) = std::str::from_utf8(name.as_ref()) else {
                 continue;
@@ -159,6 +167,7 @@ impl<T: Tree> Decoder<'_, T> {
                 self.unknown(path, name, record);
             }
         }
+        self.spare.push(attrs);
         Ok(())
     }
 

@@ -38,13 +38,16 @@ impl<'a> Tree for JsonTree<'a> {
         })
     }
 
-    fn attrs(&mut self, v: &&'a Value) -> Result<Vec<(&'a str, &'a Value)>, Self::Error> {
-        let Value::Object(map) = v else {
-            return Ok(Vec::new());
-        };
-        let mut out: Vec<_> = map.iter().map(|(k, v)| (k.as_str(), v)).collect();
-        out.sort_by(|(a, _), (b, _)| a.cmp(b));
-        Ok(out)
+    fn attrs(
+        &mut self,
+        v: &&'a Value,
+        out: &mut Vec<(&'a str, &'a Value)>,
+    ) -> Result<(), Self::Error> {
+        if let Value::Object(map) = v {
+            out.extend(map.iter().map(|(k, v)| (k.as_str(), v)));
+            out.sort_by(|(a, _), (b, _)| a.cmp(b));
+        }
+        Ok(())
     }
 
     fn list(&mut self, v: &&'a Value) -> Result<Vec<&'a Value>, Self::Error> {

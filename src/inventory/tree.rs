@@ -52,9 +52,14 @@ pub trait Tree {
 
     /// Forces `v` to weak head normal form and tells what it is.
     fn kind(&mut self, v: &Self::Value) -> Result<Kind, Self::Error>;
-    /// The attributes of a set already known to be [`Kind::Attrs`], sorted by name (bytes), values
-    /// not forced.
-    fn attrs(&mut self, v: &Self::Value) -> Result<Vec<(Self::Name, Self::Value)>, Self::Error>;
+    /// Appends to `out`, which is empty, the attributes of a set already known to be
+    /// [`Kind::Attrs`], sorted by name (bytes), values not forced. (The caller lends the vector,
+    /// so that decoding a large fleet reuses a few instead of allocating one per set.)
+    fn attrs(
+        &mut self,
+        v: &Self::Value,
+        out: &mut Vec<(Self::Name, Self::Value)>,
+    ) -> Result<(), Self::Error>;
     /// The elements of a list already known to be [`Kind::List`], not forced.
     fn list(&mut self, v: &Self::Value) -> Result<Vec<Self::Value>, Self::Error>;
     /// The contents of a value known to be [`Kind::String`]; `Err(bytes)` when not UTF-8.

@@ -145,11 +145,14 @@ impl<'s> State<'s> {
         Ok(n as usize)
     }
 
-    /// The attributes of a forced attribute set (in Nix's internal order), none of them forced.
-    /// The type and size are read once for the whole set.
-    pub(crate) fn attrs_lazy(&self, v: &Value<'s>) -> Result<Vec<(&'s CStr, Value<'s>)>, Error> {
+    /// Calls `each` with the attributes of a forced attribute set (in Nix's internal order), none
+    /// of them forced. The type and size are read once for the whole set.
+    pub(crate) fn attrs_lazy(
+        &self,
+        v: &Value<'s>,
+        mut each: impl FnMut(&'s CStr, Value<'s>),
+    ) -> Result<(), Error> {
         let n = self.attrs_len(v)?;
-        let mut out = Vec::with_capacity(n);
         for i in 0..n {
             let i = c_uint::try_from(i)
                 .map_err(|_| Error("internal error: attribute index too large".into()))?;
@@ -180,9 +183,9 @@ impl<'s> State<'s> {
             // SAFETY: names live in the evaluator's symbol table, which outlives the call.
             let name = unsafe { CStr::from_ptr(name) };
             // SAFETY: ptr is a value of v, valid for the call; `counted` says whether we own a reference.
-            out.push((name, unsafe { self.element(ptr, counted) }));
+            each(name, unsafe { self.element(ptr, counted) });
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The number of elements of a forced list.

@@ -128,20 +128,21 @@ impl<'a> Tree for CliTree<'a> {
         }
     }
 
-    fn attrs(&mut self, v: &Handle<'a>) -> Result<Vec<(&'a str, Handle<'a>)>, Self::Error> {
+    fn attrs(
+        &mut self,
+        v: &Handle<'a>,
+        out: &mut Vec<(&'a str, Handle<'a>)>,
+    ) -> Result<(), Self::Error> {
         if v.special() == Some("module") {
             // An inline module of a role: the core never looks inside.
-            return Ok(Vec::new());
+            return Ok(());
         }
         let Value::Object(map) = v.value else {
-            return Ok(Vec::new());
+            return Ok(());
         };
-        let mut out: Vec<(&'a str, Handle<'a>)> = map
-            .keys()
-            .filter_map(|k| Some((k.as_str(), v.attr(k)?)))
-            .collect();
+        out.extend(map.keys().filter_map(|k| Some((k.as_str(), v.attr(k)?))));
         out.sort_by(|(a, _), (b, _)| a.cmp(b));
-        Ok(out)
+        Ok(())
     }
 
     fn list(&mut self, v: &Handle<'a>) -> Result<Vec<Handle<'a>>, Self::Error> {
