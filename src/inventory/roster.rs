@@ -439,6 +439,12 @@ mod tests {
         let members = &res.instances[0].roles[0].1;
         assert_eq!(members, &[d, a, b, c].map(narrow));
         check_members(members, &reasons);
+        // Asked without the list: the members are the machines with a reason.
+        for (m, r) in reasons.iter().enumerate() {
+            assert_eq!(res.roster.is_member_of(role, m), !r.is_empty());
+        }
+        let mut seen = Seen::new(4);
+        assert_eq!(res.roster.count_members_of(role, &mut seen), members.len());
         // The module's other role, which the instance does not fill.
         assert!(res.instances[0].roles[1].1.is_empty());
 
