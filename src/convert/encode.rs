@@ -42,7 +42,7 @@ pub(crate) struct Caches<'i> {
     /// A machine's whole `services`, by its memberships.
     machine_services: Memo<Box<[Membership]>>,
     /// Role member lists by content (many instances fill a role with the same tag).
-    member_lists: Memo<&'i [usize]>,
+    member_lists: Memo<&'i [u32]>,
     /// One string value per machine name, in `Input::machines` order, each made on first use.
     /// Filled many at a time by [`Encoder::make_names`] rather than through [`Encoder::memo`]:
     /// member lists refer to these values where `memo` would hand out a counted clone of each.
@@ -327,11 +327,11 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
 
     /// Makes `names[i]` for every index of `machines`, the string values of those machine
     /// names, where not done yet: one machine's encoding makes its own name only.
-    fn make_names(&mut self, machines: &[usize]) -> Result<(), Error> {
+    fn make_names(&mut self, machines: impl IntoIterator<Item = usize>) -> Result<(), Error> {
         if self.c.names.len() != self.input.machines.len() {
             self.c.names = (0..self.input.machines.len()).map(|_| None).collect();
         }
-        for &i in machines {
+        for i in machines {
             if self.c.names[i].is_none() {
                 let name = self.st.new_string(&self.input.machines[i].name)?;
                 self.c.names[i] = Some(name.persist()?);
@@ -358,7 +358,7 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
         target_host: Option<&'i Value<'static>>,
         build_host: Option<&'i Value<'static>>,
     ) -> Result<Slot<'i>, Error> {
-        self.make_names(&[mi])?;
+        self.make_names([mi])?;
         let name = Self::name(&self.c.names, mi)?;
         let v = self
             .c
@@ -419,13 +419,13 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
 
     /// The value behind [`Encoder::role_set`].
     pub(crate) fn role_set_now(&mut self, index: usize) -> Result<Value<'s>, Error> {
-        let inst = self
-            .res
+        let res = self.res;
+        let inst = res
             .instances
             .get(index)
             .ok_or_else(|| Error("internal error: instance index out of range".into()))?;
         let mut b = Vec::with_capacity(inst.roles.len());
-        for (role, members) in &inst.roles {
+        for (role, members) in inst.roles.iter().zip(res.members(index)) {
             let list = self.member_list(members)?;
             b.push((*role, self.attrs(&[("machines", &list)])?));
         }
@@ -434,15 +434,15 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
     }
 
     /// The names of `members` (indices into `Input::machines`), shared with equal lists.
-    fn member_list(&mut self, members: &'i [usize]) -> Result<Value<'s>, Error> {
+    fn member_list(&mut self, members: &'i [u32]) -> Result<Value<'s>, Error> {
         self.memo(
             |c| &mut c.member_lists,
             members,
             |e| {
-                e.make_names(members)?;
+                e.make_names(members.iter().map(|&i| i as usize))?;
                 let names = members
                     .iter()
-                    .map(|&i| Self::name(&e.c.names, i))
+                    .map(|&i| Self::name(&e.c.names, i as usize))
                     .collect::<Result<Vec<_>, _>>()?;
                 e.st.new_list(names.into_iter())
             },

@@ -44,7 +44,7 @@ pub struct ClanRoleOutput<'a> {
     pub name: &'a str,
     /// Indices into `Input::machines`, in member order: the machines listed (sorted), then those
     /// carrying each tag, each once.
-    pub members: Vec<usize>,
+    pub members: Vec<u32>,
 }
 
 /// A clan service: the instances of one module of one input.
@@ -226,7 +226,7 @@ impl<'a> ClanResolution<'a> {
                 self.instances[i]
                     .roles
                     .iter()
-                    .flat_map(move |r| r.members.iter().map(move |&m| (m, i)))
+                    .flat_map(move |r| r.members.iter().map(move |&m| (m as usize, i)))
             })
             .collect();
         pairs.sort_unstable();
@@ -373,7 +373,7 @@ fn role_failures<V>(
             continue;
         };
         let bounds = spec.role_constraints[c].1;
-        let members: &[usize] = roles
+        let members: &[u32] = roles
             .iter()
             .find(|r| r.name == role)
             .map_or(&[], |r| &r.members);
@@ -384,7 +384,7 @@ fn role_failures<V>(
             bound,
             members: members
                 .iter()
-                .map(|&i| input.machines[i].name.clone())
+                .map(|&i| input.machines[i as usize].name.clone())
                 .collect(),
         };
         if let Some(min) = bounds.min {
@@ -422,7 +422,7 @@ fn membership_index(
         for &(_, i, ri) in &order {
             for &m in &instances[i].roles[ri].members {
                 pairs.push((
-                    m,
+                    m as usize,
                     ClanMembership {
                         instance: narrow(i),
                         role: narrow(ri),

@@ -7,7 +7,7 @@
 use super::error::ConstraintFailure;
 use super::model::{Constraint, Input, Instance};
 use super::path::{AttrPath, Path};
-use super::resolve::{ExtraList, ModuleItem, Output};
+use super::resolve::{narrow, ExtraList, ModuleItem, Output};
 
 /// Where a machine's tag comes from, the first source in tag order (spec § 3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,7 +152,7 @@ fn instance<'a, V>(
     let entry = inst.machines.iter().find(|e| e.name == name);
     let mut roles = Vec::new();
     for (role_name, members) in &inst_out.roles {
-        if !members.contains(&machine) {
+        if !members.contains(&narrow(machine)) {
             continue;
         }
         let Some(role) = inst.roles.iter().find(|r| r.name == *role_name) else {
@@ -237,9 +237,9 @@ fn instance<'a, V>(
                 constraint: *c,
                 members: members
                     .iter()
-                    .map(|&i| input.machines[i].name.as_str())
+                    .map(|&i| input.machines[i as usize].name.as_str())
                     .collect(),
-                involves_machine: members.contains(&machine),
+                involves_machine: members.contains(&narrow(machine)),
                 failures: inst_out
                     .failures
                     .iter()

@@ -117,7 +117,7 @@ pub fn output_json<V>(input: &Input<V>, output: &Output<'_, V>) -> Value {
             for (role, members) in &inst.roles {
                 let names: Vec<&str> = members
                     .iter()
-                    .map(|&i| input.machines[i].name.as_str())
+                    .map(|&i| input.machines[i as usize].name.as_str())
                     .collect();
                 roles.insert((*role).to_owned(), serde_json::json!({ "machines": names }));
             }
@@ -137,7 +137,7 @@ pub fn output_json<V>(input: &Input<V>, output: &Output<'_, V>) -> Value {
             .roles
             .iter()
             .map(|r| {
-                let members: Vec<&str> = r.members.iter().map(|&i| name(i)).collect();
+                let members: Vec<&str> = r.members.iter().map(|&i| name(i as usize)).collect();
                 (
                     r.name.to_owned(),
                     serde_json::json!({ "machines": members }),

@@ -37,7 +37,7 @@ pub use model::{
 pub use path::{quote_attr, AttrPath, Step};
 pub use resolve::{
     by_instance, resolve, warnings, ExtraList, ExtraOrigin, InstanceOutput, MachineOutput,
-    Membership, ModuleItem, Output, Resolution, ServiceRoles, Visit,
+    Membership, ModuleItem, Output, Resolution, ResolvedInstance, ServiceRoles, Visit,
 };
 pub use roster::{Reason, Roster};
 pub use suggest::did_you_mean;

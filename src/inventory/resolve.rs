@@ -2,7 +2,7 @@
 //! of the input: tag membership is computed once, never per machine.
 
 use std::borrow::Cow;
-use std::cell::{Cell, OnceCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::convert::Infallible;
 
 use super::clan_services::{self, ClanResolution, SettingsDef};
@@ -40,9 +40,25 @@ pub struct InstanceOutput<'a> {
     pub instance: &'a str,
     pub enabled: bool,
     /// Every role the module defines, sorted, with its members as indices into `Input::machines`.
-    pub roles: Vec<(&'a str, Vec<usize>)>,
+    pub roles: Vec<(&'a str, Vec<u32>)>,
     /// Failed constraints, the instance's assertions (empty for disabled instances).
     pub failures: Vec<ConstraintFailure>,
+}
+
+/// One instance of a [`Resolution`]: an [`InstanceOutput`] whose member lists are made when first
+/// read ([`Resolution::members`]). One machine of a large fleet reads none of them: the lists of
+/// every role of every instance are as many indices as the fleet has memberships.
+#[derive(Debug)]
+pub struct ResolvedInstance<'a> {
+    pub service: &'a str,
+    pub instance: &'a str,
+    pub enabled: bool,
+    /// Every role the module defines, sorted.
+    pub roles: Vec<&'a str>,
+    /// Failed constraints, the instance's assertions (empty for disabled instances).
+    pub failures: Vec<ConstraintFailure>,
+    /// The members of each role, parallel to `roles`, as indices into `Input::machines`.
+    pub(super) members: OnceCell<Vec<Vec<u32>>>,
 }
 
 /// Roles of a machine in one instance: the index into `Output::instances` and the role names, sorted.
@@ -110,7 +126,7 @@ pub enum ExtraList {
 
 /// Resolves a validated input into an owned [`Output`]: every machine's module list at once.
 pub fn resolve<V>(input: &Input<V>) -> Output<'_, V> {
-    let (resolution, roster) = Resolution::with_roster(input);
+    let resolution = Resolution::new(input);
     let mut machines = Vec::with_capacity(input.machines.len());
     for mi in 0..input.machines.len() {
         let mut collect = Collect(Vec::with_capacity(3 * resolution.memberships(mi).len() + 1));
@@ -132,13 +148,32 @@ pub fn resolve<V>(input: &Input<V>) -> Output<'_, V> {
             modules: collect.0,
         });
     }
+    // The output holds every member list, of disabled instances too.
+    for index in 0..resolution.instances.len() {
+        let _ = resolution.members(index);
+    }
     let Resolution {
         instances,
         warnings,
         assertions,
         clan,
+        roster,
         ..
     } = resolution;
+    let instances = instances
+        .into_iter()
+        .map(|inst| InstanceOutput {
+            service: inst.service,
+            instance: inst.instance,
+            enabled: inst.enabled,
+            roles: inst
+                .roles
+                .into_iter()
+                .zip(inst.members.into_inner().unwrap_or_default())
+                .collect(),
+            failures: inst.failures,
+        })
+        .collect();
     Output {
         machines,
         instances,
@@ -259,13 +294,17 @@ pub struct Membership {
 pub struct Resolution<'a, V> {
     input: &'a Input<V>,
     /// One per instance of every service, services then instances sorted.
-    pub instances: Vec<InstanceOutput<'a>>,
+    pub instances: Vec<ResolvedInstance<'a>>,
     pub warnings: Vec<Warning>,
     /// The failed constraints of every enabled instance (assertion messages).
     pub assertions: Vec<ConstraintFailure>,
     /// The resolution of `inventory.instances`.
     pub clan: ClanResolution<'a>,
     tags: MachineTags<'a>,
+    /// Who is who, for the member lists made on first read.
+    roster: Roster<'a>,
+    /// Scratch space of the member lists.
+    seen: RefCell<Seen>,
     /// The memberships of each machine, in instance order and role order within an instance,
     /// made on first use (see [`Resolution::memberships_of`]). Only enabled instances have
     /// members here.
@@ -278,16 +317,12 @@ pub struct Resolution<'a, V> {
 }
 
 impl<'a, V> Resolution<'a, V> {
-    /// Resolves a validated input: tags, role members and constraints of every instance, and
-    /// which instances and roles every machine is in. Linear in the size of input and result.
+    /// Resolves a validated input: tags and constraints of every instance, and what the member
+    /// lists of its roles are made from when read ([`Resolution::members`]), and which instances
+    /// and roles every machine is in ([`Resolution::memberships`]). Linear in the size of the
+    /// input; the member lists are not made here, as the constraints need only the numbers of
+    /// members of constrained roles, and the warnings whether one machine is a member.
     pub fn new(input: &'a Input<V>) -> Self {
-        Self::with_roster(input).0
-    }
-
-    /// [`Resolution::new`], and the roster it was made with, which can tell why a machine is a
-    /// member of a role. Not kept in the resolution: the plugin has no use for it, and its name
-    /// and tag indices are 3 MiB at 50,000 machines.
-    fn with_roster(input: &'a Input<V>) -> (Self, Roster<'a>) {
         let n = input.machines.len();
         let (roster, tags) = Roster::new(input);
         let mut seen = Seen::new(n);
@@ -306,29 +341,30 @@ impl<'a, V> Resolution<'a, V> {
             };
             let module = &input.modules[mi];
             for inst in &service.instances {
-                let mut roles = Vec::with_capacity(module.roles.len());
+                let roles = module.roles.iter().map(|(r, _)| r.as_str()).collect();
                 let role_entries: Vec<_> = module
                     .roles
                     .iter()
                     .map(|(role_name, _)| find_role(inst, role_name))
                     .collect();
-                for ((role_name, _), entry) in module.roles.iter().zip(&role_entries) {
-                    let members =
-                        entry.map_or_else(Vec::new, |role| roster.members_of(role, &mut seen));
-                    roles.push((role_name.as_str(), members));
-                }
                 let failures = if inst.enabled {
-                    check_constraints(input, &service.name, inst, module, &roles)
+                    let members = RoleMembers {
+                        roster: &roster,
+                        module,
+                        role_entries: &role_entries,
+                    };
+                    check_constraints(input, &service.name, inst, &members, &mut seen)
                 } else {
                     Vec::new()
                 };
                 assertions.extend(failures.iter().cloned());
-                instances.push(InstanceOutput {
+                instances.push(ResolvedInstance {
                     service: &service.name,
                     instance: &inst.name,
                     enabled: inst.enabled,
                     roles,
                     failures,
+                    members: OnceCell::new(),
                 });
                 let index = narrow(instances.len() - 1);
                 for (e, entry) in inst.machines.iter().enumerate() {
@@ -354,19 +390,34 @@ impl<'a, V> Resolution<'a, V> {
         let clan = ClanResolution::new(input, &roster, &mut seen);
         let warnings = warnings_with(input, &roster, &mut seen);
 
-        let resolution = Resolution {
+        Resolution {
             input,
             instances,
             warnings,
             assertions,
             clan,
             tags,
+            roster,
+            seen: RefCell::new(seen),
             index: OnceCell::new(),
             scans: Cell::new(0),
             entries,
             refs,
-        };
-        (resolution, roster)
+        }
+    }
+
+    /// The members of every role of instance `index` (parallel to its `roles`), as indices into
+    /// `Input::machines`: see [`Roster::walk`]. Made on first read, then kept.
+    #[must_use]
+    pub fn members(&self, index: usize) -> &[Vec<u32>] {
+        self.instances[index].members.get_or_init(|| {
+            let mut seen = self.seen.borrow_mut();
+            self.refs[index]
+                .role_entries
+                .iter()
+                .map(|entry| entry.map_or_else(Vec::new, |r| self.roster.members_of(r, &mut seen)))
+                .collect()
+        })
     }
 
     /// The tags of machine `mi` (an index into `Input::machines`).
@@ -406,15 +457,14 @@ impl<'a, V> Resolution<'a, V> {
     /// on first use.
     #[must_use]
     pub fn memberships(&self, mi: usize) -> &[Membership] {
-        self.index
-            .get_or_init(|| membership_index(&self.instances, self.input.machines.len()))
-            .of(mi)
+        self.index.get_or_init(|| self.membership_index()).of(mi)
     }
 
     /// [`Resolution::memberships`], without making the index for the first few machines asked
-    /// for: those scan every role's member list instead, which costs a read of all memberships
-    /// where the index costs writing them all, scattered, and holding them (40 MB at 50,000
-    /// machines × 200 instances). Building one machine of a large fleet asks for one.
+    /// for: those are looked for in every role, by its listed machines and tags, without its
+    /// member list, where the index costs making every member list, writing all memberships,
+    /// scattered, and holding them (20 MB each at 50,000 machines × 200 instances). Building one
+    /// machine of a large fleet asks for one.
     #[must_use]
     pub fn memberships_of(&self, mi: usize) -> Cow<'_, [Membership]> {
         /// Machines found by scanning before the index is made.
@@ -426,8 +476,8 @@ impl<'a, V> Resolution<'a, V> {
                 if !out.enabled {
                     continue;
                 }
-                for (ri, (_, role_members)) in out.roles.iter().enumerate() {
-                    if role_members.contains(&mi) {
+                for (ri, entry) in self.refs[index].role_entries.iter().enumerate() {
+                    if entry.is_some_and(|role| self.roster.is_member_of(role, mi)) {
                         found.push(Membership {
                             instance: narrow(index),
                             role: narrow(ri),
@@ -448,7 +498,35 @@ impl<'a, V> Resolution<'a, V> {
     /// The name of the role of a membership.
     #[must_use]
     pub fn role_name(&self, m: Membership) -> &'a str {
-        self.instances[m.instance as usize].roles[m.role as usize].0
+        self.instances[m.instance as usize].roles[m.role as usize]
+    }
+
+    /// Every machine's memberships, listed in instance and role order, which each machine's
+    /// keep: makes the member list of every enabled instance.
+    fn membership_index(&self) -> PerMachine<Membership> {
+        // The lists first: made inside the walk below, which goes over them twice, they kept it
+        // from being inlined (three times the instructions, measured with callgrind).
+        let lists: Vec<(usize, &[Vec<u32>])> = (0..self.instances.len())
+            .filter(|&index| self.instances[index].enabled)
+            .map(|index| (index, self.members(index)))
+            .collect();
+        let memberships = lists.iter().flat_map(|&(index, roles)| {
+            roles
+                .iter()
+                .enumerate()
+                .flat_map(move |(ri, role_members)| {
+                    role_members.iter().map(move |&m| {
+                        (
+                            m as usize,
+                            Membership {
+                                instance: narrow(index),
+                                role: narrow(ri),
+                            },
+                        )
+                    })
+                })
+        });
+        PerMachine::new(self.input.machines.len(), memberships)
     }
 
     /// Visits the module list of machine `mi`: per instance it is in, its role modules, the extra
@@ -543,31 +621,6 @@ pub fn by_instance(memberships: &[Membership]) -> impl Iterator<Item = (usize, &
         .map(|group| (group[0].instance as usize, group))
 }
 
-/// Every machine's memberships, listed in instance and role order, which each machine's keep.
-fn membership_index(instances: &[InstanceOutput<'_>], n: usize) -> PerMachine<Membership> {
-    let memberships = instances
-        .iter()
-        .enumerate()
-        .filter(|(_, out)| out.enabled)
-        .flat_map(|(index, out)| {
-            out.roles
-                .iter()
-                .enumerate()
-                .flat_map(move |(ri, (_, role_members))| {
-                    role_members.iter().map(move |&m| {
-                        (
-                            m,
-                            Membership {
-                                instance: narrow(index),
-                                role: narrow(ri),
-                            },
-                        )
-                    })
-                })
-        });
-    PerMachine::new(n, memberships)
-}
-
 /// A `machines.<m>` entry: the instance (index into `Resolution::instances`) and the index of the
 /// entry in its `machines`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -636,17 +689,20 @@ fn warnings_with<V>(input: &Input<V>, roster: &Roster<'_>, seen: &mut Seen) -> V
             let ip = sp.attr(&inst.name);
             let mp = ip.attr("machines");
             if !inst.machines.is_empty() {
-                // The members of every role of the instance.
+                // The machines listed in a role of the instance; the tagged ones are looked for
+                // per entry.
                 seen.next();
                 for role in &inst.roles {
-                    roster.mark_members_of(role, seen);
+                    roster.mark_listed_in(role, seen);
                 }
             }
             for entry in &inst.machines {
                 let Some(mi) = roster.machine(&entry.name) else {
                     continue;
                 };
-                if !seen.contains(mi) {
+                let member =
+                    seen.contains(mi) || inst.roles.iter().any(|r| roster.tagged_in(r, mi));
+                if !member {
                     out.push(Warning::IgnoredMachineEntry {
                         path: mp.attr(&entry.name).render(),
                         machine: entry.name.clone(),
@@ -684,27 +740,39 @@ fn find_role<'a, V>(inst: &'a Instance<V>, name: &str) -> Option<&'a super::mode
         .map(|i| &inst.roles[i])
 }
 
+/// How [`check_constraints`] finds the members of an instance's roles.
+struct RoleMembers<'r, 'a, V> {
+    roster: &'r Roster<'a>,
+    module: &'a Module<V>,
+    /// Per role of the module: the instance's `roles.<r>` entry, if any.
+    role_entries: &'r [Option<&'a super::model::Role<V>>],
+}
+
+/// The failed constraints of an instance. Counts the members of each constrained role without
+/// listing them; lists them only for the message of a failed one.
 fn check_constraints<V>(
     input: &Input<V>,
     service: &str,
     inst: &Instance<V>,
-    module: &Module<V>,
-    roles: &[(&str, Vec<usize>)],
+    roles: &RoleMembers<'_, '_, V>,
+    seen: &mut Seen,
 ) -> Vec<ConstraintFailure> {
     let mut out = Vec::new();
-    for (role, c) in &module.constraints {
-        let Some((_, members)) = roles.iter().find(|(r, _)| r == role) else {
+    for (role, c) in &roles.module.constraints {
+        let Some(ri) = roles.module.roles.iter().position(|(r, _)| r == role) else {
             continue;
         };
-        let n = members.len() as u64;
-        let failure = |bound| ConstraintFailure {
+        let entry = roles.role_entries[ri];
+        let n = entry.map_or(0, |r| roles.roster.count_members_of(r, seen)) as u64;
+        let mut failure = |bound| ConstraintFailure {
             service: service.to_owned(),
             instance: inst.name.clone(),
             role: role.clone(),
             bound,
-            members: members
-                .iter()
-                .map(|&i| input.machines[i].name.clone())
+            members: entry
+                .map_or_else(Vec::new, |r| roles.roster.members_of(r, seen))
+                .into_iter()
+                .map(|i| input.machines[i as usize].name.clone())
                 .collect(),
         };
         if n < c.min.unsigned_abs() {

@@ -9,6 +9,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 use super::error::Warning;
 use super::model::{ClanRole, Input, Role};
 use super::path::Path;
+use super::resolve::narrow;
 
 /// One reason a machine is a member of a role. A role's members are in the order of their first
 /// reasons.
@@ -126,27 +127,47 @@ impl<'a> Roster<'a> {
         listed: impl Iterator<Item = &'r str>,
         tags: impl Iterator<Item = &'r str>,
         seen: &mut Seen,
-    ) -> Vec<usize> {
+    ) -> Vec<u32> {
         seen.next();
         let mut out = Vec::new();
         self.walk(listed, tags, |i, _| {
             if seen.insert(i) {
-                out.push(i);
+                out.push(narrow(i));
             }
         });
         out
     }
 
-    /// Marks in `seen` every member of a role (see [`Roster::walk`]), without listing them.
-    fn mark<'r>(
+    /// How many members a role has (see [`Roster::walk`]), without listing them. `seen` is only
+    /// scratch space.
+    fn count<'r>(
         &self,
         listed: impl Iterator<Item = &'r str>,
         tags: impl Iterator<Item = &'r str>,
         seen: &mut Seen,
-    ) {
+    ) -> usize {
+        seen.next();
+        let mut n = 0;
         self.walk(listed, tags, |i, _| {
-            seen.insert(i);
+            n += usize::from(seen.insert(i));
         });
+        n
+    }
+
+    /// Whether machine `mi` is a member of a role (see [`Roster::walk`]), without walking its
+    /// members: one of the `listed` names is the machine's, or it carries one of the `tags`.
+    fn is_member<'r>(
+        &self,
+        mut listed: impl Iterator<Item = &'r str>,
+        tags: impl Iterator<Item = &'r str>,
+        mi: usize,
+    ) -> bool {
+        listed.any(|name| self.by_name.get(name) == Some(mi)) || self.tagged(tags, mi)
+    }
+
+    /// Whether machine `mi` carries one of `tags`: a binary search in each tag's machines.
+    fn tagged<'r>(&self, mut tags: impl Iterator<Item = &'r str>, mi: usize) -> bool {
+        tags.any(|tag| self.carrying(tag).binary_search(&mi).is_ok())
     }
 
     /// Every reason of machine `mi` in a role (see [`Roster::walk`]); none if it is no member.
@@ -166,13 +187,34 @@ impl<'a> Roster<'a> {
     }
 
     /// The members of `role` of an `inventory.services` instance.
-    pub(super) fn members_of<V>(&self, role: &Role<V>, seen: &mut Seen) -> Vec<usize> {
+    pub(super) fn members_of<V>(&self, role: &Role<V>, seen: &mut Seen) -> Vec<u32> {
         self.members(names(&role.machines), names(&role.tags), seen)
     }
 
-    /// Marks in `seen` the members of `role` of an `inventory.services` instance.
-    pub(super) fn mark_members_of<V>(&self, role: &Role<V>, seen: &mut Seen) {
-        self.mark(names(&role.machines), names(&role.tags), seen);
+    /// How many members `role` of an `inventory.services` instance has.
+    pub(super) fn count_members_of<V>(&self, role: &Role<V>, seen: &mut Seen) -> usize {
+        self.count(names(&role.machines), names(&role.tags), seen)
+    }
+
+    /// Whether machine `mi` is a member of `role` of an `inventory.services` instance.
+    pub(super) fn is_member_of<V>(&self, role: &Role<V>, mi: usize) -> bool {
+        self.is_member(names(&role.machines), names(&role.tags), mi)
+    }
+
+    /// Marks in `seen` the machines that `role` of an `inventory.services` instance lists: with
+    /// [`Roster::tagged_in`], whether a machine is a member, for many machines of one instance
+    /// (each `machines.<m>` entry) without scanning the lists once per machine.
+    pub(super) fn mark_listed_in<V>(&self, role: &Role<V>, seen: &mut Seen) {
+        for name in &role.machines {
+            if let Some(i) = self.by_name.get(name) {
+                seen.insert(i);
+            }
+        }
+    }
+
+    /// Whether machine `mi` carries one of the tags of `role` of an `inventory.services` instance.
+    pub(super) fn tagged_in<V>(&self, role: &Role<V>, mi: usize) -> bool {
+        self.tagged(names(&role.tags), mi)
     }
 
     /// Why machine `mi` is a member of `role` of an `inventory.services` instance: every reason,
@@ -184,7 +226,7 @@ impl<'a> Roster<'a> {
 
     /// The members of `role` of an `inventory.instances` instance: the machines it lists, in their
     /// order, then those of its tags (`ClanResolution::settings_at` relies on the listed ones coming first).
-    pub(super) fn clan_members_of<V>(&self, role: &ClanRole<V>, seen: &mut Seen) -> Vec<usize> {
+    pub(super) fn clan_members_of<V>(&self, role: &ClanRole<V>, seen: &mut Seen) -> Vec<u32> {
         self.members(clan_listed(role), clan_tags(role), seen)
     }
 
@@ -351,7 +393,7 @@ mod tests {
     }
 
     /// The members of a role are exactly the machines with a reason, in the order of their first.
-    fn check_members(members: &[usize], reasons: &[Vec<Reason<'_>>]) {
+    fn check_members(members: &[u32], reasons: &[Vec<Reason<'_>>]) {
         let mut with: Vec<((usize, usize, usize), usize)> = reasons
             .iter()
             .enumerate()
@@ -359,7 +401,7 @@ mod tests {
             .map(|(m, r)| (walk_order(r[0], m), m))
             .collect();
         with.sort_unstable();
-        let ordered: Vec<usize> = with.into_iter().map(|(_, m)| m).collect();
+        let ordered: Vec<u32> = with.into_iter().map(|(_, m)| narrow(m)).collect();
         assert_eq!(ordered, members);
     }
 
@@ -395,8 +437,14 @@ mod tests {
         assert_eq!(reasons[b], [tag("u", 0)]);
         assert_eq!(reasons[a], [listed(1)]);
         let members = &res.instances[0].roles[0].1;
-        assert_eq!(members, &[d, a, b, c]);
+        assert_eq!(members, &[d, a, b, c].map(narrow));
         check_members(members, &reasons);
+        // Asked without the list: the members are the machines with a reason.
+        for (m, r) in reasons.iter().enumerate() {
+            assert_eq!(res.roster.is_member_of(role, m), !r.is_empty());
+        }
+        let mut seen = Seen::new(4);
+        assert_eq!(res.roster.count_members_of(role, &mut seen), members.len());
         // The module's other role, which the instance does not fill.
         assert!(res.instances[0].roles[1].1.is_empty());
 
@@ -407,7 +455,7 @@ mod tests {
         assert_eq!(reasons[a], [listed(0)]);
         assert_eq!(reasons[c], [tag("u", 0), tag("t", 1)]);
         let members = &res.clan.instances[0].roles[0].members;
-        assert_eq!(members, &[a, d, b, c]);
+        assert_eq!(members, &[a, d, b, c].map(narrow));
         check_members(members, &reasons);
     }
 

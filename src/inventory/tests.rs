@@ -572,6 +572,7 @@ fn settings_paths(args: &Value) -> Value {
         for (ri, role) in inst.roles.iter().enumerate() {
             let mut members = serde_json::Map::new();
             for (position, &mi) in role.members.iter().enumerate() {
+                let mi = mi as usize;
                 let defs: Vec<Value> = res
                     .settings(ci, ri, mi)
                     .map(|d| json!([d.path().to_string(), d.value]))
@@ -932,4 +933,52 @@ fn instances_constraints_only_for_the_modules_roles() {
         out["assertions"],
         json!([{ "assertion": false, "message": "inventory.instances.s: role 'r' allows at most 1 machines, has 2: a, b" }])
     );
+}
+
+#[test]
+fn one_machines_memberships_need_no_member_list() {
+    let args = json!({
+        "inventory": {
+            "machines": { "a": { "tags": ["t"] }, "b": {}, "c": { "tags": ["u"] }, "d": { "tags": ["t", "u"] } },
+            "tags": { "g": ["b"] },
+            "services": { "borgbackup": {
+                "i": { "roles": { "client": { "machines": ["c", "b"], "tags": ["t"] }, "server": { "tags": ["g", "u"] } } },
+                "j": { "roles": { "server": { "machines": ["a"] } } },
+                "off": { "enabled": false, "roles": { "client": { "tags": ["all"] } } }
+            } }
+        },
+        "modules": borg_modules()
+    });
+    let mut tree = JsonTree::new();
+    let input = load(&mut tree, &&args).unwrap();
+    let res = super::Resolution::new(&input);
+    // The first machines asked for are found role by role, by name and tag.
+    let scanned: Vec<Vec<_>> = (0..input.machines.len())
+        .map(|mi| res.memberships_of(mi).into_owned())
+        .collect();
+    assert!(res.instances.iter().all(|i| i.members.get().is_none()));
+    // The index, made from the member lists, agrees.
+    for (mi, found) in scanned.iter().enumerate() {
+        assert_eq!(
+            found.as_slice(),
+            res.memberships(mi),
+            "{}",
+            input.machines[mi].name
+        );
+    }
+    let names = |index: usize| -> Vec<Vec<&str>> {
+        res.members(index)
+            .iter()
+            .map(|m| {
+                m.iter()
+                    .map(|&i| input.machines[i as usize].name.as_str())
+                    .collect()
+            })
+            .collect()
+    };
+    assert_eq!(names(0), [vec!["c", "b", "a", "d"], vec!["b", "c", "d"]]);
+    assert_eq!(names(1), [vec![], vec!["a"]]);
+    // Disabled instances have members, but no memberships.
+    assert_eq!(names(2), [vec!["a", "b", "c", "d"], vec![]]);
+    assert!(res.memberships(1).iter().all(|m| m.instance != 2));
 }

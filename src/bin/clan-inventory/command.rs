@@ -552,7 +552,7 @@ fn still_members(outcome: &mut Outcome, project: &Project, role: &str, machines:
                     if role_out
                         .members
                         .iter()
-                        .any(|&k| input.machines[k].name == *m)
+                        .any(|&k| input.machines[k as usize].name == *m)
                     {
                         outcome.note(format_args!(
                             "note: machine '{m}' is still in role {role} through roles.{r}.tags"
@@ -576,7 +576,10 @@ fn still_members(outcome: &mut Outcome, project: &Project, role: &str, machines:
             continue;
         }
         for m in machines {
-            if members.iter().any(|&k| input.machines[k].name == *m) {
+            if members
+                .iter()
+                .any(|&k| input.machines[k as usize].name == *m)
+            {
                 outcome.note(format_args!(
                     "note: machine '{m}' is still in role {role} through roles.{r}.tags"
                 ));

@@ -175,7 +175,7 @@ fn clan_instances(
                     .map(|r| {
                         r.members
                             .iter()
-                            .map(|&k| input.machines[k].name.as_str())
+                            .map(|&k| input.machines[k as usize].name.as_str())
                             .collect()
                     })
                     .unwrap_or_default();

@@ -60,7 +60,7 @@ pub(crate) fn dot<V>(input: &Input<V>, output: &Output<'_, V>) -> String {
                     s,
                     "  {} -> {}{style};",
                     dot_id(&format!("r:{title}.{role}")),
-                    dot_id(&format!("m:{}", input.machines[i].name))
+                    dot_id(&format!("m:{}", input.machines[i as usize].name))
                 );
             }
         }
@@ -88,7 +88,7 @@ pub(crate) fn dot<V>(input: &Input<V>, output: &Output<'_, V>) -> String {
                     s,
                     "  {} -> {};",
                     dot_id(&format!("c:{}.{}", inst.name, role.name)),
-                    dot_id(&format!("m:{}", input.machines[i].name))
+                    dot_id(&format!("m:{}", input.machines[i as usize].name))
                 );
             }
         }

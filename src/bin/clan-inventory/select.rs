@@ -304,7 +304,7 @@ fn role<V>(parts: &[String], output: &Output<'_, V>, n: usize) -> Result<Vec<boo
         };
         for (_, members) in roles {
             for &m in members {
-                set[m] = true;
+                set[m as usize] = true;
             }
         }
     }
@@ -345,7 +345,7 @@ fn clan_instance<V>(
     };
     for r in roles {
         for &m in &r.members {
-            set[m] = true;
+            set[m as usize] = true;
         }
     }
     Ok(set)

@@ -192,6 +192,7 @@ impl<'s, 'i> Encoder<'_, '_, 'i, 's> {
         let mut tags: Vec<usize> = Vec::new();
         let mut out = self.st.attrs_builder(role.members.len())?;
         for (position, &mi) in role.members.iter().enumerate() {
+            let mi = mi as usize;
             tags.clear();
             let mut own = false;
             for def in res.settings_at(ci, ri, position, mi) {
