@@ -45,7 +45,7 @@ impl<'s> Tree for NixTree<'_, 's> {
         self.st
             .attrs_lazy(v, |name, value| out.push((name.to_bytes(), value)))?;
         // Nix keeps attributes in symbol order; the model wants byte order, as attrNames gives.
-        out.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+        out.sort_unstable_by_key(|(name, _)| *name);
         Ok(())
     }
 

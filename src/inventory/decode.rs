@@ -44,6 +44,9 @@ struct Decoder<'t, T: Tree> {
 
 type Attrs<N, V> = Vec<(N, V)>;
 
+/// The attributes of a set, names as `N`; none when the value is no set (the error is recorded).
+type SetOf<T, N> = Option<Attrs<N, <T as Tree>::Value>>;
+
 /// The tree failed to evaluate the value at this path.
 struct Fail<E>(AttrPath, E);
 
@@ -90,11 +93,7 @@ impl<T: Tree> Decoder<'_, T> {
 
     /// The attributes of `v`, which must be a set, with their names owned (for the names the model
     /// keeps); names that are not UTF-8 are reported and skipped.
-    fn attrs(
-        &mut self,
-        v: &T::Value,
-        path: &Path<'_>,
-    ) -> Result<Option<Attrs<String, T::Value>>, Fail<T::Error>> {
+    fn attrs(&mut self, v: &T::Value, path: &Path<'_>) -> Result<SetOf<T, String>, Fail<T::Error>> {
         let Some(mut attrs) = self.attrs_lent(v, path)? else {
             return Ok(None);
         };
@@ -113,7 +112,7 @@ impl<T: Tree> Decoder<'_, T> {
         &mut self,
         v: &T::Value,
         path: &Path<'_>,
-    ) -> Result<Option<Attrs<T::Name, T::Value>>, Fail<T::Error>> {
+    ) -> Result<SetOf<T, T::Name>, Fail<T::Error>> {
         if !self.is(v, Kind::Attrs, "an attribute set", path)? {
             return Ok(None);
         }

@@ -45,7 +45,7 @@ impl<'a> Tree for JsonTree<'a> {
     ) -> Result<(), Self::Error> {
         if let Value::Object(map) = v {
             out.extend(map.iter().map(|(k, v)| (k.as_str(), v)));
-            out.sort_by(|(a, _), (b, _)| a.cmp(b));
+            out.sort_by_key(|(name, _)| *name);
         }
         Ok(())
     }

@@ -252,6 +252,7 @@ impl<'s> State<'s> {
     /// The bytes of a string value, read in place by the shim: `nix_get_string` copies them into
     /// a `std::string` before calling back, which showed for the tag lists of large fleets.
     #[cfg(not(nix_lazy_getters))]
+    #[allow(clippy::unused_self)] // the same signature as the C API's version, which needs it
     fn string_bytes(&self, v: &Value<'s>) -> Result<Vec<u8>, Error> {
         let mut len = 0usize;
         // SAFETY: v is a string value of this call (the caller checked), so the shim reads its

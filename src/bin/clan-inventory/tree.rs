@@ -141,7 +141,7 @@ impl<'a> Tree for CliTree<'a> {
             return Ok(());
         };
         out.extend(map.keys().filter_map(|k| Some((k.as_str(), v.attr(k)?))));
-        out.sort_by(|(a, _), (b, _)| a.cmp(b));
+        out.sort_by_key(|(name, _)| *name);
         Ok(())
     }
 
