@@ -189,9 +189,13 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
         self.c.set_role_sets(f)
     }
 
-    /// How many machines the input has.
-    pub(crate) fn machine_count(&self) -> usize {
-        self.input.machines.len()
+    /// The index of the machine called `name`: machines are decoded in the byte order of their
+    /// names (the order of `builtins.attrNames`).
+    pub(crate) fn machine_named(&self, name: &[u8]) -> Option<usize> {
+        self.input
+            .machines
+            .binary_search_by(|m| m.name.as_bytes().cmp(name))
+            .ok()
     }
 
     /// `warnings` of the result.
