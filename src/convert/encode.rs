@@ -33,14 +33,15 @@ type Memo<K, V = Value<'static>> = HashMap<K, V>;
 /// roots never keep the fleet they belong to alive.
 pub(crate) struct Caches<'i> {
     strings: Memo<&'i str>,
-    /// Machine tag lists by content.
-    tag_lists: Memo<&'i [&'i str]>,
+    /// Machine tag lists by content (indices into `shared`, like the other two parts of a machine
+    /// that are looked up for every machine: a hit hands out a reference, not a counted clone).
+    tag_lists: Memo<&'i [&'i str], usize>,
     /// `{ roles = [ ... ]; }` by the role names.
     role_entries: Memo<Box<[&'i str]>>,
     /// `{ <inst> = { roles = ...; }; }` of one service, by the memberships in it.
     service_entries: Memo<Box<[Membership]>>,
     /// A machine's whole `services`, by its memberships.
-    machine_services: Memo<Box<[Membership]>>,
+    machine_services: Memo<Box<[Membership]>, usize>,
     /// Role member lists by content (many instances fill a role with the same tag).
     member_lists: Memo<&'i [usize]>,
     /// One string value per machine name, in `Input::machines` order, each made on first use.
@@ -60,7 +61,7 @@ pub(crate) struct Caches<'i> {
     role_sets_fn: Option<Value<'static>>,
     helpers: Helpers,
     /// `machines.<m>.instances` by the machine's memberships of clan instances.
-    clan_machine_instances: Memo<Box<[ClanMembership]>>,
+    clan_machine_instances: Memo<Box<[ClanMembership]>, usize>,
     /// `{ instance; role; service; }` by membership.
     clan_memberships: Memo<ClanMembership>,
     /// Settings definitions of roles and tags, shared by their members.
@@ -230,7 +231,10 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
         let tags = self.memo(
             |c| &mut c.tag_lists,
             tags,
-            |e| e.string_list(tags.iter().copied()),
+            |e| {
+                let list = e.string_list(tags.iter().copied())?;
+                e.share(list)
+            },
         )?;
         self.slots.clear();
         self.own.clear();
@@ -253,18 +257,19 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
             }))?;
         let services = self.machine_services(mi)?;
         let instances = self.machine_instances(mi)?;
+        let shared = &self.c.shared;
         let mut b = self.st.attrs_builder(4)?;
-        b.insert_static(c"instances", &instances)?;
+        b.insert_static(c"instances", &shared[instances])?;
         b.insert_static(c"modules", &modules)?;
-        b.insert_static(c"services", &services)?;
-        b.insert_static(c"tags", &tags)?;
+        b.insert_static(c"services", &shared[services])?;
+        b.insert_static(c"tags", &shared[tags])?;
         b.finish()
     }
 
     /// `{ <svc> = { <inst> = { roles = [ ... ]; }; }; }` for the instances machine `mi` is in.
     /// Machines with the same memberships share it, and so do those with the same memberships in
-    /// one service.
-    fn machine_services(&mut self, mi: usize) -> Result<Value<'s>, Error> {
+    /// one service. Its index in `shared`.
+    fn machine_services(&mut self, mi: usize) -> Result<usize, Error> {
         let res = self.res;
         let all = res.memberships_of(mi);
         let all: &[Membership] = &all;
@@ -287,7 +292,8 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
                         &entry,
                     )?;
                 }
-                services.finish()
+                let services = services.finish()?;
+                e.share(services)
             },
         )
     }
