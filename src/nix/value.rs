@@ -272,6 +272,7 @@ impl<'s> State<'s> {
     /// Where a handle is the `nix::Value` itself (Nix < 2.32, whose getters of elements take no
     /// reference), one reference to a copy of the root keeps every value read from it alive, and
     /// the values are not counted one by one; elsewhere each value takes a reference.
+    #[cfg_attr(nix_lazy_getters, allow(clippy::unused_self))] // the state allocates the anchor
     pub(crate) fn anchor<T, U>(
         &self,
         root: &Rooted<'s>,
