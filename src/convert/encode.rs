@@ -81,6 +81,11 @@ struct InstanceValues {
     failures: Option<(Vec<Value<'static>>, Value<'static>)>,
     /// The module of those assertions, in `Caches::shared`.
     constraint_module: Option<usize>,
+    /// The identities of the config layers of the generated module last looked up for this
+    /// instance, and its index in `Caches::shared`: one machine after another mostly has the same
+    /// layers (the instance's and a role's), which then cost no lookup in the large
+    /// `Caches::generated_at`.
+    last_generated: Option<(Vec<usize>, usize)>,
 }
 
 impl Caches<'_> {
@@ -510,6 +515,12 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
     /// machine that has the same layers. With layers it is a lazy application of a helper, so
     /// that per-machine configs cost a list and a thunk until the machine is evaluated.
     fn generated(&mut self, index: usize, layers: &[&'i Value<'static>]) -> Result<usize, Error> {
+        if let Some((ids, i)) = &self.c.instances[index].last_generated {
+            if ids.len() == layers.len() && ids.iter().zip(layers).all(|(&a, v)| a == v.identity())
+            {
+                return Ok(*i);
+            }
+        }
         // Taken out while in use, so that the key does not borrow the encoder.
         let mut key = std::mem::take(&mut self.key);
         key.clear();
@@ -539,6 +550,17 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
                 e.share(module)
             },
         );
+        if let Ok(i) = i {
+            let ids = &key[1..];
+            match &mut self.c.instances[index].last_generated {
+                Some((last, at)) => {
+                    last.clear();
+                    last.extend_from_slice(ids);
+                    *at = i;
+                }
+                slot @ None => *slot = Some((ids.to_vec(), i)),
+            }
+        }
         self.key = key;
         i
     }
