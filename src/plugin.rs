@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use crate::convert::{persist_input, Caches, Encoder, NixTree};
 use crate::inventory::{self, Errors, Input};
-use crate::nix::{Family, Joined, PrivatePrimop, State, Value};
+use crate::nix::{Anchored, Family, Joined, PrivatePrimop, Rooted, State, Value};
 
 const DOC: &std::ffi::CStr = c"Resolve a clan inventory: `builtins.clanInventory { inventory; modules; serviceModules ? { }; directory ? null; }` returns, for every machine, the modules, tags, service roles and clan service memberships the inventory gives it, plus the role members of every instance, each member's settings definitions, warnings and failed constraints. Values of the inventory (configs, modules, extra modules) are referred to, never forced or copied. See docs/semantics.md of clan-inventory.";
 
@@ -100,7 +100,8 @@ fn clan_inventory<'s>(st: &State<'s>, args: &[Value<'s>], ret: &Value<'s>) -> Re
 
 /// The private primops behind the lazy parts of the result, allocated when the plugin loads.
 struct Private {
-    /// `machine results index`: the result of one machine.
+    /// `machine results id name value`: the result of the machine `name` (`value`, its entry of
+    /// `inventory.machines`, is not read). `builtins.mapAttrs` applies it to every machine.
     machine: PrivatePrimop,
     /// `services results`: the `services` of the result.
     services: PrivatePrimop,
@@ -129,7 +130,7 @@ fn allocate_private() -> Result<(), String> {
     let private = Private {
         machine: crate::nix::private(
             c"clanInventoryMachine",
-            &[c"results", c"id", c"machine"],
+            &[c"results", c"id", c"name", c"value"],
             c"The result of one machine of a builtins.clanInventory call (internal).",
             encode_machine,
         )?,
@@ -204,7 +205,7 @@ fn allocate_private() -> Result<(), String> {
 /// [`Roles`], through cached generated modules); they are cleared when [`Results`] is collected,
 /// after which nothing but values in the results can reach the fleet.
 struct Fleet {
-    joined: Joined<Input<Value<'static>>, SessionFamily>,
+    joined: Joined<Anchored<Input<Value<'static>>>, SessionFamily>,
     /// Run after each machine is encoded: a forced collection under the GC-stress test hook.
     between: fn(),
 }
@@ -251,7 +252,7 @@ impl Fleet {
                 .caches
                 .try_borrow_mut()
                 .map_err(|_| "internal error: the encoder was re-entered".to_owned())?;
-            let mut enc = Encoder::new(st, input, &session.res, &mut caches);
+            let mut enc = Encoder::new(st, input.get(), &session.res, &mut caches);
             f(&mut enc).map_err(|e| e.0)
         })
     }
@@ -272,18 +273,18 @@ fn run<'s>(
         .first()
         .ok_or("internal error: clanInventory called without an argument")?;
     let mut tree = NixTree::new(st);
-    let input = match inventory::load(&mut tree, root) {
+    let rooted = Rooted::root(root);
+    let input = match inventory::load(&mut tree, &rooted) {
         Ok(input) => input,
         Err(Errors::Invalid(errors)) => {
             return Err(errors.first().map(ToString::to_string).unwrap_or_default())
         }
         Err(Errors::Source { path, error }) => return Err(format!("{path}: {}", error.0)),
     };
-    let input = persist_input(input).map_err(|e| e.0)?;
+    let input = persist_input(st, &rooted, input).map_err(|e| e.0)?;
     between();
-    let names: Vec<String> = input.machines.iter().map(|m| m.name.clone()).collect();
     let joined = Joined::try_new(input, |input| {
-        let res = inventory::Resolution::new(input);
+        let res = inventory::Resolution::new(input.get());
         let caches = RefCell::new(Caches::new(res.instances.len()));
         Ok::<_, String>(Session { res, caches })
     })?;
@@ -301,15 +302,7 @@ fn run<'s>(
         st.apply(&st.apply(&st.primop(op)?, &results)?, &id)
     };
     let machine = apply2(&private.machine).map_err(e)?;
-    let mut machines = st.attrs_builder(names.len()).map_err(e)?;
-    for (mi, name) in names.iter().enumerate() {
-        let index = i64::try_from(mi).map_err(|_| "internal error: too many machines")?;
-        let thunk = st
-            .apply(&machine, &st.new_int(index).map_err(e)?)
-            .map_err(e)?;
-        machines.insert(name, &thunk).map_err(e)?;
-    }
-    let machines = machines.finish().map_err(e)?;
+    let machines = machines_of(st, root, &machine).map_err(e)?;
     let services = apply2(&private.services).map_err(e)?;
     let instances = apply2(&private.instances).map_err(e)?;
     let clan_services = apply2(&private.clan_services).map_err(e)?;
@@ -327,6 +320,27 @@ fn run<'s>(
     let result = result.finish_into(ret).map_err(e);
     between();
     result
+}
+
+/// `machines` of the result: `builtins.mapAttrs machine inventory.machines`, a thunk, so that Nix
+/// itself makes the per-machine thunks when `machines` is read (the names are those of
+/// `inventory.machines`, which are the decoded machines: a name that is not UTF-8 is an error).
+fn machines_of<'s>(
+    st: &State<'s>,
+    root: &Value<'s>,
+    machine: &Value<'s>,
+) -> Result<Value<'s>, crate::nix::Error> {
+    // Both are attribute sets that decoding forced; absent, there are no machines.
+    let set = st
+        .attr(root, c"inventory")?
+        .map(|inventory| st.attr(&inventory, c"machines"))
+        .transpose()?
+        .flatten();
+    let Some(set) = set else {
+        return st.attrs_builder(0)?.finish();
+    };
+    let map_attrs = st.eval(c"builtins.mapAttrs")?;
+    st.apply(&st.apply(&map_attrs, machine)?, &set)
 }
 
 /// `op token id`: the private primop applied to a new External that owns `data` and to its id.
@@ -352,21 +366,18 @@ static ENCODED_SETTINGS: std::sync::atomic::AtomicU64 = std::sync::atomic::Atomi
 #[cfg(feature = "test-hooks")]
 static ENCODED_INSTANCES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// The body of the private `machine fleet index`.
+/// The body of the private `machine results id name value`.
 fn encode_machine<'s>(st: &State<'s>, args: &[Value<'s>], ret: &Value<'s>) -> Result<(), String> {
-    let [token, id, index] = args else {
-        return Err("internal error: a machine needs three arguments".into());
+    let [token, id, name, _] = args else {
+        return Err("internal error: a machine needs four arguments".into());
     };
     let Results(fleet) = st.external(token, id).map_err(|e| e.0)?;
-    st.force(index).map_err(|e| e.0)?;
-    let index = st.int(index).map_err(|e| e.0)?;
-    let mi = usize::try_from(index).map_err(|_| "internal error: bad machine index")?;
+    st.force(name).map_err(|e| e.0)?;
+    let name = st.string(name).map_err(|e| e.0)?;
     let value = fleet.encode(st, |enc| {
-        if mi >= enc.machine_count() {
-            return Err(crate::nix::Error(
-                "internal error: machine index out of range".into(),
-            ));
-        }
+        let mi = enc.machine_named(&name).ok_or_else(|| {
+            crate::nix::Error("internal error: a machine that was not decoded".into())
+        })?;
         enc.machine(mi)
     })?;
     #[cfg(feature = "test-hooks")]

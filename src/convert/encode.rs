@@ -33,14 +33,15 @@ type Memo<K, V = Value<'static>> = HashMap<K, V>;
 /// roots never keep the fleet they belong to alive.
 pub(crate) struct Caches<'i> {
     strings: Memo<&'i str>,
-    /// Machine tag lists by content.
-    tag_lists: Memo<&'i [&'i str]>,
+    /// Machine tag lists by content (indices into `shared`, like the other two parts of a machine
+    /// that are looked up for every machine: a hit hands out a reference, not a counted clone).
+    tag_lists: Memo<&'i [&'i str], usize>,
     /// `{ roles = [ ... ]; }` by the role names.
     role_entries: Memo<Box<[&'i str]>>,
     /// `{ <inst> = { roles = ...; }; }` of one service, by the memberships in it.
     service_entries: Memo<Box<[Membership]>>,
     /// A machine's whole `services`, by its memberships.
-    machine_services: Memo<Box<[Membership]>>,
+    machine_services: Memo<Box<[Membership]>, usize>,
     /// Role member lists by content (many instances fill a role with the same tag).
     member_lists: Memo<&'i [u32]>,
     /// One string value per machine name, in `Input::machines` order, each made on first use.
@@ -60,7 +61,7 @@ pub(crate) struct Caches<'i> {
     role_sets_fn: Option<Value<'static>>,
     helpers: Helpers,
     /// `machines.<m>.instances` by the machine's memberships of clan instances.
-    clan_machine_instances: Memo<Box<[ClanMembership]>>,
+    clan_machine_instances: Memo<Box<[ClanMembership]>, usize>,
     /// `{ instance; role; service; }` by membership.
     clan_memberships: Memo<ClanMembership>,
     /// Settings definitions of roles and tags, shared by their members.
@@ -80,6 +81,11 @@ struct InstanceValues {
     failures: Option<(Vec<Value<'static>>, Value<'static>)>,
     /// The module of those assertions, in `Caches::shared`.
     constraint_module: Option<usize>,
+    /// The identities of the config layers of the generated module last looked up for this
+    /// instance, and its index in `Caches::shared`: one machine after another mostly has the same
+    /// layers (the instance's and a role's), which then cost no lookup in the large
+    /// `Caches::generated_at`.
+    last_generated: Option<(Vec<usize>, usize)>,
 }
 
 impl Caches<'_> {
@@ -189,9 +195,13 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
         self.c.set_role_sets(f)
     }
 
-    /// How many machines the input has.
-    pub(crate) fn machine_count(&self) -> usize {
-        self.input.machines.len()
+    /// The index of the machine called `name`: machines are decoded in the byte order of their
+    /// names (the order of `builtins.attrNames`).
+    pub(crate) fn machine_named(&self, name: &[u8]) -> Option<usize> {
+        self.input
+            .machines
+            .binary_search_by(|m| m.name.as_bytes().cmp(name))
+            .ok()
     }
 
     /// `warnings` of the result.
@@ -226,7 +236,10 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
         let tags = self.memo(
             |c| &mut c.tag_lists,
             tags,
-            |e| e.string_list(tags.iter().copied()),
+            |e| {
+                let list = e.string_list(tags.iter().copied())?;
+                e.share(list)
+            },
         )?;
         self.slots.clear();
         self.own.clear();
@@ -249,18 +262,19 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
             }))?;
         let services = self.machine_services(mi)?;
         let instances = self.machine_instances(mi)?;
+        let shared = &self.c.shared;
         let mut b = self.st.attrs_builder(4)?;
-        b.insert_static(c"instances", &instances)?;
+        b.insert_static(c"instances", &shared[instances])?;
         b.insert_static(c"modules", &modules)?;
-        b.insert_static(c"services", &services)?;
-        b.insert_static(c"tags", &tags)?;
+        b.insert_static(c"services", &shared[services])?;
+        b.insert_static(c"tags", &shared[tags])?;
         b.finish()
     }
 
     /// `{ <svc> = { <inst> = { roles = [ ... ]; }; }; }` for the instances machine `mi` is in.
     /// Machines with the same memberships share it, and so do those with the same memberships in
-    /// one service.
-    fn machine_services(&mut self, mi: usize) -> Result<Value<'s>, Error> {
+    /// one service. Its index in `shared`.
+    fn machine_services(&mut self, mi: usize) -> Result<usize, Error> {
         let res = self.res;
         let all = res.memberships_of(mi);
         let all: &[Membership] = &all;
@@ -283,7 +297,8 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
                         &entry,
                     )?;
                 }
-                services.finish()
+                let services = services.finish()?;
+                e.share(services)
             },
         )
     }
@@ -500,6 +515,12 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
     /// machine that has the same layers. With layers it is a lazy application of a helper, so
     /// that per-machine configs cost a list and a thunk until the machine is evaluated.
     fn generated(&mut self, index: usize, layers: &[&'i Value<'static>]) -> Result<usize, Error> {
+        if let Some((ids, i)) = &self.c.instances[index].last_generated {
+            if ids.len() == layers.len() && ids.iter().zip(layers).all(|(&a, v)| a == v.identity())
+            {
+                return Ok(*i);
+            }
+        }
         // Taken out while in use, so that the key does not borrow the encoder.
         let mut key = std::mem::take(&mut self.key);
         key.clear();
@@ -529,6 +550,17 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
                 e.share(module)
             },
         );
+        if let Ok(i) = i {
+            let ids = &key[1..];
+            match &mut self.c.instances[index].last_generated {
+                Some((last, at)) => {
+                    last.clear();
+                    last.extend_from_slice(ids);
+                    *at = i;
+                }
+                slot @ None => *slot = Some((ids.to_vec(), i)),
+            }
+        }
         self.key = key;
         i
     }

@@ -1,7 +1,7 @@
 //! The primop's argument as a [`Tree`], and the decoded input kept beyond the call.
 
 use crate::inventory::{Input, Kind, Text, Tree};
-use crate::nix::{Error, State, Type, Value};
+use crate::nix::{Anchored, Error, Rooted, State, Type, Value};
 
 /// Reads the argument of the primop. Handles point into the argument itself, so nothing is copied
 /// and only structural values are forced.
@@ -16,12 +16,12 @@ impl<'a, 's> NixTree<'a, 's> {
 }
 
 impl<'s> Tree for NixTree<'_, 's> {
-    type Value = Value<'s>;
+    type Value = Rooted<'s>;
     type Error = Error;
     /// Names are lent by Nix's symbol table, which outlives the call.
     type Name = &'s [u8];
 
-    fn kind(&mut self, v: &Value<'s>) -> Result<Kind, Error> {
+    fn kind(&mut self, v: &Rooted<'s>) -> Result<Kind, Error> {
         Ok(match self.st.force(v)? {
             Type::Int => Kind::Int,
             Type::Float => Kind::Float,
@@ -41,7 +41,11 @@ impl<'s> Tree for NixTree<'_, 's> {
         })
     }
 
-    fn attrs(&mut self, v: &Value<'s>, out: &mut Vec<(&'s [u8], Value<'s>)>) -> Result<(), Error> {
+    fn attrs(
+        &mut self,
+        v: &Rooted<'s>,
+        out: &mut Vec<(&'s [u8], Rooted<'s>)>,
+    ) -> Result<(), Error> {
         self.st
             .attrs_lazy(v, |name, value| out.push((name.to_bytes(), value)))?;
         // Nix keeps attributes in symbol order; the model wants byte order, as attrNames gives.
@@ -49,25 +53,29 @@ impl<'s> Tree for NixTree<'_, 's> {
         Ok(())
     }
 
-    fn list(&mut self, v: &Value<'s>) -> Result<Vec<Value<'s>>, Error> {
+    fn list(&mut self, v: &Rooted<'s>) -> Result<Vec<Rooted<'s>>, Error> {
         self.st.list_lazy(v)
     }
 
-    fn string(&mut self, v: &Value<'s>) -> Result<Text, Error> {
+    fn string(&mut self, v: &Rooted<'s>) -> Result<Text, Error> {
         Ok(String::from_utf8(self.st.string(v)?).map_err(std::string::FromUtf8Error::into_bytes))
     }
 
-    fn int(&mut self, v: &Value<'s>) -> Result<i64, Error> {
+    fn int(&mut self, v: &Rooted<'s>) -> Result<i64, Error> {
         self.st.int(v)
     }
 
-    fn bool(&mut self, v: &Value<'s>) -> Result<bool, Error> {
+    fn bool(&mut self, v: &Rooted<'s>) -> Result<bool, Error> {
         self.st.bool(v)
     }
 }
 
-/// The decoded input with every value held beyond the call (see `Value::persist`): the
-/// per-machine results are encoded in later calls.
-pub(crate) fn persist_input(input: Input<Value<'_>>) -> Result<Input<Value<'static>>, Error> {
-    input.try_map(Value::persist)
+/// The decoded input with every value held beyond the call (see `State::anchor`): the
+/// per-machine results are encoded in later calls. `root` is what the input was read from.
+pub(crate) fn persist_input<'s>(
+    st: &State<'s>,
+    root: &Rooted<'s>,
+    input: Input<Rooted<'s>>,
+) -> Result<Anchored<Input<Value<'static>>>, Error> {
+    st.anchor(root, input, |input, keep| input.try_map(keep))
 }

@@ -15,7 +15,7 @@ pub(crate) use external::live_externals;
 pub(crate) use joined::{Family, Joined};
 pub(crate) use primop::{private, register, PrivatePrimop};
 pub(crate) use state::{Error, State};
-pub(crate) use value::{Type, Value};
+pub(crate) use value::{Anchored, Rooted, Type, Value};
 
 /// Why the plugin must not register in this process, if it must not: it was built against another
 /// Nix than the one loading it (the C API's structures differ between versions).

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::ptr::NonNull;
 
 use super::ffi;
-use super::value::{Type, Value};
+use super::value::{Rooted, Type, Value};
 
 /// A failed C API call: the message Nix gave (an evaluation error, typically).
 #[derive(Debug)]
@@ -149,8 +149,8 @@ impl<'s> State<'s> {
     /// of them forced. The type and size are read once for the whole set.
     pub(crate) fn attrs_lazy(
         &self,
-        v: &Value<'s>,
-        mut each: impl FnMut(&'s CStr, Value<'s>),
+        v: &Rooted<'s>,
+        mut each: impl FnMut(&'s CStr, Rooted<'s>),
     ) -> Result<(), Error> {
         let n = self.attrs_len(v)?;
         for i in 0..n {
@@ -183,9 +183,29 @@ impl<'s> State<'s> {
             // SAFETY: names live in the evaluator's symbol table, which outlives the call.
             let name = unsafe { CStr::from_ptr(name) };
             // SAFETY: ptr is a value of v, valid for the call; `counted` says whether we own a reference.
-            each(name, unsafe { self.element(ptr, counted) });
+            each(name, v.child(unsafe { self.element(ptr, counted) }));
         }
         Ok(())
+    }
+
+    /// The attribute `name` of a forced attribute set, forced; `None` if the set has none.
+    pub(crate) fn attr(&self, v: &Value<'s>, name: &CStr) -> Result<Option<Value<'s>>, Error> {
+        self.expect(v, Type::Attrs)?;
+        // SAFETY: v is an attribute set of this call; the name is NUL-terminated.
+        let has =
+            unsafe { ffi::nix_has_attr_byname(self.ctx, v.as_ptr(), self.eval, name.as_ptr()) };
+        self.check()?;
+        if !has {
+            return Ok(None);
+        }
+        // SAFETY: as above; the getter returns the attribute with a new reference (2.26 to 2.35).
+        let ptr =
+            unsafe { ffi::nix_get_attr_byname(self.ctx, v.as_ptr(), self.eval, name.as_ptr()) };
+        self.check()?;
+        let ptr = NonNull::new(ptr)
+            .ok_or_else(|| Error("internal error: null attribute value".into()))?;
+        // SAFETY: we own the reference the getter took.
+        Ok(Some(unsafe { Value::counted(ptr, self.ctx) }))
     }
 
     /// The number of elements of a forced list.
@@ -198,7 +218,7 @@ impl<'s> State<'s> {
     }
 
     /// The elements of a forced list, none of them forced. The type and size are read once.
-    pub(crate) fn list_lazy(&self, v: &Value<'s>) -> Result<Vec<Value<'s>>, Error> {
+    pub(crate) fn list_lazy(&self, v: &Rooted<'s>) -> Result<Vec<Rooted<'s>>, Error> {
         let n = self.list_len(v)?;
         let mut out = Vec::with_capacity(n);
         for i in 0..n {
@@ -221,7 +241,7 @@ impl<'s> State<'s> {
             let ptr = NonNull::new(ptr)
                 .ok_or_else(|| Error("internal error: null list element".into()))?;
             // SAFETY: as in attrs_lazy.
-            out.push(unsafe { self.element(ptr, counted) });
+            out.push(v.child(unsafe { self.element(ptr, counted) }));
         }
         Ok(out)
     }

@@ -27,8 +27,8 @@ impl<'s, 'i> Encoder<'_, '_, 'i, 's> {
     }
 
     /// `[ { service; instance; role; } ... ]` of machine `mi`, shared by machines with the same
-    /// memberships.
-    pub(in crate::convert) fn machine_instances(&mut self, mi: usize) -> Result<Value<'s>, Error> {
+    /// memberships. Its index in `shared`.
+    pub(in crate::convert) fn machine_instances(&mut self, mi: usize) -> Result<usize, Error> {
         let clan = self.clan();
         let all = clan.memberships(mi);
         self.memo(
@@ -39,7 +39,8 @@ impl<'s, 'i> Encoder<'_, '_, 'i, 's> {
                     .iter()
                     .map(|&m| e.membership(m))
                     .collect::<Result<Vec<_>, _>>()?;
-                e.st.new_list(items.iter())
+                let list = e.st.new_list(items.iter())?;
+                e.share(list)
             },
         )
     }
