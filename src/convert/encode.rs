@@ -280,10 +280,7 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
         )?;
         self.slots.clear();
         self.own.clear();
-        res.visit_modules(
-            mi,
-            &mut Modules { enc: self, name },
-        )?;
+        res.visit_modules(mi, &mut Modules { enc: self, name })?;
         let (shared, own) = (&self.c.shared, &self.own);
         let modules = self
             .st
