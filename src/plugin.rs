@@ -373,17 +373,18 @@ fn encode_machine<'s>(st: &State<'s>, args: &[Value<'s>], ret: &Value<'s>) -> Re
     };
     let Results(fleet) = st.external(token, id).map_err(|e| e.0)?;
     st.force(name).map_err(|e| e.0)?;
-    let name = st.string(name).map_err(|e| e.0)?;
-    let value = fleet.encode(st, |enc| {
-        let mi = enc.machine_named(&name).ok_or_else(|| {
+    let bytes = st.string(name).map_err(|e| e.0)?;
+    // Made in `ret` itself: a value of its own would cost an allocation, a copy and a release.
+    fleet.encode(st, |enc| {
+        let mi = enc.machine_named(&bytes).ok_or_else(|| {
             crate::nix::Error("internal error: a machine that was not decoded".into())
         })?;
-        enc.machine(mi)
+        enc.machine(mi, name, ret)
     })?;
     #[cfg(feature = "test-hooks")]
     ENCODED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     (fleet.between)();
-    st.copy_into(ret, &value).map_err(|e| e.0)
+    Ok(())
 }
 
 /// The body of the private `services fleet`.

@@ -66,6 +66,18 @@ pub(crate) struct Caches<'i> {
     clan_memberships: Memo<ClanMembership>,
     /// Settings definitions of roles and tags, shared by their members.
     clan_definitions: Memo<clan::DefKey>,
+    /// The encoder's per-machine buffers, kept from one call to the next so that building a
+    /// machine does not grow them again (an encoder lives for one primop call).
+    scratch: Scratch<'i>,
+}
+
+/// Buffers reused by every machine: where its module list's elements are, the key of a
+/// generated module, the role names of a membership.
+#[derive(Default)]
+struct Scratch<'i> {
+    slots: Vec<Slot<'i>>,
+    key: Vec<usize>,
+    role_names: Vec<&'i str>,
 }
 
 /// The values of one instance, each made on first use (each field a `memo::Table` of one entry).
@@ -116,6 +128,7 @@ impl Caches<'_> {
             clan_machine_instances: HashMap::default(),
             clan_memberships: HashMap::default(),
             clan_definitions: HashMap::default(),
+            scratch: Scratch::default(),
         }
     }
 }
@@ -128,12 +141,24 @@ pub(crate) struct Encoder<'a, 'c, 'i, 's> {
     input: &'i Input<Value<'static>>,
     res: &'i Resolution<'i, Value<'static>>,
     c: &'c mut Caches<'i>,
-    /// Per machine, reused: where its module list's elements are, values made for it alone, the
-    /// key of a generated module, the role names of a membership.
+    /// Per machine, reused: see [`Scratch`] (taken from the caches, given back on drop), and the
+    /// values made for the machine alone.
     slots: Vec<Slot<'i>>,
     own: Vec<Value<'s>>,
     key: Vec<usize>,
     role_names: Vec<&'i str>,
+}
+
+impl Drop for Encoder<'_, '_, '_, '_> {
+    fn drop(&mut self) {
+        self.slots.clear();
+        self.role_names.clear();
+        self.c.scratch = Scratch {
+            slots: std::mem::take(&mut self.slots),
+            key: std::mem::take(&mut self.key),
+            role_names: std::mem::take(&mut self.role_names),
+        };
+    }
 }
 
 impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
@@ -143,15 +168,20 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
         res: &'i Resolution<'i, Value<'static>>,
         c: &'c mut Caches<'i>,
     ) -> Self {
+        let Scratch {
+            slots,
+            key,
+            role_names,
+        } = std::mem::take(&mut c.scratch);
         Encoder {
             st,
             input,
             res,
             c,
-            slots: Vec::new(),
+            slots,
             own: Vec::new(),
-            key: Vec::new(),
-            role_names: Vec::new(),
+            key,
+            role_names,
         }
     }
 
@@ -229,8 +259,15 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
     }
 
     /// `{ instances = [ ... ]; modules = [ ... ]; services = { ... }; tags = [ ... ]; }` of
-    /// machine `mi`.
-    pub(crate) fn machine(&mut self, mi: usize) -> Result<Value<'s>, Error> {
+    /// machine `mi`, made in `out` (uninitialised, the primop's return slot). `name` is the
+    /// string value of the machine's name (the one `mapAttrs` passes), which its deploy module
+    /// refers to.
+    pub(crate) fn machine(
+        &mut self,
+        mi: usize,
+        name: &Value<'s>,
+        out: &Value<'s>,
+    ) -> Result<(), Error> {
         let res = self.res;
         let tags = res.tags(mi);
         let tags = self.memo(
@@ -243,13 +280,7 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
         )?;
         self.slots.clear();
         self.own.clear();
-        res.visit_modules(
-            mi,
-            &mut Modules {
-                enc: self,
-                machine: mi,
-            },
-        )?;
+        res.visit_modules(mi, &mut Modules { enc: self, name })?;
         let (shared, own) = (&self.c.shared, &self.own);
         let modules = self
             .st
@@ -268,7 +299,7 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
         b.insert_static(c"modules", &modules)?;
         b.insert_static(c"services", &shared[services])?;
         b.insert_static(c"tags", &shared[tags])?;
-        b.finish()
+        b.finish_into(out)
     }
 
     /// `{ <svc> = { <inst> = { roles = [ ... ]; }; }; }` for the instances machine `mi` is in.
@@ -366,15 +397,13 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
             .ok_or_else(|| Error("internal error: machine name not made".into()))
     }
 
-    /// A lazy deploy module: one of the deploy helpers applied to the name and the hosts.
+    /// A lazy deploy module: one of the deploy helpers applied to the machine's name and hosts.
     fn deploy(
         &mut self,
-        mi: usize,
+        name: &Value<'s>,
         target_host: Option<&'i Value<'static>>,
         build_host: Option<&'i Value<'static>>,
     ) -> Result<Slot<'i>, Error> {
-        self.make_names([mi])?;
-        let name = Self::name(&self.c.names, mi)?;
         let v = self
             .c
             .helpers
@@ -609,7 +638,8 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
 /// error ends the walk.
 struct Modules<'e, 'a, 'c, 'i, 's> {
     enc: &'e mut Encoder<'a, 'c, 'i, 's>,
-    machine: usize,
+    /// The machine's name, as a string value.
+    name: &'e Value<'s>,
 }
 
 impl<'i> Visit<'i, Value<'static>> for Modules<'_, '_, '_, 'i, '_> {
@@ -643,7 +673,7 @@ impl<'i> Visit<'i, Value<'static>> for Modules<'_, '_, '_, 'i, '_> {
         target_host: Option<&'i Value<'static>>,
         build_host: Option<&'i Value<'static>>,
     ) -> Result<(), Error> {
-        let slot = self.enc.deploy(self.machine, target_host, build_host)?;
+        let slot = self.enc.deploy(self.name, target_host, build_host)?;
         self.enc.slots.push(slot);
         Ok(())
     }

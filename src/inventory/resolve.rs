@@ -555,6 +555,7 @@ impl<'a, V> Resolution<'a, V> {
                     .attr(out.service)
                     .attr(out.instance)
             };
+            // Most lists are empty: those are not walked (a call each, per membership).
             let mut extras = |list: &'a [V], from: ExtraList, path: &dyn Fn() -> AttrPath| {
                 for (i, value) in list.iter().enumerate() {
                     let origin = no_dir.then(|| path().index(i).to_string());
@@ -567,15 +568,17 @@ impl<'a, V> Resolution<'a, V> {
                 }
                 Ok(())
             };
-            extras(&inst.extra_modules, ExtraList::Instance, &|| {
-                inst_path().attr("extraModules")
-            })?;
+            if !inst.extra_modules.is_empty() {
+                extras(&inst.extra_modules, ExtraList::Instance, &|| {
+                    inst_path().attr("extraModules")
+                })?;
+            }
             let instance = narrow(index);
             while entries.next_if(|e| e.instance < instance).is_some() {}
             let machine_entry = entries
                 .next_if(|e| e.instance == instance)
                 .map(|e| &inst.machines[e.entry as usize]);
-            if let Some(entry) = machine_entry {
+            if let Some(entry) = machine_entry.filter(|e| !e.extra_modules.is_empty()) {
                 extras(&entry.extra_modules, ExtraList::MachineEntry, &|| {
                     inst_path()
                         .attr("machines")
@@ -588,7 +591,7 @@ impl<'a, V> Resolution<'a, V> {
                     .iter()
                     .filter_map(|m| Some((m.role as usize, refs.role_entries[m.role as usize]?)))
             };
-            for (ri, role) in member_roles() {
+            for (ri, role) in member_roles().filter(|(_, r)| !r.extra_modules.is_empty()) {
                 extras(&role.extra_modules, ExtraList::Role(ri), &|| {
                     inst_path()
                         .attr("roles")
