@@ -46,15 +46,20 @@ impl<'s> Tree for NixTree<'_, 's> {
         v: &Rooted<'s>,
         out: &mut Vec<(&'s [u8], Rooted<'s>)>,
     ) -> Result<(), Error> {
-        self.st
-            .attrs_lazy(v, |name, value| out.push((name.to_bytes(), value)))?;
+        self.st.attrs_lazy(v, out)?;
         // Nix keeps attributes in symbol order; the model wants byte order, as attrNames gives.
         out.sort_unstable_by_key(|(name, _)| *name);
         Ok(())
     }
 
     fn list(&mut self, v: &Rooted<'s>) -> Result<Vec<Rooted<'s>>, Error> {
-        self.st.list_lazy(v)
+        let mut out = Vec::new();
+        self.st.list_lazy(v, &mut out)?;
+        Ok(out)
+    }
+
+    fn list_into(&mut self, v: &Rooted<'s>, out: &mut Vec<Rooted<'s>>) -> Result<(), Error> {
+        self.st.list_lazy(v, out)
     }
 
     fn string(&mut self, v: &Rooted<'s>) -> Result<Text, Error> {

@@ -23,6 +23,7 @@ pub fn decode<T: Tree>(tree: &mut T, root: &T::Value) -> Result<Input<T::Value>,
         tree,
         errors: Vec::new(),
         spare: Vec::new(),
+        spare_list: Vec::new(),
     };
     let input = d
         .args(root)
@@ -40,6 +41,14 @@ struct Decoder<'t, T: Tree> {
     /// Emptied attribute vectors, lent again by [`Decoder::attrs_lent`]: the walk holds one per
     /// level of nesting, so a few serve the whole input instead of one allocation per set.
     spare: Vec<Attrs<T::Name, T::Value>>,
+    /// The emptied element vector of the last list of strings: those lists hold no lists, so one
+    /// serves them all.
+    spare_list: Vec<T::Value>,
+}
+
+/// Whether `bytes` are UTF-8, with a fast path for the usual ASCII names.
+fn is_utf8(bytes: &[u8]) -> bool {
+    bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()
 }
 
 type Attrs<N, V> = Vec<(N, V)>;
@@ -118,10 +127,13 @@ impl<T: Tree> Decoder<'_, T> {
         }
         let mut attrs = self.spare.pop().unwrap_or_default();
         self.tree.attrs(v, &mut attrs).map_err(at(path))?;
+        if attrs.iter().all(|(name, _)| is_utf8(name.as_ref())) {
+            return Ok(Some(attrs));
+        }
         let errors = &mut self.errors;
         attrs.retain(|(name, _)| {
             let bytes = name.as_ref();
-            let utf8 = std::str::from_utf8(bytes).is_ok();
+            let utf8 = is_utf8(bytes);
             if !utf8 {
                 errors.push(Error::NotUtf8 {
                     path: path.render(),
@@ -156,14 +168,15 @@ impl<T: Tree> Decoder<'_, T> {
             return Ok(());
         };
         for (name, v) in attrs.drain(..) {
-            // UTF-8: `attrs_lent` left the other names out.
-            let Ok(name) = std::str::from_utf8(name.as_ref()) else {
-                continue;
-            };
-            if record.has(name) {
-                field(self, name, v)?;
+            // Matched as bytes, so that a known name is not checked for UTF-8 again (`attrs_lent`
+            // left the other names out).
+            let bytes = name.as_ref();
+            if let Some(known) = record.fields.iter().find(|f| f.name.as_bytes() == bytes) {
+                field(self, known.name, v)?;
             } else if !record.open {
-                self.unknown(path, name, record);
+                if let Ok(name) = std::str::from_utf8(bytes) {
+                    self.unknown(path, name, record);
+                }
             }
         }
         self.spare.push(attrs);
@@ -224,7 +237,8 @@ impl<T: Tree> Decoder<'_, T> {
         if !self.is(v, Kind::List, "a list of strings", path)? {
             return Ok(Vec::new());
         }
-        let elems = self.tree.list(v).map_err(at(path))?;
+        let mut elems = std::mem::take(&mut self.spare_list);
+        self.tree.list_into(v, &mut elems).map_err(at(path))?;
         let mut out = Vec::with_capacity(elems.len());
         for (i, e) in elems.iter().enumerate() {
             let p = path.index(i);
@@ -239,6 +253,8 @@ impl<T: Tree> Decoder<'_, T> {
                 }
             }
         }
+        elems.clear();
+        self.spare_list = elems;
         Ok(out)
     }
 

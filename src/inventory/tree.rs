@@ -62,6 +62,16 @@ pub trait Tree {
     ) -> Result<(), Self::Error>;
     /// The elements of a list already known to be [`Kind::List`], not forced.
     fn list(&mut self, v: &Self::Value) -> Result<Vec<Self::Value>, Self::Error>;
+    /// [`Tree::list`] appended to `out`, which is empty: for the lists the decoder only reads
+    /// (tag and machine names), so that it lends one vector to all of them.
+    fn list_into(
+        &mut self,
+        v: &Self::Value,
+        out: &mut Vec<Self::Value>,
+    ) -> Result<(), Self::Error> {
+        out.extend(self.list(v)?);
+        Ok(())
+    }
     /// The contents of a value known to be [`Kind::String`]; `Err(bytes)` when not UTF-8.
     fn string(&mut self, v: &Self::Value) -> Result<Text, Self::Error>;
     /// A value known to be [`Kind::Int`].

@@ -145,14 +145,16 @@ impl<'s> State<'s> {
         Ok(n as usize)
     }
 
-    /// Calls `each` with the attributes of a forced attribute set (in Nix's internal order), none
-    /// of them forced. The type and size are read once for the whole set.
+    /// Appends to `out` the attributes of a forced attribute set (in Nix's internal order), names
+    /// as the symbol table lends them, none of the values forced. The type and size are read once
+    /// for the whole set, and `out` grows once.
     pub(crate) fn attrs_lazy(
         &self,
         v: &Rooted<'s>,
-        mut each: impl FnMut(&'s CStr, Rooted<'s>),
+        out: &mut Vec<(&'s [u8], Rooted<'s>)>,
     ) -> Result<(), Error> {
         let n = self.attrs_len(v)?;
+        out.reserve(n);
         for i in 0..n {
             let i = c_uint::try_from(i)
                 .map_err(|_| Error("internal error: attribute index too large".into()))?;
@@ -183,7 +185,10 @@ impl<'s> State<'s> {
             // SAFETY: names live in the evaluator's symbol table, which outlives the call.
             let name = unsafe { CStr::from_ptr(name) };
             // SAFETY: ptr is a value of v, valid for the call; `counted` says whether we own a reference.
-            each(name, v.child(unsafe { self.element(ptr, counted) }));
+            out.push((
+                name.to_bytes(),
+                v.child(unsafe { self.element(ptr, counted) }),
+            ));
         }
         Ok(())
     }
@@ -217,10 +222,11 @@ impl<'s> State<'s> {
         Ok(n as usize)
     }
 
-    /// The elements of a forced list, none of them forced. The type and size are read once.
-    pub(crate) fn list_lazy(&self, v: &Rooted<'s>) -> Result<Vec<Rooted<'s>>, Error> {
+    /// Appends to `out` the elements of a forced list, none of them forced. The type and size are
+    /// read once, and `out` grows once.
+    pub(crate) fn list_lazy(&self, v: &Rooted<'s>, out: &mut Vec<Rooted<'s>>) -> Result<(), Error> {
         let n = self.list_len(v)?;
-        let mut out = Vec::with_capacity(n);
+        out.reserve(n);
         for i in 0..n {
             let i = c_uint::try_from(i)
                 .map_err(|_| Error("internal error: list index too large".into()))?;
@@ -243,7 +249,7 @@ impl<'s> State<'s> {
             // SAFETY: as in attrs_lazy.
             out.push(v.child(unsafe { self.element(ptr, counted) }));
         }
-        Ok(out)
+        Ok(())
     }
 
     /// A handle to an element of a set or list of the call's argument, as a lazy getter gave it:
