@@ -171,7 +171,7 @@ impl<T: Tree> Decoder<'_, T> {
             // Matched as bytes, so that a known name is not checked for UTF-8 again (`attrs_lent`
             // left the other names out).
             let bytes = name.as_ref();
-            if let Some(known) = record.fields.iter().find(|f| f.name.as_bytes() == bytes) {
+            if let Some(known) = record.field(bytes) {
                 field(self, known.name, v)?;
             } else if !record.open {
                 if let Ok(name) = std::str::from_utf8(bytes) {

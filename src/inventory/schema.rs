@@ -65,10 +65,11 @@ impl Record {
         self.fields.iter().map(|f| f.name)
     }
 
-    /// Whether `name` is one of the record's fields.
+    /// The field called `name` (bytes, so that the decoder need not check a known name for
+    /// UTF-8), if the record has one.
     #[must_use]
-    pub fn has(&self, name: &str) -> bool {
-        self.fields.iter().any(|f| f.name == name)
+    pub fn field(&self, name: &[u8]) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name.as_bytes() == name)
     }
 }
 
