@@ -290,13 +290,16 @@ impl<'s> State<'s> {
             let anchor = copy.persist()?;
             let id = root.root;
             let data = map(data, &mut |v: Rooted<'s>| {
-                if v.root != id || v.value.hold != Hold::Borrowed {
+                // The root's own cell is not kept by the anchor (a copy of it is): it takes a
+                // reference like any value of another root.
+                if v.root != id || v.value.hold != Hold::Borrowed || v.value.as_ptr() as usize == id
+                {
                     return v.value.persist();
                 }
                 let this = std::mem::ManuallyDrop::new(v.value);
                 // SAFETY (what makes the handle valid as long as `anchor`): before Nix 2.32 a
-                // handle is the `nix::Value *` itself, and a borrowed one under this root is the
-                // root or was read from it by attrs_lazy / list_lazy, transitively (`Rooted` is
+                // handle is the `nix::Value *` itself, and a borrowed one under this root other
+                // than the root was read from it by attrs_lazy / list_lazy, transitively (`Rooted` is
                 // made no other way, and the root's address matched). So the value is reachable
                 // from the root's attribute set: `anchor`, a GC-allocated copy of the root with a
                 // reference in the root table, points to the root's `Bindings`, which point to the
