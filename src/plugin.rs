@@ -256,6 +256,19 @@ impl Fleet {
             f(&mut enc).map_err(|e| e.0)
         })
     }
+
+    /// The answer of a private primop: the value `f` encodes, copied into `ret`, after the
+    /// test hook's collection (which the value, not yet in `ret`, must survive).
+    fn answer<'s>(
+        &self,
+        st: &State<'s>,
+        ret: &Value<'s>,
+        f: impl for<'a> FnOnce(&mut Encoder<'_, '_, 'a, 's>) -> Result<Value<'s>, crate::nix::Error>,
+    ) -> Result<(), String> {
+        let value = self.encode(st, f)?;
+        (self.between)();
+        st.copy_into(ret, &value).map_err(|e| e.0)
+    }
 }
 
 /// decode → resolve, then the lazy result; `between` runs between the phases and after each
@@ -395,9 +408,7 @@ fn encode_services<'s>(st: &State<'s>, args: &[Value<'s>], ret: &Value<'s>) -> R
     let Results(fleet) = st.external(token, id).map_err(|e| e.0)?;
     // The method itself is not general enough over the closure's lifetimes.
     #[allow(clippy::redundant_closure_for_method_calls)]
-    let value = fleet.encode(st, |enc| enc.services())?;
-    (fleet.between)();
-    st.copy_into(ret, &value).map_err(|e| e.0)
+    fleet.answer(st, ret, |enc| enc.services())
 }
 
 /// The body of the private `roles fleet index`.
@@ -409,9 +420,7 @@ fn encode_roles<'s>(st: &State<'s>, args: &[Value<'s>], ret: &Value<'s>) -> Resu
     st.force(index).map_err(|e| e.0)?;
     let index = st.int(index).map_err(|e| e.0)?;
     let index = usize::try_from(index).map_err(|_| "internal error: bad instance index")?;
-    let value = fleet.encode(st, |enc| enc.role_set_now(index))?;
-    (fleet.between)();
-    st.copy_into(ret, &value).map_err(|e| e.0)
+    fleet.answer(st, ret, |enc| enc.role_set_now(index))
 }
 
 /// `op token id`: a private primop applied to the results and their id, as their thunks refer
@@ -461,9 +470,7 @@ fn encode_instances<'s>(st: &State<'s>, args: &[Value<'s>], ret: &Value<'s>) -> 
     let (token, id, []) = results_and::<0>(st, args, "instances")?;
     let Results(fleet) = st.external(token, id).map_err(|e| e.0)?;
     let instance = bound(st, &private_ops()?.instance, token, id)?;
-    let value = fleet.encode(st, |enc| enc.clan_instances(&instance))?;
-    (fleet.between)();
-    st.copy_into(ret, &value).map_err(|e| e.0)
+    fleet.answer(st, ret, |enc| enc.clan_instances(&instance))
 }
 
 /// The body of the private `instance results id instance`: its roles' `machines` and `settings`
@@ -474,11 +481,12 @@ fn encode_instance<'s>(st: &State<'s>, args: &[Value<'s>], ret: &Value<'s>) -> R
     let private = private_ops()?;
     let machines = bound(st, &private.role_machines, token, id)?;
     let settings = bound(st, &private.role_settings, token, id)?;
-    let value = fleet.encode(st, |enc| enc.clan_instance(ci, &machines, &settings))?;
-    #[cfg(feature = "test-hooks")]
-    ENCODED_INSTANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    (fleet.between)();
-    st.copy_into(ret, &value).map_err(|e| e.0)
+    fleet.answer(st, ret, |enc| {
+        let value = enc.clan_instance(ci, &machines, &settings)?;
+        #[cfg(feature = "test-hooks")]
+        ENCODED_INSTANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(value)
+    })
 }
 
 /// The body of the private `roleMachines results id instance role`.
@@ -489,9 +497,7 @@ fn encode_role_machines<'s>(
 ) -> Result<(), String> {
     let (token, id, [ci, ri]) = results_and::<2>(st, args, "role members")?;
     let Results(fleet) = st.external(token, id).map_err(|e| e.0)?;
-    let value = fleet.encode(st, |enc| enc.clan_role_machines(ci, ri))?;
-    (fleet.between)();
-    st.copy_into(ret, &value).map_err(|e| e.0)
+    fleet.answer(st, ret, |enc| enc.clan_role_machines(ci, ri))
 }
 
 /// The body of the private `roleSettings results id instance role`.
@@ -502,7 +508,7 @@ fn encode_role_settings<'s>(
 ) -> Result<(), String> {
     let (token, id, [ci, ri]) = results_and::<2>(st, args, "role settings")?;
     let Results(fleet) = st.external(token, id).map_err(|e| e.0)?;
-    let value = fleet.encode(st, |enc| {
+    fleet.answer(st, ret, |enc| {
         let value = enc.clan_role_settings(ci, ri)?;
         #[cfg(feature = "test-hooks")]
         ENCODED_SETTINGS.fetch_add(
@@ -510,9 +516,7 @@ fn encode_role_settings<'s>(
             std::sync::atomic::Ordering::Relaxed,
         );
         Ok(value)
-    })?;
-    (fleet.between)();
-    st.copy_into(ret, &value).map_err(|e| e.0)
+    })
 }
 
 /// The body of the private `clanServices results id`: per service a thunk of the private
@@ -525,9 +529,7 @@ fn encode_clan_services<'s>(
     let (token, id, []) = results_and::<0>(st, args, "clan services")?;
     let Results(fleet) = st.external(token, id).map_err(|e| e.0)?;
     let service = bound(st, &private_ops()?.clan_service, token, id)?;
-    let value = fleet.encode(st, |enc| enc.clan_services(&service))?;
-    (fleet.between)();
-    st.copy_into(ret, &value).map_err(|e| e.0)
+    fleet.answer(st, ret, |enc| enc.clan_services(&service))
 }
 
 /// The body of the private `clanService results id service`: its `machines` is a thunk of the
@@ -540,9 +542,7 @@ fn encode_clan_service<'s>(
     let (token, id, [si]) = results_and::<1>(st, args, "a clan service")?;
     let Results(fleet) = st.external(token, id).map_err(|e| e.0)?;
     let machines = bound(st, &private_ops()?.service_machines, token, id)?;
-    let value = fleet.encode(st, |enc| enc.clan_service(si, &machines))?;
-    (fleet.between)();
-    st.copy_into(ret, &value).map_err(|e| e.0)
+    fleet.answer(st, ret, |enc| enc.clan_service(si, &machines))
 }
 
 /// The body of the private `serviceMachines results id service`.
@@ -553,7 +553,5 @@ fn encode_service_machines<'s>(
 ) -> Result<(), String> {
     let (token, id, [si]) = results_and::<1>(st, args, "a clan service's machines")?;
     let Results(fleet) = st.external(token, id).map_err(|e| e.0)?;
-    let value = fleet.encode(st, |enc| enc.clan_service_machines(si))?;
-    (fleet.between)();
-    st.copy_into(ret, &value).map_err(|e| e.0)
+    fleet.answer(st, ret, |enc| enc.clan_service_machines(si))
 }
