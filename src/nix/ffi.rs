@@ -42,6 +42,14 @@ extern "C" {
     /// the type.
     pub(crate) fn clan_shim_string(v: *const nix_value, len: *mut usize)
         -> *const std::ffi::c_char;
+    /// Makes `out` (allocated, not yet a value) the list of the `n` values at `items`: 1, or 0
+    /// if the list could not be allocated.
+    pub(crate) fn clan_shim_make_list(
+        state: *mut EvalState,
+        out: *mut nix_value,
+        items: *const *mut nix_value,
+        n: usize,
+    ) -> std::ffi::c_int;
     /// Element `i` of `list` without forcing it. The caller has checked the type and the bounds.
     pub(crate) fn clan_shim_list_elem_lazy(
         list: *const nix_value,

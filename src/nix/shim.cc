@@ -9,12 +9,15 @@
 // - CLAN_SHIM_LAZY_GETTERS (Nix < 2.32, which has no lazy getters: nix_get_attr_byidx and
 //   nix_get_list_byidx force the value): clan_shim_attr_lazy / clan_shim_list_elem_lazy read an
 //   element without forcing it. On these versions a nix_value* is the nix::Value* itself, so the
-//   element is the user's very value. From 2.32 the C API's own lazy getters are used instead: its
+//   element is the user's very value. clan_shim_make_list makes a list of given values in one
+//   call, without the C API's list builder (an allocation and a free per list, a call per
+//   element). From 2.32 the C API's own lazy getters are used instead: its
 //   attribute sets may be layered, and only the C API collapses them correctly.
 // - CLAN_SHIM_LIST_VIEW (Nix >= 2.30): list elements are read through Value::listView(), which
 //   replaced Value::listElems().
 //
-// None of these functions throw: the caller has checked the type and the bounds.
+// None of these functions throw: the caller has checked the type and the bounds (allocation
+// errors of clan_shim_make_list are caught and returned as 0).
 #include <cstddef>
 #include <string_view>
 #include <nix_api_expr_internal.h>
@@ -45,6 +48,21 @@ const char * clan_shim_string(const nix_value * v, size_t * len)
     std::string_view s = v->value.string_view();
     *len = s.size();
     return s.data();
+}
+
+// Makes `out` (allocated, not yet a value) the list of the `n` values at `items`. Returns 1, or 0
+// if the list could not be allocated (`out` is then left as it was).
+int clan_shim_make_list(EvalState * state, nix_value * out, nix_value * const * items, size_t n)
+{
+    try {
+        auto list = state->state.buildList(n);
+        for (size_t i = 0; i < n; i++)
+            list[i] = &items[i]->value;
+        out->value.mkList(list);
+        return 1;
+    } catch (...) {
+        return 0;
+    }
 }
 
 nix_value * clan_shim_list_elem_lazy(const nix_value * list, unsigned int i)

@@ -420,6 +420,32 @@ impl<'s> State<'s> {
         Ok(v)
     }
 
+    /// Makes `out` the list of `items`. Before 2.32 the shim makes it in one call: the C API's
+    /// builder costs an allocation and a free per list and a call per element, and the whole
+    /// fleet's module lists are millions of elements.
+    #[cfg(not(nix_lazy_getters))]
+    fn fill_list<'v, I>(&self, out: &Value<'s>, items: I) -> Result<(), Error>
+    where
+        I: ExactSizeIterator<Item = &'v Value<'s>>,
+        's: 'v,
+    {
+        let ptrs: Vec<*mut ffi::nix_value> = items.map(Value::as_ptr).collect();
+        // SAFETY: state is the fixed EvalState and out an allocated value that is not yet set;
+        // each pointer is a value kept alive by its handle for the call, and the list the shim
+        // makes refers to them from Nix's heap before `ptrs` is dropped. On these versions a
+        // nix_value* is the nix::Value* itself.
+        let made =
+            unsafe { ffi::clan_shim_make_list(self.eval, out.as_ptr(), ptrs.as_ptr(), ptrs.len()) };
+        if made == 1 {
+            Ok(())
+        } else {
+            Err(Error("internal error: could not allocate a list".into()))
+        }
+    }
+
+    /// Makes `out` the list of `items`, through the C API's list builder (Nix 2.32 and later,
+    /// whose values are handles).
+    #[cfg(nix_lazy_getters)]
     fn fill_list<'v, I>(&self, out: &Value<'s>, items: I) -> Result<(), Error>
     where
         I: ExactSizeIterator<Item = &'v Value<'s>>,
