@@ -57,6 +57,9 @@ pub(crate) struct Caches<'i> {
     extras_at: Memo<usize, Slot<'i>>,
     /// What is made once per instance, by instance index.
     instances: Vec<InstanceValues>,
+    /// The elements that the memberships of one instance add to a machine's module list, for
+    /// each set of roles seen (see `InstanceValues::segments`), one after another.
+    segments: Vec<Slot<'i>>,
     /// The function from an instance index to its role sets: refers to the plugin's External.
     role_sets_fn: Option<Value<'static>>,
     helpers: Helpers,
@@ -93,6 +96,11 @@ struct InstanceValues {
     failures: Option<(Vec<Value<'static>>, Value<'static>)>,
     /// The module of those assertions, in `Caches::shared`.
     constraint_module: Option<usize>,
+    /// Where in `Caches::segments` the elements of a membership in the roles of each mask (bit
+    /// `r` for role `r`) are, when the machine's entry adds nothing: (mask, start, length). A
+    /// machine with the same roles as an earlier one copies them instead of walking its
+    /// membership again. Few masks per instance: a linear search.
+    segments: Vec<(u64, u32, u32)>,
     /// The identities of the config layers of the generated module last looked up for this
     /// instance, and its index in `Caches::shared`: one machine after another mostly has the same
     /// layers (the instance's and a role's), which then cost no lookup in the large
@@ -123,6 +131,7 @@ impl Caches<'_> {
             generated_at: HashMap::default(),
             extras_at: HashMap::default(),
             instances: (0..instances).map(|_| InstanceValues::default()).collect(),
+            segments: Vec::new(),
             role_sets_fn: None,
             helpers: Helpers::default(),
             clan_machine_instances: HashMap::default(),
@@ -147,6 +156,9 @@ pub(crate) struct Encoder<'a, 'c, 'i, 's> {
     own: Vec<Value<'s>>,
     key: Vec<usize>,
     role_names: Vec<&'i str>,
+    /// The instance group being walked, when its elements can be kept for later machines:
+    /// (instance, its roles' mask, where its elements start in `slots`).
+    pending: Option<(usize, u64, usize)>,
 }
 
 impl Drop for Encoder<'_, '_, '_, '_> {
@@ -182,6 +194,7 @@ impl<'a, 'c, 'i, 's> Encoder<'a, 'c, 'i, 's> {
             own: Vec::new(),
             key,
             role_names,
+            pending: None,
         }
     }
 
@@ -644,6 +657,54 @@ struct Modules<'e, 'a, 'c, 'i, 's> {
 
 impl<'i> Visit<'i, Value<'static>> for Modules<'_, '_, '_, 'i, '_> {
     type Error = Error;
+
+    fn begin_instance(
+        &mut self,
+        instance: usize,
+        group: &[Membership],
+        common: bool,
+    ) -> Result<bool, Error> {
+        let enc = &mut *self.enc;
+        enc.pending = None;
+        if !common || group.iter().any(|m| m.role >= u64::BITS) {
+            return Ok(false);
+        }
+        let mask = group.iter().fold(0u64, |acc, m| acc | 1 << m.role);
+        let known = enc.c.instances[instance]
+            .segments
+            .iter()
+            .find(|&&(m, _, _)| m == mask);
+        if let Some(&(_, start, len)) = known {
+            let (start, len) = (start as usize, len as usize);
+            enc.slots
+                .extend_from_slice(&enc.c.segments[start..start + len]);
+            return Ok(true);
+        }
+        enc.pending = Some((instance, mask, enc.slots.len()));
+        Ok(false)
+    }
+
+    fn end_instance(&mut self) -> Result<(), Error> {
+        let enc = &mut *self.enc;
+        let Some((instance, mask, from)) = enc.pending.take() else {
+            return Ok(());
+        };
+        let added = &enc.slots[from..];
+        // Values made for this machine alone (extra modules wrapped without a directory) are
+        // not kept.
+        if added.iter().any(|s| matches!(s, Slot::Own(_))) {
+            return Ok(());
+        }
+        let (Ok(start), Ok(len)) = (
+            u32::try_from(enc.c.segments.len()),
+            u32::try_from(added.len()),
+        ) else {
+            return Ok(());
+        };
+        enc.c.segments.extend_from_slice(added);
+        enc.c.instances[instance].segments.push((mask, start, len));
+        Ok(())
+    }
 
     fn role(&mut self, module: &'i Value<'static>) -> Result<(), Error> {
         self.enc.slots.push(Slot::Input(module));

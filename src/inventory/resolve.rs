@@ -260,6 +260,26 @@ pub trait Visit<'a, V> {
         build_host: Option<&'a V>,
     ) -> Result<(), Self::Error>;
 
+    /// Called before the elements that the memberships `group` of one instance add to the list.
+    /// `common` says whether those elements are the same for every machine with these roles in
+    /// the instance (the machine's own entry there adds nothing: no config, no `extraModules`).
+    /// Returning `true` skips them: a visitor that kept them from an earlier machine adds them
+    /// itself. By default `false`: every element is visited.
+    fn begin_instance(
+        &mut self,
+        instance: usize,
+        group: &[Membership],
+        common: bool,
+    ) -> Result<bool, Self::Error> {
+        let _ = (instance, group, common);
+        Ok(false)
+    }
+
+    /// Called after the elements of a group that [`Visit::begin_instance`] did not skip.
+    fn end_instance(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
     /// A role module, with the membership it comes from. By default [`Visit::role`].
     fn role_of(&mut self, membership: Membership, module: &'a V) -> Result<(), Self::Error> {
         let _ = membership;
@@ -545,6 +565,16 @@ impl<'a, V> Resolution<'a, V> {
         for (index, group) in by_instance(&memberships) {
             let refs = &self.refs[index];
             let (inst, module) = (refs.inst, refs.module);
+            let instance = narrow(index);
+            while entries.next_if(|e| e.instance < instance).is_some() {}
+            let machine_entry = entries
+                .next_if(|e| e.instance == instance)
+                .map(|e| &inst.machines[e.entry as usize]);
+            let common =
+                machine_entry.map_or(true, |e| e.config.is_none() && e.extra_modules.is_empty());
+            if visit.begin_instance(index, group, common)? {
+                continue;
+            }
             for &m in group {
                 visit.role_of(m, &module.roles[m.role as usize].1)?;
             }
@@ -573,11 +603,6 @@ impl<'a, V> Resolution<'a, V> {
                     inst_path().attr("extraModules")
                 })?;
             }
-            let instance = narrow(index);
-            while entries.next_if(|e| e.instance < instance).is_some() {}
-            let machine_entry = entries
-                .next_if(|e| e.instance == instance)
-                .map(|e| &inst.machines[e.entry as usize]);
             if let Some(entry) = machine_entry.filter(|e| !e.extra_modules.is_empty()) {
                 extras(&entry.extra_modules, ExtraList::MachineEntry, &|| {
                     inst_path()
@@ -608,6 +633,7 @@ impl<'a, V> Resolution<'a, V> {
             if !self.instances[index].failures.is_empty() {
                 visit.constraints(index)?;
             }
+            visit.end_instance()?;
         }
         if machine.target_host.is_some() || machine.build_host.is_some() {
             visit.deploy(machine.target_host.as_ref(), machine.build_host.as_ref())?;
@@ -708,7 +734,7 @@ fn warnings_with<V>(input: &Input<V>, roster: &Roster<'_>, seen: &mut Seen) -> V
                 if !member {
                     out.push(Warning::IgnoredMachineEntry {
                         path: mp.attr(&entry.name).render(),
-                        machine: entry.name.clone(),
+                        machine: entry.name.to_string(),
                     });
                 }
             }
@@ -775,7 +801,7 @@ fn check_constraints<V>(
             members: entry
                 .map_or_else(Vec::new, |r| roles.roster.members_of(r, seen))
                 .into_iter()
-                .map(|i| input.machines[i as usize].name.clone())
+                .map(|i| input.machines[i as usize].name.to_string())
                 .collect(),
         };
         if n < c.min.unsigned_abs() {
