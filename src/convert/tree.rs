@@ -1,6 +1,6 @@
 //! The primop's argument as a [`Tree`], and the decoded input kept beyond the call.
 
-use crate::inventory::{Input, Kind, Text, Tree};
+use crate::inventory::{FromText, Input, Kind, Text, Tree};
 use crate::nix::{Anchored, Error, Rooted, State, Type, Value};
 
 /// Reads the argument of the primop. Handles point into the argument itself, so nothing is copied
@@ -64,6 +64,14 @@ impl<'s> Tree for NixTree<'_, 's> {
 
     fn string(&mut self, v: &Rooted<'s>) -> Result<Text, Error> {
         Ok(String::from_utf8(self.st.string(v)?).map_err(std::string::FromUtf8Error::into_bytes))
+    }
+
+    fn string_as<S: FromText>(&mut self, v: &Rooted<'s>) -> Result<Result<S, Vec<u8>>, Error> {
+        self.st
+            .string_with(v, |bytes| match std::str::from_utf8(bytes) {
+                Ok(s) => Ok(S::from_str(s)),
+                Err(_) => Err(bytes.to_vec()),
+            })
     }
 
     fn int(&mut self, v: &Rooted<'s>) -> Result<i64, Error> {

@@ -384,7 +384,7 @@ fn role_failures<V>(
             bound,
             members: members
                 .iter()
-                .map(|&i| input.machines[i as usize].name.clone())
+                .map(|&i| input.machines[i as usize].name.to_string())
                 .collect(),
         };
         if let Some(min) = bounds.min {

@@ -6,12 +6,12 @@
 use super::error::{Error, Errors};
 use super::model::{
     ClanInstance, ClanRole, Constraint, FlakeInput, Input, InputModules, Instance, InstanceMachine,
-    Machine, MachineBounds, MachineClass, Module, ModuleRef, Role, RoleMachine, RoleTag, Service,
-    ServiceModule, ServiceSpec, TagForm,
+    Machine, MachineBounds, MachineClass, Module, ModuleRef, Name, Role, RoleMachine, RoleTag,
+    Service, ServiceModule, ServiceSpec, TagForm,
 };
 use super::path::{AttrPath, Path};
 use super::schema::{self, Record};
-use super::{Kind, Tree};
+use super::{FromText, Kind, Tree};
 
 /// Reads `root`, the argument of `clanInventory`, into an [`Input`].
 ///
@@ -102,13 +102,17 @@ impl<T: Tree> Decoder<'_, T> {
 
     /// The attributes of `v`, which must be a set, with their names owned (for the names the model
     /// keeps); names that are not UTF-8 are reported and skipped.
-    fn attrs(&mut self, v: &T::Value, path: &Path<'_>) -> Result<SetOf<T, String>, Fail<T::Error>> {
+    fn attrs<S: FromText>(
+        &mut self,
+        v: &T::Value,
+        path: &Path<'_>,
+    ) -> Result<SetOf<T, S>, Fail<T::Error>> {
         let Some(mut attrs) = self.attrs_lent(v, path)? else {
             return Ok(None);
         };
         let owned = attrs
             .drain(..)
-            .filter_map(|(n, v)| Some((std::str::from_utf8(n.as_ref()).ok()?.to_owned(), v)))
+            .filter_map(|(n, v)| Some((S::from_str(std::str::from_utf8(n.as_ref()).ok()?), v)))
             .collect();
         self.spare.push(attrs);
         Ok(Some(owned))
@@ -233,7 +237,11 @@ impl<T: Tree> Decoder<'_, T> {
         }
     }
 
-    fn strings(&mut self, v: &T::Value, path: &Path<'_>) -> Result<Vec<String>, Fail<T::Error>> {
+    fn strings<S: FromText>(
+        &mut self,
+        v: &T::Value,
+        path: &Path<'_>,
+    ) -> Result<Vec<S>, Fail<T::Error>> {
         if !self.is(v, Kind::List, "a list of strings", path)? {
             return Ok(Vec::new());
         }
@@ -243,7 +251,7 @@ impl<T: Tree> Decoder<'_, T> {
         for (i, e) in elems.iter().enumerate() {
             let p = path.index(i);
             if self.is(e, Kind::String, "a string", &p)? {
-                match self.tree.string(e).map_err(at(&p))? {
+                match self.tree.string_as(e).map_err(at(&p))? {
                     Ok(s) => out.push(s),
                     Err(bytes) => self.errors.push(Error::NotUtf8 {
                         path: p.render(),
@@ -363,7 +371,7 @@ impl<T: Tree> Decoder<'_, T> {
 
     fn modules(&mut self, v: &T::Value) -> Result<Vec<Module<T::Value>>, Fail<T::Error>> {
         let path = Path::Root("modules");
-        let Some(attrs) = self.attrs(v, &path)? else {
+        let Some(attrs) = self.attrs::<String>(v, &path)? else {
             return Ok(Vec::new());
         };
         let mut out = Vec::with_capacity(attrs.len());
@@ -377,7 +385,7 @@ impl<T: Tree> Decoder<'_, T> {
             self.record(&v, &p, &schema::MODULE, |d, field, v| {
                 let fp = p.attr(field);
                 match field {
-                    "roles" => module.roles = d.attrs(&v, &fp)?.unwrap_or_default(),
+                    "roles" => module.roles = d.attrs::<String>(&v, &fp)?.unwrap_or_default(),
                     "constraints" => module.constraints = d.constraints(&v, &fp)?,
                     _ => {}
                 }
@@ -401,7 +409,7 @@ impl<T: Tree> Decoder<'_, T> {
                 return Ok(());
             }
             let rp = path.attr("roles");
-            let Some(roles) = d.attrs(&v, &rp)? else {
+            let Some(roles) = d.attrs::<String>(&v, &rp)? else {
                 return Ok(());
             };
             for (role, v) in roles {
@@ -436,7 +444,7 @@ impl<T: Tree> Decoder<'_, T> {
                 "machines" => input.machines = d.machines(&v, &p)?,
                 "services" => input.services = d.services(&v, &p)?,
                 "tags" => {
-                    if let Some(tags) = d.attrs(&v, &p)? {
+                    if let Some(tags) = d.attrs::<String>(&v, &p)? {
                         for (tag, v) in tags {
                             let members = d.strings(&v, &p.attr(&tag))?;
                             input.tags.push((tag, members));
@@ -454,14 +462,14 @@ impl<T: Tree> Decoder<'_, T> {
         v: &T::Value,
         path: &Path<'_>,
     ) -> Result<Vec<Machine<T::Value>>, Fail<T::Error>> {
-        let Some(attrs) = self.attrs(v, path)? else {
+        let Some(attrs) = self.attrs::<Name>(v, path)? else {
             return Ok(Vec::new());
         };
         let mut out = Vec::with_capacity(attrs.len());
         for (name, v) in attrs {
             let p = path.attr(&name);
             let mut m = Machine {
-                name: String::new(),
+                name: Name::default(),
                 tags: Vec::new(),
                 class: MachineClass::Nixos,
                 target_host: None,
@@ -523,14 +531,14 @@ impl<T: Tree> Decoder<'_, T> {
         v: &T::Value,
         path: &Path<'_>,
     ) -> Result<Vec<Service<T::Value>>, Fail<T::Error>> {
-        let Some(attrs) = self.attrs(v, path)? else {
+        let Some(attrs) = self.attrs::<String>(v, path)? else {
             return Ok(Vec::new());
         };
         let mut out = Vec::with_capacity(attrs.len());
         for (name, v) in attrs {
             let p = path.attr(&name);
             let mut instances = Vec::new();
-            if let Some(insts) = self.attrs(&v, &p)? {
+            if let Some(insts) = self.attrs::<String>(&v, &p)? {
                 for (inst, v) in insts {
                     instances.push(self.instance(inst, &v, &p)?);
                 }
@@ -562,13 +570,13 @@ impl<T: Tree> Decoder<'_, T> {
                 "enabled" => inst.enabled = d.boolean(&v, &p)?.unwrap_or(true),
                 "extraModules" => inst.extra_modules = d.list(&v, &p)?,
                 "machines" => {
-                    let Some(machines) = d.attrs(&v, &p)? else {
+                    let Some(machines) = d.attrs::<Name>(&v, &p)? else {
                         return Ok(());
                     };
                     for (m, v) in machines {
                         let mp = p.attr(&m);
                         let mut im = InstanceMachine {
-                            name: String::new(),
+                            name: Name::default(),
                             config: None,
                             extra_modules: Vec::new(),
                         };
@@ -585,7 +593,7 @@ impl<T: Tree> Decoder<'_, T> {
                     }
                 }
                 "roles" => {
-                    let Some(roles) = d.attrs(&v, &p)? else {
+                    let Some(roles) = d.attrs::<String>(&v, &p)? else {
                         return Ok(());
                     };
                     for (r, v) in roles {
@@ -637,7 +645,7 @@ impl<T: Tree> Decoder<'_, T> {
         instances: &[ClanInstance<T::Value>],
     ) -> Result<Vec<FlakeInput>, Fail<T::Error>> {
         let path = Path::Root("serviceModules");
-        let Some(attrs) = self.attrs(v, &path)? else {
+        let Some(attrs) = self.attrs::<String>(v, &path)? else {
             return Ok(Vec::new());
         };
         let mut inputs: Vec<FlakeInput> = attrs
@@ -672,7 +680,7 @@ impl<T: Tree> Decoder<'_, T> {
             input.modules = match self.tree.kind(v).map_err(at(&p))? {
                 Kind::Null => InputModules::Null,
                 Kind::Attrs => {
-                    let modules = self.attrs(v, &p)?.unwrap_or_default();
+                    let modules = self.attrs::<String>(v, &p)?.unwrap_or_default();
                     let mut out = Vec::with_capacity(modules.len());
                     for (module, v) in modules {
                         let spec = if names.binary_search(&module.as_str()).is_ok() {
@@ -708,7 +716,7 @@ impl<T: Tree> Decoder<'_, T> {
             let fp = path.attr(field);
             match field {
                 "roles" => {
-                    if let Some(roles) = d.attrs(&v, &fp)? {
+                    if let Some(roles) = d.attrs::<String>(&v, &fp)? {
                         spec.roles = roles.into_iter().map(|(r, _)| r).collect();
                     }
                 }
@@ -722,7 +730,7 @@ impl<T: Tree> Decoder<'_, T> {
                         match field {
                             "maxInstances" => spec.max_instances = d.int_or_null(&v, &p)?,
                             "roles" => {
-                                let Some(roles) = d.attrs(&v, &p)? else {
+                                let Some(roles) = d.attrs::<String>(&v, &p)? else {
                                     return Ok(());
                                 };
                                 for (role, v) in roles {
@@ -758,7 +766,7 @@ impl<T: Tree> Decoder<'_, T> {
         v: &T::Value,
         path: &Path<'_>,
     ) -> Result<Vec<ClanInstance<T::Value>>, Fail<T::Error>> {
-        let Some(attrs) = self.attrs(v, path)? else {
+        let Some(attrs) = self.attrs::<String>(v, path)? else {
             return Ok(Vec::new());
         };
         let mut out = Vec::with_capacity(attrs.len());
@@ -788,7 +796,7 @@ impl<T: Tree> Decoder<'_, T> {
                         Ok(())
                     })?,
                     "roles" => {
-                        if let Some(rs) = d.attrs(&v, &fp)? {
+                        if let Some(rs) = d.attrs::<String>(&v, &fp)? {
                             for (r, v) in rs {
                                 roles.push(d.clan_role(r, &v, &fp)?);
                             }
@@ -831,7 +839,7 @@ impl<T: Tree> Decoder<'_, T> {
             match field {
                 "extraModules" => role.extra_modules = d.list(&v, &p)?,
                 "machines" => {
-                    if let Some(ms) = d.attrs(&v, &p)? {
+                    if let Some(ms) = d.attrs::<String>(&v, &p)? {
                         for (m, v) in ms {
                             let mp = p.attr(&m);
                             let mut settings = None;
@@ -859,7 +867,7 @@ impl<T: Tree> Decoder<'_, T> {
                     }
                     Kind::Attrs => {
                         role.tag_form = TagForm::Attrs;
-                        for (t, v) in d.attrs(&v, &p)?.unwrap_or_default() {
+                        for (t, v) in d.attrs::<String>(&v, &p)?.unwrap_or_default() {
                             let tp = p.attr(&t);
                             let mut settings = None;
                             d.record(&v, &tp, &schema::ROLE_TAG, |_, field, v| {

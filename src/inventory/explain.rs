@@ -103,7 +103,7 @@ pub fn explain<'a, V>(
             } else if input
                 .tags
                 .iter()
-                .any(|(name, members)| name == t && members.iter().any(|x| x == &m.name))
+                .any(|(name, members)| name == t && members.contains(&m.name))
             {
                 TagSource::Global
             } else if t == "all" {

@@ -31,8 +31,8 @@ pub use error::{
 };
 pub use model::{
     service_key, ClanInstance, ClanRole, Constraint, FlakeInput, Input, InputModules, Instance,
-    InstanceMachine, Machine, MachineBounds, MachineClass, Module, ModuleRef, Role, RoleMachine,
-    RoleTag, Service, ServiceModule, ServiceSpec, TagForm, CLAN_CORE, SELF,
+    InstanceMachine, Machine, MachineBounds, MachineClass, Module, ModuleRef, Name, Role,
+    RoleMachine, RoleTag, Service, ServiceModule, ServiceSpec, TagForm, CLAN_CORE, SELF,
 };
 pub use path::{quote_attr, AttrPath, Step};
 pub use resolve::{
@@ -41,7 +41,7 @@ pub use resolve::{
 };
 pub use roster::{Reason, Roster};
 pub use suggest::did_you_mean;
-pub use tree::{Kind, Text, Tree};
+pub use tree::{FromText, Kind, Text, Tree};
 pub use validate::validate;
 
 /// Decodes and validates: phase 1, then phase 2 when phase 1 found nothing.

@@ -583,7 +583,7 @@ fn settings_paths(args: &Value) -> Value {
                     .map(|d| json!([d.path().to_string(), d.value]))
                     .collect();
                 assert_eq!(at, defs, "{}", input.machines[mi].name);
-                members.insert(input.machines[mi].name.clone(), Value::Array(defs));
+                members.insert(input.machines[mi].name.to_string(), Value::Array(defs));
             }
             roles.insert(role.name.to_owned(), Value::Object(members));
         }

@@ -37,6 +37,30 @@ impl Kind {
 /// A name or string as the source has it: UTF-8 text, or the raw bytes when it is not UTF-8.
 pub type Text = Result<String, Vec<u8>>;
 
+/// An owned text the decoder makes from a name or string of the source.
+pub trait FromText: Sized {
+    fn from_str(s: &str) -> Self;
+    fn from_string(s: String) -> Self;
+}
+
+impl FromText for String {
+    fn from_str(s: &str) -> Self {
+        s.to_owned()
+    }
+    fn from_string(s: String) -> Self {
+        s
+    }
+}
+
+impl FromText for super::model::Name {
+    fn from_str(s: &str) -> Self {
+        s.into()
+    }
+    fn from_string(s: String) -> Self {
+        s.into()
+    }
+}
+
 /// A source of values. Handles (`Value`) are cheap references into the source; getting one never
 /// evaluates anything, only [`Tree::kind`] does.
 pub trait Tree {
@@ -74,6 +98,14 @@ pub trait Tree {
     }
     /// The contents of a value known to be [`Kind::String`]; `Err(bytes)` when not UTF-8.
     fn string(&mut self, v: &Self::Value) -> Result<Text, Self::Error>;
+    /// [`Tree::string`] as an `S`: a source that can lend the bytes makes it without an
+    /// intermediate `String`.
+    fn string_as<S: FromText>(
+        &mut self,
+        v: &Self::Value,
+    ) -> Result<Result<S, Vec<u8>>, Self::Error> {
+        Ok(self.string(v)?.map(S::from_string))
+    }
     /// A value known to be [`Kind::Int`].
     fn int(&mut self, v: &Self::Value) -> Result<i64, Self::Error>;
     /// A value known to be [`Kind::Bool`].

@@ -38,6 +38,8 @@ extern "C" {
         i: std::ffi::c_uint,
         name: *mut *const std::ffi::c_char,
     ) -> *mut nix_value;
+    /// The type of `v`, as `nix_get_type` gives it.
+    pub(crate) fn clan_shim_type(v: *const nix_value) -> ValueType;
     /// The bytes of the string `v` (`*len` of them), valid while `v` is. The caller has checked
     /// the type.
     pub(crate) fn clan_shim_string(v: *const nix_value, len: *mut usize)

@@ -9,7 +9,8 @@
 // - CLAN_SHIM_LAZY_GETTERS (Nix < 2.32, which has no lazy getters: nix_get_attr_byidx and
 //   nix_get_list_byidx force the value): clan_shim_attr_lazy / clan_shim_list_elem_lazy read an
 //   element without forcing it. On these versions a nix_value* is the nix::Value* itself, so the
-//   element is the user's very value. clan_shim_make_list makes a list of given values in one
+//   element is the user's very value. clan_shim_type reads a value's type without the C API's
+//   per-call overhead. clan_shim_make_list makes a list of given values in one
 //   call, without the C API's list builder (an allocation and a free per list, a call per
 //   element). From 2.32 the C API's own lazy getters are used instead: its
 //   attribute sets may be layered, and only the C API collapses them correctly.
@@ -38,6 +39,28 @@ nix_value * clan_shim_attr_lazy(EvalState * state, const nix_value * set, unsign
     const nix::Attr & a = (*set->value.attrs())[i];
     *name = state->state.symbols[a.name].c_str();
     return reinterpret_cast<nix_value *>(a.value);
+}
+
+// The C API's type of `v`. nix_get_type resets the context's error, opens an exception frame and
+// checks for null on every call; the decoder asks for the type of every value of the argument.
+ValueType clan_shim_type(const nix_value * v)
+{
+    using namespace nix;
+    switch (v->value.type()) {
+    case nThunk: return NIX_TYPE_THUNK;
+    case nInt: return NIX_TYPE_INT;
+    case nFloat: return NIX_TYPE_FLOAT;
+    case nBool: return NIX_TYPE_BOOL;
+    case nString: return NIX_TYPE_STRING;
+    case nPath: return NIX_TYPE_PATH;
+    case nNull: return NIX_TYPE_NULL;
+    case nAttrs: return NIX_TYPE_ATTRS;
+    case nList: return NIX_TYPE_LIST;
+    case nFunction: return NIX_TYPE_FUNCTION;
+    case nExternal: return NIX_TYPE_EXTERNAL;
+    }
+    // Not reached on these versions (the switch covers every type they have).
+    return NIX_TYPE_THUNK;
 }
 
 // The bytes of a string value, without the copy into a std::string that nix_get_string makes

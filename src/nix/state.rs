@@ -105,9 +105,19 @@ impl<'s> State<'s> {
     }
 
     /// The type of `v` without evaluating it.
+    #[cfg(nix_lazy_getters)]
     pub(crate) fn type_of(&self, v: &Value<'s>) -> Type {
         // SAFETY: v is a valid value of this call.
         Type::from_raw(unsafe { ffi::nix_get_type(self.ctx, v.as_ptr()) })
+    }
+
+    /// The type of `v` without evaluating it, read by the shim (before 2.32).
+    #[cfg(not(nix_lazy_getters))]
+    #[allow(clippy::unused_self)] // the same signature as the C API's version, which needs it
+    pub(crate) fn type_of(&self, v: &Value<'s>) -> Type {
+        // SAFETY: v is a valid value of this call; on these versions a nix_value* is the
+        // nix::Value* itself, whose type the shim reads.
+        Type::from_raw(unsafe { ffi::clan_shim_type(v.as_ptr()) })
     }
 
     /// Forces `v` to weak head normal form, in place (shared with every other reference to it).
@@ -275,22 +285,53 @@ impl<'s> State<'s> {
         self.string_bytes(v)
     }
 
-    /// The bytes of a string value, read in place by the shim: `nix_get_string` copies them into
-    /// a `std::string` before calling back, which showed for the tag lists of large fleets.
+    /// `f` of the bytes of a forced string, lent where Nix can lend them (before 2.32: read in
+    /// place), so that a caller keeping a short copy allocates nothing.
+    pub(crate) fn string_with<R>(
+        &self,
+        v: &Value<'s>,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R, Error> {
+        self.expect(v, Type::String)?;
+        #[cfg(not(nix_lazy_getters))]
+        {
+            // SAFETY: as in `string_bytes`: v is a string value of this call; its bytes stay
+            // valid while v does and are only lent to `f`.
+            let bytes = unsafe { self.string_in_place(v)? };
+            Ok(f(bytes))
+        }
+        #[cfg(nix_lazy_getters)]
+        {
+            Ok(f(&self.string_bytes(v)?))
+        }
+    }
+
+    /// The bytes of the string value `v`, read in place by the shim.
+    ///
+    /// # Safety
+    /// `v` must be a string value of this call (the caller checked); the bytes are valid while
+    /// `v` is (Nix strings are immutable) and must not be used after.
     #[cfg(not(nix_lazy_getters))]
-    #[allow(clippy::unused_self)] // the same signature as the C API's version, which needs it
-    fn string_bytes(&self, v: &Value<'s>) -> Result<Vec<u8>, Error> {
+    #[allow(clippy::unused_self)]
+    unsafe fn string_in_place<'v>(&self, v: &'v Value<'s>) -> Result<&'v [u8], Error> {
         let mut len = 0usize;
-        // SAFETY: v is a string value of this call (the caller checked), so the shim reads its
-        // bytes; they stay valid while v does (Nix strings are immutable) and are copied at once.
-        let bytes = unsafe {
+        // SAFETY: the caller's contract: v is a string value, so the shim reads its bytes.
+        unsafe {
             let p = ffi::clan_shim_string(v.as_ptr(), &raw mut len);
             if p.is_null() {
                 return Err(Error("internal error: null string".into()));
             }
-            std::slice::from_raw_parts(p.cast::<u8>(), len)
-        };
-        Ok(bytes.to_vec())
+            Ok(std::slice::from_raw_parts(p.cast::<u8>(), len))
+        }
+    }
+
+    /// The bytes of a string value, read in place by the shim: `nix_get_string` copies them into
+    /// a `std::string` before calling back, which showed for the tag lists of large fleets.
+    #[cfg(not(nix_lazy_getters))]
+    fn string_bytes(&self, v: &Value<'s>) -> Result<Vec<u8>, Error> {
+        // SAFETY: v is a string value of this call (the caller checked); its bytes are copied at
+        // once.
+        Ok(unsafe { self.string_in_place(v)? }.to_vec())
     }
 
     /// The bytes of a string value, through the C API.
