@@ -28,16 +28,28 @@ extern "C" {
     pub(crate) fn clan_shim_fix_state(inner: *mut std::ffi::c_void) -> *mut EvalState;
 }
 
+/// One attribute as `clan_shim_attrs` lends it: its name (`len` bytes in the symbol table, not
+/// NUL-terminated for the reader) and its value, not forced.
+#[cfg(not(nix_lazy_getters))]
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) struct ClanAttr {
+    pub(crate) name: *const std::ffi::c_char,
+    pub(crate) len: usize,
+    pub(crate) value: *mut nix_value,
+}
+
 #[cfg(not(nix_lazy_getters))]
 extern "C" {
-    /// Attribute `i` of `set` (in symbol order) without forcing it, and its name in `name`.
-    /// The caller has checked the type and the bounds.
-    pub(crate) fn clan_shim_attr_lazy(
+    /// Writes attributes `start..start + cap` of `set` (symbol order; as many as there are) to
+    /// `out` and returns how many the set has. The caller has checked the type.
+    pub(crate) fn clan_shim_attrs(
         state: *mut EvalState,
         set: *const nix_value,
-        i: std::ffi::c_uint,
-        name: *mut *const std::ffi::c_char,
-    ) -> *mut nix_value;
+        start: usize,
+        out: *mut ClanAttr,
+        cap: usize,
+    ) -> usize;
     /// The type of `v`, as `nix_get_type` gives it.
     pub(crate) fn clan_shim_type(v: *const nix_value) -> ValueType;
     /// The bytes of the string `v` (`*len` of them), valid while `v` is. The caller has checked
@@ -52,9 +64,12 @@ extern "C" {
         items: *const *mut nix_value,
         n: usize,
     ) -> std::ffi::c_int;
-    /// Element `i` of `list` without forcing it. The caller has checked the type and the bounds.
-    pub(crate) fn clan_shim_list_elem_lazy(
+    /// Writes elements `start..start + cap` of `list` (as many as there are) to `out` and returns
+    /// how many the list has. The caller has checked the type.
+    pub(crate) fn clan_shim_list(
         list: *const nix_value,
-        i: std::ffi::c_uint,
-    ) -> *mut nix_value;
+        start: usize,
+        out: *mut *mut nix_value,
+        cap: usize,
+    ) -> usize;
 }

@@ -7,13 +7,14 @@
 //   The wrapper `{ fetchSettings; settings; nix::EvalState state; }` is the same from 2.26 to
 //   2.33, so the offset taken from this version's own header is right.
 // - CLAN_SHIM_LAZY_GETTERS (Nix < 2.32, which has no lazy getters: nix_get_attr_byidx and
-//   nix_get_list_byidx force the value): clan_shim_attr_lazy / clan_shim_list_elem_lazy read an
-//   element without forcing it. On these versions a nix_value* is the nix::Value* itself, so the
-//   element is the user's very value. clan_shim_type reads a value's type without the C API's
-//   per-call overhead. clan_shim_make_list makes a list of given values in one
-//   call, without the C API's list builder (an allocation and a free per list, a call per
-//   element). From 2.32 the C API's own lazy getters are used instead: its
-//   attribute sets may be layered, and only the C API collapses them correctly.
+//   nix_get_list_byidx force the value): clan_shim_attrs and clan_shim_list read a set's attributes
+//   and a list's elements without forcing them. On these versions a
+//   nix_value* is the nix::Value* itself, so the element is the user's very value.
+//   clan_shim_type reads a value's type without the C API's per-call overhead.
+//   clan_shim_make_list makes a list of given values in one call, without the C API's list
+//   builder (an allocation and a free per list, a call per element). From 2.32 the C API's own
+//   lazy getters are used instead: its attribute sets may be layered, and only the C API
+//   collapses them correctly.
 // - CLAN_SHIM_LIST_VIEW (Nix >= 2.30): list elements are read through Value::listView(), which
 //   replaced Value::listElems().
 //
@@ -25,6 +26,14 @@
 
 extern "C" {
 
+// One attribute as clan_shim_attrs lends it (the same layout as `ffi::ClanAttr`).
+struct clan_attr
+{
+    const char * name;
+    size_t len;
+    nix_value * value;
+};
+
 EvalState * clan_shim_fix_state(void * inner)
 {
 #pragma GCC diagnostic push
@@ -34,13 +43,6 @@ EvalState * clan_shim_fix_state(void * inner)
 }
 
 #ifdef CLAN_SHIM_LAZY_GETTERS
-nix_value * clan_shim_attr_lazy(EvalState * state, const nix_value * set, unsigned int i, const char ** name)
-{
-    const nix::Attr & a = (*set->value.attrs())[i];
-    *name = state->state.symbols[a.name].c_str();
-    return reinterpret_cast<nix_value *>(a.value);
-}
-
 // The C API's type of `v`. nix_get_type resets the context's error, opens an exception frame and
 // checks for null on every call; the decoder asks for the type of every value of the argument.
 ValueType clan_shim_type(const nix_value * v)
@@ -61,6 +63,24 @@ ValueType clan_shim_type(const nix_value * v)
     }
     // Not reached on these versions (the switch covers every type they have).
     return NIX_TYPE_THUNK;
+}
+
+// Attributes `start` .. `start + cap` of `set` (symbol order, as many as there are) written to
+// `out`; returns how many the set has. One call per set instead of one per attribute and one for the size, and the
+// names come with their lengths (a set of the argument is read this way for every machine).
+size_t clan_shim_attrs(EvalState * state, const nix_value * set, size_t start, clan_attr * out, size_t cap)
+{
+    const nix::Bindings & attrs = *set->value.attrs();
+    size_t n = attrs.size();
+    for (size_t i = start; i < n && i - start < cap; i++) {
+        const nix::Attr & a = attrs[i];
+        std::string_view name = state->state.symbols[a.name];
+        clan_attr & o = out[i - start];
+        o.name = name.data();
+        o.len = name.size();
+        o.value = reinterpret_cast<nix_value *>(a.value);
+    }
+    return n;
 }
 
 // The bytes of a string value, without the copy into a std::string that nix_get_string makes
@@ -88,13 +108,19 @@ int clan_shim_make_list(EvalState * state, nix_value * out, nix_value * const * 
     }
 }
 
-nix_value * clan_shim_list_elem_lazy(const nix_value * list, unsigned int i)
+// Elements `start` .. `start + cap` of `list` (as many as there are) written to `out`; returns how
+// many the list has. One call per list instead of one per element and one for the size.
+size_t clan_shim_list(const nix_value * list, size_t start, nix_value ** out, size_t cap)
 {
+    size_t n = list->value.listSize();
 #  ifdef CLAN_SHIM_LIST_VIEW
-    return reinterpret_cast<nix_value *>(list->value.listView()[i]);
+    auto elems = list->value.listView();
 #  else
-    return reinterpret_cast<nix_value *>(list->value.listElems()[i]);
+    auto elems = list->value.listElems();
 #  endif
+    for (size_t i = start; i < n && i - start < cap; i++)
+        out[i - start] = reinterpret_cast<nix_value *>(elems[i]);
+    return n;
 }
 #endif
 

@@ -147,6 +147,7 @@ impl<'s> State<'s> {
     }
 
     /// The number of attributes of a forced attribute set.
+    #[cfg(nix_lazy_getters)]
     fn attrs_len(&self, v: &Value<'s>) -> Result<usize, Error> {
         self.expect(v, Type::Attrs)?;
         // SAFETY: v is an attribute set of this call.
@@ -157,7 +158,62 @@ impl<'s> State<'s> {
 
     /// Appends to `out` the attributes of a forced attribute set (in Nix's internal order), names
     /// as the symbol table lends them, none of the values forced. The type and size are read once
-    /// for the whole set, and `out` grows once.
+    /// for the whole set, and `out` grows once. Before 2.32 the shim reads them a chunk at a
+    /// time, names with their lengths (one call per chunk instead of one per attribute).
+    #[cfg(not(nix_lazy_getters))]
+    pub(crate) fn attrs_lazy(
+        &self,
+        v: &Rooted<'s>,
+        out: &mut Vec<(&'s [u8], Rooted<'s>)>,
+    ) -> Result<(), Error> {
+        const CHUNK: usize = 32;
+        self.expect(v, Type::Attrs)?;
+        let mut chunk = [std::mem::MaybeUninit::<ffi::ClanAttr>::uninit(); CHUNK];
+        let mut start = 0;
+        loop {
+            // SAFETY: v is an attribute set of this call (checked above); the shim writes the
+            // attributes from `start` on into at most CHUNK entries of `chunk`, neither forcing
+            // nor throwing.
+            let n = unsafe {
+                ffi::clan_shim_attrs(
+                    self.eval,
+                    v.as_ptr(),
+                    start,
+                    chunk.as_mut_ptr().cast(),
+                    CHUNK,
+                )
+            };
+            if start == 0 {
+                out.reserve(n);
+            }
+            let got = n.saturating_sub(start).min(CHUNK);
+            for entry in &chunk[..got] {
+                // SAFETY: the shim wrote the first `got` entries.
+                let a = unsafe { entry.assume_init() };
+                let ptr = NonNull::new(a.value)
+                    .ok_or_else(|| Error("internal error: null attribute value".into()))?;
+                if a.name.is_null() {
+                    return Err(Error("internal error: null attribute name".into()));
+                }
+                // SAFETY: the name is `len` bytes in the evaluator's symbol table, which outlives
+                // the call.
+                let name: &'s [u8] =
+                    unsafe { std::slice::from_raw_parts(a.name.cast::<u8>(), a.len) };
+                // SAFETY: ptr is a value of v, reachable from the call's argument; the shim took
+                // no reference.
+                out.push((name, v.child(unsafe { self.element(ptr, false) })));
+            }
+            start += got;
+            if got == 0 || start >= n {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Appends to `out` the attributes of a forced attribute set (in Nix's internal order), names
+    /// as the symbol table lends them, none of the values forced, through the C API's lazy
+    /// getters (2.32 and later).
+    #[cfg(nix_lazy_getters)]
     pub(crate) fn attrs_lazy(
         &self,
         v: &Rooted<'s>,
@@ -169,23 +225,10 @@ impl<'s> State<'s> {
             let i = c_uint::try_from(i)
                 .map_err(|_| Error("internal error: attribute index too large".into()))?;
             let mut name: *const c_char = std::ptr::null();
-            #[cfg(not(nix_lazy_getters))]
-            // SAFETY: v is an attribute set and i < its size; the shim neither forces nor throws.
-            // The element is reachable from v, which outlives the call.
-            let (ptr, counted) = (
-                unsafe { ffi::clan_shim_attr_lazy(self.eval, v.as_ptr(), i, &raw mut name) },
-                false,
-            );
-            #[cfg(nix_lazy_getters)]
             // SAFETY: v is an attribute set and i < its size; the lazy getter returns a new reference.
-            let (ptr, counted) = (
-                unsafe {
-                    ffi::nix_get_attr_byidx_lazy(self.ctx, v.as_ptr(), self.eval, i, &raw mut name)
-                },
-                true,
-            );
-            // The shim cannot fail; the C API getter reports through the context.
-            #[cfg(nix_lazy_getters)]
+            let ptr = unsafe {
+                ffi::nix_get_attr_byidx_lazy(self.ctx, v.as_ptr(), self.eval, i, &raw mut name)
+            };
             self.check()?;
             let ptr = NonNull::new(ptr)
                 .ok_or_else(|| Error("internal error: null attribute value".into()))?;
@@ -194,11 +237,8 @@ impl<'s> State<'s> {
             }
             // SAFETY: names live in the evaluator's symbol table, which outlives the call.
             let name = unsafe { CStr::from_ptr(name) };
-            // SAFETY: ptr is a value of v, valid for the call; `counted` says whether we own a reference.
-            out.push((
-                name.to_bytes(),
-                v.child(unsafe { self.element(ptr, counted) }),
-            ));
+            // SAFETY: ptr is a value of v, valid for the call, with the reference the getter took.
+            out.push((name.to_bytes(), v.child(unsafe { self.element(ptr, true) })));
         }
         Ok(())
     }
@@ -224,6 +264,7 @@ impl<'s> State<'s> {
     }
 
     /// The number of elements of a forced list.
+    #[cfg(nix_lazy_getters)]
     fn list_len(&self, v: &Value<'s>) -> Result<usize, Error> {
         self.expect(v, Type::List)?;
         // SAFETY: v is a list of this call.
@@ -232,32 +273,52 @@ impl<'s> State<'s> {
         Ok(n as usize)
     }
 
-    /// Appends to `out` the elements of a forced list, none of them forced. The type and size are
-    /// read once, and `out` grows once.
+    /// Appends to `out` the elements of a forced list, none of them forced; `out` grows once.
+    /// Before 2.32 the shim reads them a chunk at a time.
+    #[cfg(not(nix_lazy_getters))]
+    pub(crate) fn list_lazy(&self, v: &Rooted<'s>, out: &mut Vec<Rooted<'s>>) -> Result<(), Error> {
+        const CHUNK: usize = 32;
+        self.expect(v, Type::List)?;
+        let mut chunk = [std::ptr::null_mut::<ffi::nix_value>(); CHUNK];
+        let mut start = 0;
+        loop {
+            // SAFETY: v is a list of this call (checked above); the shim writes the elements
+            // from `start` on into at most CHUNK entries of `chunk`, neither forcing nor throwing.
+            let n = unsafe { ffi::clan_shim_list(v.as_ptr(), start, chunk.as_mut_ptr(), CHUNK) };
+            if start == 0 {
+                out.reserve(n);
+            }
+            let got = n.saturating_sub(start).min(CHUNK);
+            for &ptr in &chunk[..got] {
+                let ptr = NonNull::new(ptr)
+                    .ok_or_else(|| Error("internal error: null list element".into()))?;
+                // SAFETY: ptr is an element of v, reachable from the call's argument; the shim
+                // took no reference.
+                out.push(v.child(unsafe { self.element(ptr, false) }));
+            }
+            start += got;
+            if got == 0 || start >= n {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Appends to `out` the elements of a forced list, none of them forced, through the C API's
+    /// lazy getter (2.32 and later). The type and size are read once, and `out` grows once.
+    #[cfg(nix_lazy_getters)]
     pub(crate) fn list_lazy(&self, v: &Rooted<'s>, out: &mut Vec<Rooted<'s>>) -> Result<(), Error> {
         let n = self.list_len(v)?;
         out.reserve(n);
         for i in 0..n {
             let i = c_uint::try_from(i)
                 .map_err(|_| Error("internal error: list index too large".into()))?;
-            #[cfg(not(nix_lazy_getters))]
-            // SAFETY: v is a list and i < its size; the shim neither forces nor throws.
-            let (ptr, counted) = (
-                unsafe { ffi::clan_shim_list_elem_lazy(v.as_ptr(), i) },
-                false,
-            );
-            #[cfg(nix_lazy_getters)]
             // SAFETY: v is a list and i < its size; the lazy getter returns a new reference.
-            let (ptr, counted) = (
-                unsafe { ffi::nix_get_list_byidx_lazy(self.ctx, v.as_ptr(), self.eval, i) },
-                true,
-            );
-            #[cfg(nix_lazy_getters)]
+            let ptr = unsafe { ffi::nix_get_list_byidx_lazy(self.ctx, v.as_ptr(), self.eval, i) };
             self.check()?;
             let ptr = NonNull::new(ptr)
                 .ok_or_else(|| Error("internal error: null list element".into()))?;
-            // SAFETY: as in attrs_lazy.
-            out.push(v.child(unsafe { self.element(ptr, counted) }));
+            // SAFETY: ptr is an element of v, with the reference the getter took.
+            out.push(v.child(unsafe { self.element(ptr, true) }));
         }
         Ok(())
     }
