@@ -291,6 +291,95 @@ fn extra_modules_order_and_directory() {
     assert_eq!(err, "inventory.services.borgbackup.i.roles.server.extraModules[0]: the string module 'server.nix' needs 'directory' to be set");
 }
 
+/// Machines with the same roles in an instance share what the instance adds to their module
+/// lists (the encoder keeps it from the first such machine), except where a machine's own entry
+/// adds something: whichever machine is encoded first, each list is its own.
+#[test]
+fn machines_with_the_same_roles_share_only_what_their_entries_leave_alone() {
+    let nix = Nix::with_plugin();
+    // With a directory the extra modules are kept with the rest; without one they are wrapped
+    // for each machine (their messages name the list), and the instance is walked every time.
+    let body = |order: &str, directory: &str| {
+        format!(
+            r#"
+      let
+        r = builtins.clanInventory {{
+          inventory = {{
+            machines = {{ a = {{}}; b = {{}}; c = {{}}; d = {{}}; }};
+            services.borgbackup.i = {{
+              extraModules = [ (mod "inst") ];
+              machines.b.extraModules = [ (mod "b-only") ];
+              machines.c = {{}};
+              machines.d.config.x = 1;
+              roles.client = {{ tags = [ "all" ]; extraModules = [ (mod "client") ]; }};
+            }};
+          }};
+          inherit modules;
+          {directory}
+        }};
+        ids = m: map (x: if x ? id then x.id else "generated") r.machines.${{m}}.modules;
+        # Encoded in this order: each machine is made when first forced.
+        forced = builtins.foldl' (acc: m: builtins.seq (builtins.length r.machines.${{m}}.modules) acc) 0 [ {order} ];
+      in builtins.seq forced (builtins.listToAttrs (map (m: {{ name = m; value = ids m; }}) [ {order} ]))
+    "#
+        )
+    };
+    let plain = json!(["borg-client", "inst", "client", "generated"]);
+    let with_extra = json!(["borg-client", "inst", "b-only", "client", "generated"]);
+    for directory in ["directory = ./.;", ""] {
+        for order in [r#""a" "b" "c" "d""#, r#""b" "d" "c" "a""#] {
+            let got = eval(&nix, &body(order, directory));
+            let case = format!("order {order}, {directory:?}");
+            assert_eq!(got["a"], plain, "{case}");
+            assert_eq!(got["b"], with_extra, "{case}");
+            assert_eq!(got["c"], plain, "{case}");
+            assert_eq!(got["d"], plain, "{case}");
+        }
+    }
+    // d's generated module carries its own config, whichever machine comes first.
+    for order in [r#""a" "d" "c""#, r#""d" "c" "a""#] {
+        let out = eval(
+            &nix,
+            &format!(
+                r#"
+          let
+            r0 = builtins.clanInventory {{
+              inventory = {{
+                machines = {{ a = {{}}; c = {{}}; d = {{}}; }};
+                services.borgbackup.i = {{
+                  config.level = "instance";
+                  machines.d.config.level = "machine";
+                  roles.client.tags = [ "all" ];
+                }};
+              }};
+              inherit modules;
+            }};
+            forced = builtins.foldl' (acc: m: builtins.seq (builtins.length r0.machines.${{m}}.modules) acc) 0 [ {order} ];
+            r = show r0;
+          in builtins.seq forced (builtins.listToAttrs (map (m: {{ name = m; value = r.machines.${{m}}.modules; }}) [ {order} ]))
+        "#
+            ),
+        );
+        let roles =
+            json!({ "client": { "machines": ["a", "c", "d"] }, "server": { "machines": [] } });
+        let level = |l: &str| json!({ "level": l });
+        let shared = generated("borgbackup", "i", &roles, Some(json!([level("instance")])));
+        let own = generated(
+            "borgbackup",
+            "i",
+            &roles,
+            Some(json!([level("instance"), level("machine")])),
+        );
+        assert_eq!(
+            out["a"],
+            json!(["borg-client", shared.clone()]),
+            "order {order}"
+        );
+        assert_eq!(out["c"], json!(["borg-client", shared]), "order {order}");
+        assert_eq!(out["d"], json!(["borg-client", own]), "order {order}");
+    }
+}
+
 #[test]
 fn deploy_hosts_become_clan_core_networking() {
     let nix = Nix::with_plugin();
