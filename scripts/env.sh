@@ -26,7 +26,7 @@ export CLAN_NIX_PREFIX
 export PATH="$CLAN_NIX_PREFIX/bin:$PATH"
 export PKG_CONFIG_PATH="$CLAN_NIX_PREFIX/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 if [ -n "${CLAN_IN_ROOT:-}" ]; then
-  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CLAN_REPO/target/rootfs-$CLAN_ROOTFS_SUITE}"
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CLAN_REPO/$(clan_root_target_dir "$CLAN_NIX_VERSION")}"
 else
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CLAN_REPO/target}"
 fi

@@ -13,6 +13,11 @@ CLAN_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/clan-inventory"
 # and run. Bump the r-number when its package set changes.
 CLAN_ROOTFS_SUITE=sid
 CLAN_ROOTFS="$CLAN_CACHE/rootfs-$CLAN_ROOTFS_SUITE-r1"
+# Cargo's target directory (relative to the repository) for the plugin of a Nix version that runs
+# in the root: one per version. build.rs writes the loader into the profile directory, which
+# cargo does not track, so versions sharing a directory could leave one version's loader beside
+# another's plugin.
+clan_root_target_dir() { echo "target/rootfs-$CLAN_ROOTFS_SUITE/nix-$1"; }
 
 # sha256 of the release tarballs in ../shared/nix-src/ (its README has the same table).
 declare -A CLAN_NIX_TARBALL_SHA256=(
