@@ -166,48 +166,28 @@ impl<'s> State<'s> {
         v: &Rooted<'s>,
         out: &mut Vec<(&'s [u8], Rooted<'s>)>,
     ) -> Result<(), Error> {
-        const CHUNK: usize = 32;
         self.expect(v, Type::Attrs)?;
-        let mut chunk = [std::mem::MaybeUninit::<ffi::ClanAttr>::uninit(); CHUNK];
-        let mut start = 0;
-        loop {
+        let read = |start, chunk, cap| {
             // SAFETY: v is an attribute set of this call (checked above); the shim writes the
-            // attributes from `start` on into at most CHUNK entries of `chunk`, neither forcing
+            // attributes from `start` on into at most `cap` entries at `chunk`, neither forcing
             // nor throwing.
-            let n = unsafe {
-                ffi::clan_shim_attrs(
-                    self.eval,
-                    v.as_ptr(),
-                    start,
-                    chunk.as_mut_ptr().cast(),
-                    CHUNK,
-                )
-            };
-            if start == 0 {
-                out.reserve(n);
+            unsafe { ffi::clan_shim_attrs(self.eval, v.as_ptr(), start, chunk, cap) }
+        };
+        let element = |a: ffi::ClanAttr| {
+            let ptr = NonNull::new(a.value)
+                .ok_or_else(|| Error("internal error: null attribute value".into()))?;
+            if a.name.is_null() {
+                return Err(Error("internal error: null attribute name".into()));
             }
-            let got = n.saturating_sub(start).min(CHUNK);
-            for entry in &chunk[..got] {
-                // SAFETY: the shim wrote the first `got` entries.
-                let a = unsafe { entry.assume_init() };
-                let ptr = NonNull::new(a.value)
-                    .ok_or_else(|| Error("internal error: null attribute value".into()))?;
-                if a.name.is_null() {
-                    return Err(Error("internal error: null attribute name".into()));
-                }
-                // SAFETY: the name is `len` bytes in the evaluator's symbol table, which outlives
-                // the call.
-                let name: &'s [u8] =
-                    unsafe { std::slice::from_raw_parts(a.name.cast::<u8>(), a.len) };
-                // SAFETY: ptr is a value of v, reachable from the call's argument; the shim took
-                // no reference.
-                out.push((name, v.child(unsafe { self.element(ptr, false) })));
-            }
-            start += got;
-            if got == 0 || start >= n {
-                return Ok(());
-            }
-        }
+            // SAFETY: the name is `len` bytes in the evaluator's symbol table, which outlives the
+            // call.
+            let name: &'s [u8] = unsafe { std::slice::from_raw_parts(a.name.cast::<u8>(), a.len) };
+            // SAFETY: ptr is a value of v, reachable from the call's argument; the shim took no
+            // reference.
+            Ok((name, v.child(unsafe { self.element(ptr, false) })))
+        };
+        // SAFETY: `read` writes what `read_chunked` asks for (see clan_shim_attrs).
+        unsafe { read_chunked(read, out, element) }
     }
 
     /// Appends to `out` the attributes of a forced attribute set (in Nix's internal order), names
@@ -277,30 +257,21 @@ impl<'s> State<'s> {
     /// Before 2.32 the shim reads them a chunk at a time.
     #[cfg(not(nix_lazy_getters))]
     pub(crate) fn list_lazy(&self, v: &Rooted<'s>, out: &mut Vec<Rooted<'s>>) -> Result<(), Error> {
-        const CHUNK: usize = 32;
         self.expect(v, Type::List)?;
-        let mut chunk = [std::ptr::null_mut::<ffi::nix_value>(); CHUNK];
-        let mut start = 0;
-        loop {
-            // SAFETY: v is a list of this call (checked above); the shim writes the elements
-            // from `start` on into at most CHUNK entries of `chunk`, neither forcing nor throwing.
-            let n = unsafe { ffi::clan_shim_list(v.as_ptr(), start, chunk.as_mut_ptr(), CHUNK) };
-            if start == 0 {
-                out.reserve(n);
-            }
-            let got = n.saturating_sub(start).min(CHUNK);
-            for &ptr in &chunk[..got] {
-                let ptr = NonNull::new(ptr)
-                    .ok_or_else(|| Error("internal error: null list element".into()))?;
-                // SAFETY: ptr is an element of v, reachable from the call's argument; the shim
-                // took no reference.
-                out.push(v.child(unsafe { self.element(ptr, false) }));
-            }
-            start += got;
-            if got == 0 || start >= n {
-                return Ok(());
-            }
-        }
+        let read = |start, chunk, cap| {
+            // SAFETY: v is a list of this call (checked above); the shim writes the elements from
+            // `start` on into at most `cap` entries at `chunk`, neither forcing nor throwing.
+            unsafe { ffi::clan_shim_list(v.as_ptr(), start, chunk, cap) }
+        };
+        let element = |ptr: *mut ffi::nix_value| {
+            let ptr = NonNull::new(ptr)
+                .ok_or_else(|| Error("internal error: null list element".into()))?;
+            // SAFETY: ptr is an element of v, reachable from the call's argument; the shim took
+            // no reference.
+            Ok(v.child(unsafe { self.element(ptr, false) }))
+        };
+        // SAFETY: `read` writes what `read_chunked` asks for (see clan_shim_list).
+        unsafe { read_chunked(read, out, element) }
     }
 
     /// Appends to `out` the elements of a forced list, none of them forced, through the C API's
@@ -691,5 +662,38 @@ unsafe extern "C" fn collect_string(start: *const c_char, n: c_uint, user_data: 
             start.cast::<u8>(),
             n as usize,
         )));
+    }
+}
+
+/// Appends to `out` the elements of a set or list that a shim reader gives 32 at a time (one call
+/// per chunk instead of one per element), each turned into an output by `element`; `out` grows
+/// once.
+///
+/// # Safety
+/// `read(start, chunk, cap)` must write the elements from `start` on, at most `cap` of them, to
+/// `chunk`, and return how many elements there are in all.
+#[cfg(not(nix_lazy_getters))]
+unsafe fn read_chunked<T: Copy, U>(
+    mut read: impl FnMut(usize, *mut T, usize) -> usize,
+    out: &mut Vec<U>,
+    mut element: impl FnMut(T) -> Result<U, Error>,
+) -> Result<(), Error> {
+    const CHUNK: usize = 32;
+    let mut chunk = [const { std::mem::MaybeUninit::<T>::uninit() }; CHUNK];
+    let mut start = 0;
+    loop {
+        let n = read(start, chunk.as_mut_ptr().cast(), CHUNK);
+        if start == 0 {
+            out.reserve(n);
+        }
+        let got = n.saturating_sub(start).min(CHUNK);
+        for entry in &chunk[..got] {
+            // SAFETY: by the caller's contract `read` wrote the first `got` entries; T is Copy.
+            out.push(element(unsafe { entry.assume_init() })?);
+        }
+        start += got;
+        if got == 0 || start >= n {
+            return Ok(());
+        }
     }
 }
